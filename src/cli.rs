@@ -1,0 +1,468 @@
+//! The `keyhaven` command line: serve, migrate, keys, client, user. Each command that prints a
+//! result prints it for people, or as JSON with `--json`. Every command works on the same
+//! database as a running server.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::{LogFormat, Settings};
+use crate::crypto::password::PasswordHasher;
+use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
+use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, RedirectUri};
+use crate::domain::scope::ScopeSet;
+use crate::domain::user::{Email, User, Username, PROFILE_CLAIMS};
+use crate::domain::{Clock, SystemClock};
+use crate::startup::{open_keys, open_store, Application, StartupError};
+use crate::storage::{Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(name = "keyhaven", version, about = "OAuth 2.0 / OpenID Connect authorization server")]
+pub struct Cli {
+    /// TOML settings file (default: ./keyhaven.toml when present).
+    #[arg(long, global = true, env = "KEYHAVEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format: text or json (overrides the log_format setting).
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// People who sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Publish a next key for each algorithm; it signs after `key_rotation_lead`.
+    Rotate,
+    /// List keys and their states.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and, for a confidential client, its secret once.
+    Create(ClientCreate),
+    List,
+    Show { id: String },
+    Delete { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    #[arg(long)]
+    pub name: String,
+    /// Repeat for several.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// confidential or public.
+    #[arg(long = "type", default_value = "confidential")]
+    pub client_type: String,
+    /// authorization_code, refresh_token, client_credentials; repeat for several.
+    #[arg(long = "grant-type", default_values = ["authorization_code", "refresh_token"])]
+    pub grant_types: Vec<String>,
+    /// Scopes the client may ask for; repeat for several (default: any scope the server knows).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Audiences (resource servers) its access tokens may be for; the first is the default.
+    #[arg(long = "audience")]
+    pub audiences: Vec<String>,
+    /// A first-party client: people are not asked for consent.
+    #[arg(long)]
+    pub first_party: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person; the password comes from a prompt or `--password-stdin`.
+    Create(UserCreate),
+    /// Set a person's password (by username, email or id).
+    SetPassword {
+        user: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
+    /// Stop a person from signing in.
+    Disable { user: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub email: String,
+    /// Profile claim as name=value (OIDC Core §5.1, e.g. name, given_name); repeat for several.
+    #[arg(long = "claim")]
+    pub claims: Vec<String>,
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// A failure the CLI reports as one line; `code` is the exit status.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: i32,
+}
+
+impl CliError {
+    fn usage(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 2 }
+    }
+    fn failed(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 1 }
+    }
+}
+
+impl From<StartupError> for CliError {
+    fn from(e: StartupError) -> Self {
+        Self { message: e.to_string(), code: 2 }
+    }
+}
+
+impl From<crate::config::ConfigError> for CliError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Self { message: e.to_string(), code: 2 }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        Self::failed(format!("store: {e:#}"))
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(format) = &cli.log_format {
+        settings.log_format = if format == "json" { LogFormat::Json } else { LogFormat::Text };
+    }
+    crate::telemetry::init(settings.log_format, &settings.log_level);
+    for var in crate::config::unknown_env_vars() {
+        tracing::warn!(variable = %var, "environment variable names no Keyhaven setting; ignored");
+    }
+    let out = Output { json: cli.json };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings, clock).await?;
+            app.run_until_stopped().await.map_err(|e| CliError::failed(format!("server: {e}")))
+        }
+        Command::Migrate => {
+            open_store(&settings).await?;
+            out.print(&json!({ "migrated": true }), || "migrations applied".to_owned());
+            Ok(())
+        }
+        Command::Keys(cmd) => keys(cmd, &settings, clock, &out).await,
+        Command::Client(cmd) => client(cmd, &*open_store(&settings).await?, clock, &out).await,
+        Command::User(cmd) => user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await,
+    }
+}
+
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        } else {
+            println!("{}", human());
+        }
+    }
+}
+
+async fn keys(cmd: KeysCommand, settings: &Settings, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+    let store = open_store(settings).await?;
+    let manager = open_keys(settings, store, clock).await?;
+    let summaries = match cmd {
+        KeysCommand::Rotate => manager.rotate().await,
+        KeysCommand::List => manager.summaries().await,
+    }
+    .map_err(|e| CliError::failed(e.to_string()))?;
+    out.print(&summaries, || {
+        summaries
+            .iter()
+            .map(|k| format!("{:<7} {:<5} {}  activates_at={}", k.state.as_str(), k.alg.as_str(), k.kid, k.activates_at))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ClientView<'a> {
+    client_id: &'a str,
+    name: &'a str,
+    client_type: ClientType,
+    redirect_uris: Vec<&'a str>,
+    grant_types: &'a [GrantType],
+    scopes: Option<String>,
+    audiences: &'a [String],
+    first_party: bool,
+    created_at: i64,
+}
+
+impl<'a> From<&'a Client> for ClientView<'a> {
+    fn from(c: &'a Client) -> Self {
+        Self {
+            client_id: &c.id,
+            name: &c.name,
+            client_type: c.client_type,
+            redirect_uris: c.redirect_uris.iter().map(RedirectUri::as_str).collect(),
+            grant_types: &c.grant_types,
+            scopes: c.scopes.as_ref().map(ToString::to_string),
+            audiences: &c.audiences,
+            first_party: c.first_party,
+            created_at: c.created_at,
+        }
+    }
+}
+
+fn describe_client(c: &Client) -> String {
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
+    format!(
+        "{}  {} ({}{})\n  grants: {}\n  redirect URIs: {}\n  scopes: {}\n  audiences: {}",
+        c.id,
+        c.name,
+        c.client_type.as_str(),
+        if c.first_party { ", first-party" } else { "" },
+        grants.join(" "),
+        uris.join(" "),
+        c.scopes.as_ref().map_or_else(|| "(any)".to_owned(), ToString::to_string),
+        c.audiences.join(" "),
+    )
+}
+
+fn parse_registration(args: ClientCreate) -> Result<ClientRegistration, CliError> {
+    let client_type: ClientType = args.client_type.parse().map_err(CliError::usage)?;
+    let redirect_uris = args
+        .redirect_uris
+        .iter()
+        .map(|u| RedirectUri::parse(u))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CliError::usage)?;
+    let mut grant_types = args
+        .grant_types
+        .iter()
+        .map(|g| g.parse::<GrantType>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CliError::usage)?;
+    grant_types.sort();
+    grant_types.dedup();
+    let scopes = if args.scopes.is_empty() {
+        None
+    } else {
+        Some(ScopeSet::from_tokens(&args.scopes).map_err(|e| CliError::usage(e.to_string()))?)
+    };
+    let registration = ClientRegistration {
+        name: args.name,
+        client_type,
+        redirect_uris,
+        grant_types,
+        scopes,
+        audiences: args.audiences,
+        first_party: args.first_party,
+    };
+    registration.validate().map_err(CliError::usage)?;
+    Ok(registration)
+}
+
+async fn client(cmd: ClientCommand, store: &dyn Store, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+    match cmd {
+        ClientCommand::Create(args) => {
+            let reg = parse_registration(args)?;
+            let secret = (reg.client_type == ClientType::Confidential)
+                .then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
+            let now = clock.now();
+            let client = Client {
+                id: format!("khc-{}", random_base64url(16)),
+                name: reg.name,
+                client_type: reg.client_type,
+                secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
+                redirect_uris: reg.redirect_uris,
+                grant_types: reg.grant_types,
+                scopes: reg.scopes,
+                audiences: reg.audiences,
+                first_party: reg.first_party,
+                created_at: now,
+                updated_at: now,
+            };
+            store.insert_client(&client).await?;
+            let mut view = serde_json::to_value(ClientView::from(&client)).unwrap_or_default();
+            if let (Some(secret), Some(map)) = (&secret, view.as_object_mut()) {
+                map.insert("client_secret".into(), json!(secret.expose()));
+            }
+            out.print(&view, || {
+                let mut text = describe_client(&client);
+                if let Some(secret) = &secret {
+                    text.push_str(&format!("\n  client secret (shown once, store it now): {}", secret.expose()));
+                }
+                text
+            });
+        }
+        ClientCommand::List => {
+            let clients = store.list_clients().await?;
+            let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
+            out.print(&views, || clients.iter().map(describe_client).collect::<Vec<_>>().join("\n"));
+        }
+        ClientCommand::Show { id } => {
+            let client = store
+                .find_client(&id)
+                .await?
+                .ok_or_else(|| CliError::failed(format!("no client `{id}`")))?;
+            out.print(&ClientView::from(&client), || describe_client(&client));
+        }
+        ClientCommand::Delete { id } => {
+            if !store.delete_client(&id).await? {
+                return Err(CliError::failed(format!("no client `{id}`")));
+            }
+            out.print(&json!({ "deleted": id }), || format!("deleted client {id}"));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    id: &'a str,
+    username: &'a str,
+    email: &'a str,
+    disabled: bool,
+    claims: &'a BTreeMap<String, String>,
+    created_at: i64,
+}
+
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(u: &'a User) -> Self {
+        Self { id: &u.id, username: &u.username, email: &u.email, disabled: u.disabled, claims: &u.claims, created_at: u.created_at }
+    }
+}
+
+fn describe_user(u: &User) -> String {
+    format!("{}  {} <{}>{}", u.id, u.username, u.email, if u.disabled { " (disabled)" } else { "" })
+}
+
+/// Reads a new password: the first line of stdin, or twice at a terminal prompt. Never argv.
+fn read_new_password(from_stdin: bool) -> Result<SecretString, CliError> {
+    let password = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::failed(format!("cannot read the password from stdin: {e}")))?;
+        SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        let first = rpassword::prompt_password("New password: ")
+            .map_err(|e| CliError::failed(format!("cannot read the password: {e}")))?;
+        let again = rpassword::prompt_password("Repeat it: ")
+            .map_err(|e| CliError::failed(format!("cannot read the password: {e}")))?;
+        if first != again {
+            return Err(CliError::usage("the passwords differ"));
+        }
+        SecretString::from(first)
+    };
+    let length = password.expose_secret().chars().count();
+    if !(12..=256).contains(&length) {
+        return Err(CliError::usage("the password must be 12 to 256 characters"));
+    }
+    Ok(password)
+}
+
+async fn find_user(store: &dyn Store, who: &str) -> Result<User, CliError> {
+    let found = match store.find_user_by_id(who).await? {
+        Some(user) => Some(user),
+        None => store.find_user_by_login(who).await?,
+    };
+    found.ok_or_else(|| CliError::failed(format!("no user `{who}`")))
+}
+
+fn hasher(settings: &Settings) -> Result<PasswordHasher, CliError> {
+    PasswordHasher::new(settings.password_hash_concurrency).map_err(|e| CliError::failed(e.to_string()))
+}
+
+async fn user(cmd: UserCommand, settings: &Settings, store: &dyn Store, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+    match cmd {
+        UserCommand::Create(args) => {
+            let username = Username::parse(&args.username).map_err(CliError::usage)?;
+            let email = Email::parse(&args.email).map_err(CliError::usage)?;
+            let mut claims = BTreeMap::new();
+            for pair in &args.claims {
+                let (name, value) = pair
+                    .split_once('=')
+                    .ok_or_else(|| CliError::usage(format!("--claim `{pair}` is not name=value")))?;
+                if !PROFILE_CLAIMS.contains(&name) {
+                    return Err(CliError::usage(format!("--claim: `{name}` is not a profile claim ({})", PROFILE_CLAIMS.join(", "))));
+                }
+                claims.insert(name.to_owned(), value.to_owned());
+            }
+            let password = read_new_password(args.password_stdin)?;
+            let password_hash = hasher(settings)?.hash(&password).await.map_err(|e| CliError::failed(e.to_string()))?;
+            let now = clock.now();
+            let user = User {
+                id: uuid::Uuid::new_v4().to_string(),
+                username: username.as_str().to_owned(),
+                email: email.as_str().to_owned(),
+                email_verified: false,
+                password_hash,
+                disabled: false,
+                claims,
+                created_at: now,
+                updated_at: now,
+            };
+            match store.insert_user(&user).await {
+                Err(StoreError::Conflict) => return Err(CliError::failed("that username or email is already taken")),
+                other => other?,
+            }
+            out.print(&UserView::from(&user), || format!("created user {}", describe_user(&user)));
+        }
+        UserCommand::SetPassword { user, password_stdin } => {
+            let found = find_user(store, &user).await?;
+            let password = read_new_password(password_stdin)?;
+            let hash = hasher(settings)?.hash(&password).await.map_err(|e| CliError::failed(e.to_string()))?;
+            store.set_user_password(&found.id, &hash, clock.now()).await?;
+            out.print(&json!({ "id": found.id, "password_set": true }), || format!("password set for {}", found.username));
+        }
+        UserCommand::List => {
+            let users = store.list_users().await?;
+            let views: Vec<UserView> = users.iter().map(UserView::from).collect();
+            out.print(&views, || users.iter().map(describe_user).collect::<Vec<_>>().join("\n"));
+        }
+        UserCommand::Disable { user } => {
+            let found = find_user(store, &user).await?;
+            store.set_user_disabled(&found.id, true, clock.now()).await?;
+            out.print(&json!({ "id": found.id, "disabled": true }), || format!("disabled {}", found.username));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! Typed settings. Sources, later ones winning: defaults, the TOML file (`--config`, else
+//! `./keyhaven.toml` when present), then one `KEYHAVEN_<NAME>` environment variable per setting.
+//! Any bad value stops the program with one line naming the setting.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use url::{Host, Url};
+
+use crate::crypto::kek::Kek;
+
+/// Every setting: name, default (as written in the file), meaning. The README's table lists the
+/// same names; a test keeps the two in step.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("listen", "127.0.0.1:8080", "address and port the HTTP server binds"),
+    ("issuer", "http://127.0.0.1:8080", "public base URL; the `iss` of every token (https, or http on a loopback host)"),
+    ("dev_allow_http_issuer", "false", "allow an http issuer on a non-loopback host (development only)"),
+    ("data_dir", "data", "folder for the SQLite database and other run-time files"),
+    ("database_url", "sqlite://<data_dir>/keyhaven.db", "`sqlite:` file (created on first start) or `postgres://` URL"),
+    ("kek", "(unset)", "key-encryption key, 32 bytes base64url; overrides kek_file"),
+    ("kek_file", "keys/kek", "file holding the key-encryption key; created 0600 on first start"),
+    ("access_token_ttl", "15m", "access token lifetime"),
+    ("id_token_ttl", "15m", "ID token lifetime"),
+    ("code_ttl", "60s", "authorization code lifetime"),
+    ("refresh_idle_ttl", "14d", "refresh token idle lifetime (slides with rotation)"),
+    ("refresh_absolute_ttl", "30d", "refresh family absolute lifetime"),
+    ("key_rotation_interval", "30d", "how long a signing key signs before the next takes over"),
+    ("key_rotation_lead", "24h", "how long a next key is published before it signs (0 allowed)"),
+    ("key_refresh_interval", "10s", "how often each instance reloads keys and runs the key schedule"),
+    ("password_hash_concurrency", "0", "argon2 hashes at once; 0 = one per core"),
+    ("log_format", "text", "`text` or `json`"),
+    ("log_level", "info", "tracing filter, e.g. `info` or `keyhaven=debug`"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The issuer identifier, without a trailing slash.
+    pub issuer: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub kek: Option<SecretString>,
+    pub kek_file: PathBuf,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub code_ttl: i64,
+    pub refresh_idle_ttl: i64,
+    pub refresh_absolute_ttl: i64,
+    pub key_rotation_interval: i64,
+    pub key_rotation_lead: i64,
+    pub key_refresh_interval: std::time::Duration,
+    pub password_hash_concurrency: usize,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field("data_dir", &self.data_dir)
+            .field("kek", &self.kek.as_ref().map(|_| "<redacted>"))
+            .field("kek_file", &self.kek_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One clear line naming the setting at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("invalid setting `{setting}` ({env}): {message}")]
+    Invalid { setting: String, env: String, message: String },
+    #[error("unknown setting `{setting}` in {file}")]
+    Unknown { setting: String, file: String },
+    #[error("cannot read the configuration file {file}: {message}")]
+    File { file: String, message: String },
+}
+
+impl ConfigError {
+    pub fn invalid(setting: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { setting: setting.into(), env: env_name(setting), message: message.into() }
+    }
+}
+
+pub fn env_name(setting: &str) -> String {
+    format!("KEYHAVEN_{}", setting.to_uppercase())
+}
+
+fn is_known(name: &str) -> bool {
+    SETTINGS.iter().any(|(known, _, _)| *known == name)
+}
+
+/// The raw text of each setting that a source gave.
+#[derive(Default)]
+struct Raw(BTreeMap<&'static str, String>);
+
+impl Raw {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn parse<T>(&self, name: &str, default: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, ConfigError> {
+        parse(self.get(name).unwrap_or(default)).map_err(|m| ConfigError::invalid(name, m))
+    }
+
+    fn seconds(&self, name: &str, default: &str, min: i64) -> Result<i64, ConfigError> {
+        self.parse(name, default, |text| {
+            let secs = parse_duration(text)?;
+            if secs < min {
+                return Err(format!("must be at least {min}s"));
+            }
+            Ok(secs)
+        })
+    }
+}
+
+/// A duration: whole seconds (`900`) or humantime (`15m`, `14d`, `1h 30m`).
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let secs = match text.parse::<u64>() {
+        Ok(secs) => secs,
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| format!("`{text}` is not a duration (seconds, or e.g. 15m, 24h, 30d)"))?
+            .as_secs(),
+    };
+    i64::try_from(secs).map_err(|_| format!("`{text}` is too long"))
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(format!("`{other}` is not true or false")),
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+fn parse_issuer(text: &str, allow_http: bool) -> Result<String, String> {
+    let url = Url::parse(text.trim()).map_err(|_| format!("`{text}` is not an absolute URL"))?;
+    if url.host().is_none() {
+        return Err(format!("`{text}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment (OIDC Discovery §3)".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&url) || allow_http => {}
+        "http" => {
+            return Err("http is only allowed on a loopback host; use https, or set dev_allow_http_issuer for development".into())
+        }
+        other => return Err(format!("scheme `{other}` is not https")),
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+impl Settings {
+    /// Loads from the file (if any) and the process environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_file = Path::new("keyhaven.toml");
+        let file = match config_file {
+            Some(path) => Some(path),
+            None if default_file.exists() => Some(default_file),
+            None => None,
+        };
+        let mut raw = Raw::default();
+        if let Some(path) = file {
+            read_file(path, &mut raw)?;
+        }
+        for (name, _, _) in SETTINGS {
+            if let Ok(value) = std::env::var(env_name(name)) {
+                raw.0.insert(name, value);
+            }
+        }
+        Self::resolve(&raw)
+    }
+
+    /// Builds settings from name/value pairs, through the same checks as [`Settings::load`].
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Result<Self, ConfigError> {
+        let mut raw = Raw::default();
+        for (name, value) in pairs {
+            let known = SETTINGS
+                .iter()
+                .find(|(known, _, _)| *known == name)
+                .map(|(known, _, _)| *known)
+                .ok_or_else(|| ConfigError::Unknown { setting: name.into(), file: "the given settings".into() })?;
+            raw.0.insert(known, value);
+        }
+        Self::resolve(&raw)
+    }
+
+    fn resolve(raw: &Raw) -> Result<Self, ConfigError> {
+        let allow_http = raw.parse("dev_allow_http_issuer", "false", parse_bool)?;
+        let data_dir = PathBuf::from(raw.get("data_dir").unwrap_or("data"));
+        let default_db = format!("sqlite://{}/keyhaven.db", data_dir.display());
+        let database_url = raw.parse("database_url", &default_db, |url| {
+            crate::storage::check_url(url).map(|()| url.to_owned()).map_err(|e| e.to_string())
+        })?;
+        let key_rotation_interval = raw.seconds("key_rotation_interval", "30d", 60)?;
+        let key_rotation_lead = raw.seconds("key_rotation_lead", "24h", 0)?;
+        if key_rotation_lead >= key_rotation_interval {
+            return Err(ConfigError::invalid("key_rotation_lead", "must be shorter than key_rotation_interval"));
+        }
+        let refresh_idle_ttl = raw.seconds("refresh_idle_ttl", "14d", 60)?;
+        let refresh_absolute_ttl = raw.seconds("refresh_absolute_ttl", "30d", 60)?;
+        if refresh_idle_ttl > refresh_absolute_ttl {
+            return Err(ConfigError::invalid("refresh_idle_ttl", "must not exceed refresh_absolute_ttl"));
+        }
+        let key_refresh_secs = raw.parse("key_refresh_interval", "10s", |t| {
+            let d = humantime::parse_duration(t.trim())
+                .or_else(|_| t.trim().parse::<u64>().map(std::time::Duration::from_secs))
+                .map_err(|_| format!("`{t}` is not a duration"))?;
+            if d.is_zero() {
+                return Err("must be more than 0".into());
+            }
+            Ok(d)
+        })?;
+        Ok(Self {
+            listen: raw.parse("listen", "127.0.0.1:8080", |t| {
+                t.trim().parse::<SocketAddr>().map_err(|_| format!("`{t}` is not an address:port"))
+            })?,
+            issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?,
+            data_dir,
+            database_url,
+            kek: raw.get("kek").map(|k| SecretString::from(k.to_owned())),
+            kek_file: PathBuf::from(raw.get("kek_file").unwrap_or("keys/kek")),
+            access_token_ttl: raw.seconds("access_token_ttl", "15m", 1)?,
+            id_token_ttl: raw.seconds("id_token_ttl", "15m", 1)?,
+            code_ttl: raw.seconds("code_ttl", "60s", 1)?,
+            refresh_idle_ttl,
+            refresh_absolute_ttl,
+            key_rotation_interval,
+            key_rotation_lead,
+            key_refresh_interval: key_refresh_secs,
+            password_hash_concurrency: raw.parse("password_hash_concurrency", "0", |t| {
+                t.trim().parse::<usize>().map_err(|_| format!("`{t}` is not a whole number"))
+            })?,
+            log_format: raw.parse("log_format", "text", |t| match t.trim() {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                other => Err(format!("`{other}` is neither text nor json")),
+            })?,
+            log_level: raw.parse("log_level", "info", |t| {
+                tracing_subscriber::EnvFilter::try_new(t)
+                    .map(|_| t.to_owned())
+                    .map_err(|e| format!("`{t}` is not a tracing filter: {e}"))
+            })?,
+        })
+    }
+
+    /// The key-encryption key: `kek` if set, else the file (created when missing).
+    pub fn load_kek(&self) -> Result<Kek, ConfigError> {
+        match &self.kek {
+            Some(text) => Kek::from_base64(text.expose_secret()).map_err(|e| ConfigError::invalid("kek", e.to_string())),
+            None => Kek::load_or_create(&self.kek_file).map_err(|e| ConfigError::invalid("kek_file", e.to_string())),
+        }
+    }
+
+    /// The longest time anything signed with a key stays valid: a retired key is published that
+    /// long (plus a minute of clock skew allowance).
+    pub fn longest_signed_lifetime(&self) -> i64 {
+        self.access_token_ttl.max(self.id_token_ttl) + 60
+    }
+}
+
+fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::File { file: file.clone(), message: e.to_string() })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::File { file: file.clone(), message: e.message().to_owned() })?;
+    for (name, value) in table {
+        let Some((known, _, _)) = SETTINGS.iter().find(|(known, _, _)| *known == name) else {
+            return Err(ConfigError::Unknown { setting: name, file });
+        };
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(ConfigError::invalid(known, format!("{} values are not accepted here", other.type_str())))
+            }
+        };
+        raw.0.insert(known, text);
+    }
+    Ok(())
+}
+
+/// `KEYHAVEN_*` variables that name no setting: probably a typo, worth a warning.
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars()
+        .filter_map(|(k, _)| {
+            let name = k.strip_prefix("KEYHAVEN_")?.to_lowercase();
+            let ours = is_known(&name) || name.starts_with("test_") || name == "config";
+            (!ours).then_some(k)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_pairs(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())))
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.issuer, "http://127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://data/keyhaven.db");
+        assert_eq!((s.access_token_ttl, s.id_token_ttl, s.code_ttl), (900, 900, 60));
+        assert_eq!((s.refresh_idle_ttl, s.refresh_absolute_ttl), (14 * 86400, 30 * 86400));
+        assert_eq!((s.key_rotation_interval, s.key_rotation_lead), (30 * 86400, 86400));
+    }
+
+    #[test]
+    fn issuer_rules() {
+        for (issuer, ok) in [
+            ("https://id.example.com", true),
+            ("https://id.example.com/tenant/", true),
+            ("http://localhost:8080", true),
+            ("http://[::1]:8080", true),
+            ("http://id.example.com", false),
+            ("id.example.com", false),
+            ("https://id.example.com/?x=1", false),
+            ("https://user:pw@id.example.com", false),
+            ("ftp://id.example.com", false),
+        ] {
+            assert_eq!(settings(&[("issuer", issuer)]).is_ok(), ok, "{issuer}");
+        }
+        assert!(settings(&[("issuer", "http://id.example.com"), ("dev_allow_http_issuer", "true")]).is_ok());
+        assert_eq!(settings(&[("issuer", "https://a.example/t/")]).unwrap().issuer, "https://a.example/t");
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let err = settings(&[("access_token_ttl", "soon")]).err().unwrap();
+        assert!(err.to_string().contains("`access_token_ttl` (KEYHAVEN_ACCESS_TOKEN_TTL)"), "{err}");
+        let err = settings(&[("nonsense", "1")]).err().unwrap();
+        assert!(err.to_string().contains("`nonsense`"));
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_humantime() {
+        assert_eq!(parse_duration("900"), Ok(900));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("30d"), Ok(30 * 86400));
+        assert!(parse_duration("-1").is_err());
+    }
+}

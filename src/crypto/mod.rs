@@ -1,0 +1,6 @@
+//! Keys, hashing and random secrets. No HTTP, no SQL.
+
+pub mod kek;
+pub mod keys;
+pub mod password;
+pub mod tokens;

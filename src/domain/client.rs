@@ -1,0 +1,240 @@
+//! OAuth clients as registered by an operator.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+use super::scope::ScopeSet;
+use super::UnixTime;
+
+/// RFC 6749 §2.1 client types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    Confidential,
+    Public,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confidential" => Ok(Self::Confidential),
+            "public" => Ok(Self::Public),
+            other => Err(format!("unknown client type `{other}` (confidential | public)")),
+        }
+    }
+}
+
+/// The grants Keyhaven implements. No implicit, no password grant (RFC 9700 §2.1.2, §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown grant type `{s}` (authorization_code | refresh_token | client_credentials)")
+            })
+    }
+}
+
+/// A registered redirect URI: absolute, no fragment (RFC 6749 §3.1.2), and never plain http
+/// except to a loopback address (RFC 8252 §7.3) or `localhost` for local development.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RedirectUri(Url);
+
+impl RedirectUri {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("redirect URI `{raw}` is not an absolute URL: {e}"))?;
+        if url.fragment().is_some() {
+            return Err(format!("redirect URI `{raw}` must not have a fragment"));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => {
+                return Err(format!(
+                    "redirect URI `{raw}` uses http on a non-loopback host; use https"
+                ))
+            }
+            "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => {
+                return Err(format!("redirect URI `{raw}` uses a forbidden scheme"))
+            }
+            // Private-use URI schemes of native apps (RFC 8252 §7.1) must contain a period.
+            scheme if scheme.contains('.') => {}
+            scheme => {
+                return Err(format!(
+                    "redirect URI `{raw}`: scheme `{scheme}` is neither https, loopback http nor a reverse-domain private-use scheme"
+                ))
+            }
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+impl TryFrom<String> for RedirectUri {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<RedirectUri> for String {
+    fn from(value: RedirectUri) -> Self {
+        value.0.into()
+    }
+}
+
+impl fmt::Debug for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedirectUri({})", self.0)
+    }
+}
+
+/// A registered client, as the store returns it. The secret is only ever held as a hash.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    /// SHA-256 of the client secret (confidential clients only).
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Option<ScopeSet>,
+    pub audiences: Vec<String>,
+    pub first_party: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// What an operator asks for when registering a client; checked by [`ClientRegistration::validate`].
+#[derive(Debug, Clone)]
+pub struct ClientRegistration {
+    pub name: String,
+    pub client_type: ClientType,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Option<ScopeSet>,
+    pub audiences: Vec<String>,
+    pub first_party: bool,
+}
+
+impl ClientRegistration {
+    /// The rules that cross fields: names and grants that make sense together.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return Err("name must be 1 to 200 characters".into());
+        }
+        if self.grant_types.is_empty() {
+            return Err("at least one grant type is required".into());
+        }
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+            return Err("the authorization_code grant needs at least one redirect URI".into());
+        }
+        if self.client_type == ClientType::Public
+            && self.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            return Err("a public client cannot use the client_credentials grant".into());
+        }
+        if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
+            return Err(format!("audience `{bad}` must be a non-empty string without spaces"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_rules() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8000/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/relative",
+            "https://app.example/cb#frag",
+            "http://app.example/cb",
+            "javascript:alert(1)",
+            "myapp:/cb",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_clients_cannot_use_client_credentials() {
+        let reg = ClientRegistration {
+            name: "cli".into(),
+            client_type: ClientType::Public,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: None,
+            audiences: vec![],
+            first_party: false,
+        };
+        assert!(reg.validate().is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! Plain domain types: no axum, no sqlx. Input is parsed into these once, at the edge.
+
+pub mod client;
+pub mod clock;
+pub mod scope;
+pub mod user;
+
+pub use clock::{Clock, OffsetClock, SystemClock, UnixTime};

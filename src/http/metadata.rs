@@ -1,0 +1,50 @@
+//! Public metadata: discovery, JWKS, health and readiness.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::routes;
+use crate::protocol::discovery::{self, Endpoints};
+use crate::startup::AppState;
+
+pub async fn discovery(State(state): State<AppState>) -> Response {
+    let endpoints = Endpoints { jwks: routes::JWKS };
+    let doc = discovery::metadata(&state.settings.issuer, &endpoints);
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response()
+}
+
+/// The JWKS, public members only. Caches may keep it for less than the rotation lead, so a
+/// next key is known to every resource server before anything is signed with it.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let max_age = (state.settings.key_rotation_lead / 4).clamp(0, 3600);
+    let cache = if max_age == 0 { "no-cache".to_owned() } else { format!("public, max-age={max_age}") };
+    (
+        [(header::CACHE_CONTROL, cache), (header::CONTENT_TYPE, "application/jwk-set+json".to_owned())],
+        Json(state.keys.jwks().as_ref().clone()),
+    )
+        .into_response()
+}
+
+pub async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Ready when the store answers within two seconds.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = format!("{e:#}"), "readiness check: store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: store timed out");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Keyhaven: an OAuth 2.0 / OpenID Connect authorization server.
+//! `shared/design.md` is the map of this crate; `shared/style.md` says how it is written.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod protocol;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

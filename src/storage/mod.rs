@@ -1,0 +1,118 @@
+//! The store: one async interface of domain operations, two implementations (SQLite, the
+//! embedded default, and PostgreSQL for several instances). Queries are built at run time, so
+//! the build needs no database.
+//!
+//! Both backends speak the same portable SQL (`$n` placeholders, TEXT / BIGINT / BOOLEAN
+//! columns), so the operations are written once in `sql.rs` and instantiated for each backend;
+//! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::crypto::keys::{KeyState, SigningAlg};
+use crate::domain::client::Client;
+use crate::domain::user::User;
+use crate::domain::UnixTime;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflicts with an existing record")]
+    Conflict,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A signing key as stored; `private_sealed` is the KEK-encrypted PKCS#8 DER.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub state: KeyState,
+    pub public_jwk: String,
+    pub private_sealed: String,
+    pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+    pub activated_at: Option<UnixTime>,
+    pub retire_until: Option<UnixTime>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes every connection; later calls fail.
+    async fn close(&self);
+
+    // Signing keys.
+    /// Inserts a key; `Conflict` when the kid exists or the alg already has a key in that
+    /// `active`/`next` state.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Atomically retires the active key of the next key's alg (until `retire_until`) and makes
+    /// `kid` active. False when `kid` is not a next key (another instance promoted it).
+    async fn promote_signing_key(&self, kid: &str, now: UnixTime, retire_until: UnixTime) -> Result<bool, StoreError>;
+    /// Deletes retired keys whose tokens have all expired; returns how many.
+    async fn delete_retired_signing_keys(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    // Clients.
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+
+    // Users.
+    /// `Conflict` when the username or email is taken.
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn find_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// By username or email (both stored lowercased).
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    async fn set_user_password(&self, id: &str, password_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
+    async fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> Result<bool, StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("`{0}` is neither a sqlite: nor a postgres:// URL")]
+    Scheme(String),
+    #[error("{0}")]
+    Options(String),
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(String),
+}
+
+/// Opens the store named by `url` (creating a SQLite file and its folder when missing) and
+/// applies pending migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PostgresStore::connect(url).await?)
+    } else {
+        return Err(ConnectError::Scheme(url.split(':').next().unwrap_or_default().to_owned()));
+    };
+    Ok(store)
+}
+
+/// Checks that `url` names a database this build can open, without connecting.
+pub fn check_url(url: &str) -> Result<(), ConnectError> {
+    if url.starts_with("sqlite:") {
+        sqlite::options(url).map(|_| ())
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres::options(url).map(|_| ())
+    } else {
+        Err(ConnectError::Scheme(url.split(':').next().unwrap_or_default().to_owned()))
+    }
+}
