@@ -23,7 +23,11 @@ use crate::startup::{open_keys, open_store, Application, StartupError};
 use crate::storage::{Store, StoreError};
 
 #[derive(Debug, Parser)]
-#[command(name = "keyhaven", version, about = "OAuth 2.0 / OpenID Connect authorization server")]
+#[command(
+    name = "keyhaven",
+    version,
+    about = "OAuth 2.0 / OpenID Connect authorization server"
+)]
 pub struct Cli {
     /// TOML settings file (default: ./keyhaven.toml when present).
     #[arg(long, global = true, env = "KEYHAVEN_CONFIG")]
@@ -68,8 +72,12 @@ pub enum ClientCommand {
     /// Register a client; prints its id and, for a confidential client, its secret once.
     Create(ClientCreate),
     List,
-    Show { id: String },
-    Delete { id: String },
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +116,9 @@ pub enum UserCommand {
     },
     List,
     /// Stop a person from signing in.
-    Disable { user: String },
+    Disable {
+        user: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -134,22 +144,34 @@ pub struct CliError {
 
 impl CliError {
     fn usage(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: 2 }
+        Self {
+            message: message.into(),
+            code: 2,
+        }
     }
     fn failed(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: 1 }
+        Self {
+            message: message.into(),
+            code: 1,
+        }
     }
 }
 
 impl From<StartupError> for CliError {
     fn from(e: StartupError) -> Self {
-        Self { message: e.to_string(), code: 2 }
+        Self {
+            message: e.to_string(),
+            code: 2,
+        }
     }
 }
 
 impl From<crate::config::ConfigError> for CliError {
     fn from(e: crate::config::ConfigError) -> Self {
-        Self { message: e.to_string(), code: 2 }
+        Self {
+            message: e.to_string(),
+            code: 2,
+        }
     }
 }
 
@@ -163,7 +185,11 @@ impl From<StoreError> for CliError {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(format) = &cli.log_format {
-        settings.log_format = if format == "json" { LogFormat::Json } else { LogFormat::Text };
+        settings.log_format = if format == "json" {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        };
     }
     crate::telemetry::init(settings.log_format, &settings.log_level);
     for var in crate::config::unknown_env_vars() {
@@ -174,16 +200,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings, clock).await?;
-            app.run_until_stopped().await.map_err(|e| CliError::failed(format!("server: {e}")))
+            app.run_until_stopped()
+                .await
+                .map_err(|e| CliError::failed(format!("server: {e}")))
         }
         Command::Migrate => {
             open_store(&settings).await?;
-            out.print(&json!({ "migrated": true }), || "migrations applied".to_owned());
+            out.print(&json!({ "migrated": true }), || {
+                "migrations applied".to_owned()
+            });
             Ok(())
         }
         Command::Keys(cmd) => keys(cmd, &settings, clock, &out).await,
         Command::Client(cmd) => client(cmd, &*open_store(&settings).await?, clock, &out).await,
-        Command::User(cmd) => user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await,
+        Command::User(cmd) => {
+            user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await
+        }
     }
 }
 
@@ -194,14 +226,22 @@ struct Output {
 impl Output {
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
         } else {
             println!("{}", human());
         }
     }
 }
 
-async fn keys(cmd: KeysCommand, settings: &Settings, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+async fn keys(
+    cmd: KeysCommand,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    out: &Output,
+) -> Result<(), CliError> {
     let store = open_store(settings).await?;
     let manager = open_keys(settings, store, clock).await?;
     let summaries = match cmd {
@@ -212,7 +252,15 @@ async fn keys(cmd: KeysCommand, settings: &Settings, clock: Arc<dyn Clock>, out:
     out.print(&summaries, || {
         summaries
             .iter()
-            .map(|k| format!("{:<7} {:<5} {}  activates_at={}", k.state.as_str(), k.alg.as_str(), k.kid, k.activates_at))
+            .map(|k| {
+                format!(
+                    "{:<7} {:<5} {}  activates_at={}",
+                    k.state.as_str(),
+                    k.alg.as_str(),
+                    k.kid,
+                    k.activates_at
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     });
@@ -259,7 +307,9 @@ fn describe_client(c: &Client) -> String {
         if c.first_party { ", first-party" } else { "" },
         grants.join(" "),
         uris.join(" "),
-        c.scopes.as_ref().map_or_else(|| "(any)".to_owned(), ToString::to_string),
+        c.scopes
+            .as_ref()
+            .map_or_else(|| "(any)".to_owned(), ToString::to_string),
         c.audiences.join(" "),
     )
 }
@@ -298,7 +348,12 @@ fn parse_registration(args: ClientCreate) -> Result<ClientRegistration, CliError
     Ok(registration)
 }
 
-async fn client(cmd: ClientCommand, store: &dyn Store, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+async fn client(
+    cmd: ClientCommand,
+    store: &dyn Store,
+    clock: Arc<dyn Clock>,
+    out: &Output,
+) -> Result<(), CliError> {
     match cmd {
         ClientCommand::Create(args) => {
             let reg = parse_registration(args)?;
@@ -326,7 +381,10 @@ async fn client(cmd: ClientCommand, store: &dyn Store, clock: Arc<dyn Clock>, ou
             out.print(&view, || {
                 let mut text = describe_client(&client);
                 if let Some(secret) = &secret {
-                    text.push_str(&format!("\n  client secret (shown once, store it now): {}", secret.expose()));
+                    text.push_str(&format!(
+                        "\n  client secret (shown once, store it now): {}",
+                        secret.expose()
+                    ));
                 }
                 text
             });
@@ -334,7 +392,13 @@ async fn client(cmd: ClientCommand, store: &dyn Store, clock: Arc<dyn Clock>, ou
         ClientCommand::List => {
             let clients = store.list_clients().await?;
             let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
-            out.print(&views, || clients.iter().map(describe_client).collect::<Vec<_>>().join("\n"));
+            out.print(&views, || {
+                clients
+                    .iter()
+                    .map(describe_client)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
         ClientCommand::Show { id } => {
             let client = store
@@ -365,12 +429,25 @@ struct UserView<'a> {
 
 impl<'a> From<&'a User> for UserView<'a> {
     fn from(u: &'a User) -> Self {
-        Self { id: &u.id, username: &u.username, email: &u.email, disabled: u.disabled, claims: &u.claims, created_at: u.created_at }
+        Self {
+            id: &u.id,
+            username: &u.username,
+            email: &u.email,
+            disabled: u.disabled,
+            claims: &u.claims,
+            created_at: u.created_at,
+        }
     }
 }
 
 fn describe_user(u: &User) -> String {
-    format!("{}  {} <{}>{}", u.id, u.username, u.email, if u.disabled { " (disabled)" } else { "" })
+    format!(
+        "{}  {} <{}>{}",
+        u.id,
+        u.username,
+        u.email,
+        if u.disabled { " (disabled)" } else { "" }
+    )
 }
 
 /// Reads a new password: the first line of stdin, or twice at a terminal prompt. Never argv.
@@ -408,26 +485,39 @@ async fn find_user(store: &dyn Store, who: &str) -> Result<User, CliError> {
 }
 
 fn hasher(settings: &Settings) -> Result<PasswordHasher, CliError> {
-    PasswordHasher::new(settings.password_hash_concurrency).map_err(|e| CliError::failed(e.to_string()))
+    PasswordHasher::new(settings.password_hash_concurrency)
+        .map_err(|e| CliError::failed(e.to_string()))
 }
 
-async fn user(cmd: UserCommand, settings: &Settings, store: &dyn Store, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+async fn user(
+    cmd: UserCommand,
+    settings: &Settings,
+    store: &dyn Store,
+    clock: Arc<dyn Clock>,
+    out: &Output,
+) -> Result<(), CliError> {
     match cmd {
         UserCommand::Create(args) => {
             let username = Username::parse(&args.username).map_err(CliError::usage)?;
             let email = Email::parse(&args.email).map_err(CliError::usage)?;
             let mut claims = BTreeMap::new();
             for pair in &args.claims {
-                let (name, value) = pair
-                    .split_once('=')
-                    .ok_or_else(|| CliError::usage(format!("--claim `{pair}` is not name=value")))?;
+                let (name, value) = pair.split_once('=').ok_or_else(|| {
+                    CliError::usage(format!("--claim `{pair}` is not name=value"))
+                })?;
                 if !PROFILE_CLAIMS.contains(&name) {
-                    return Err(CliError::usage(format!("--claim: `{name}` is not a profile claim ({})", PROFILE_CLAIMS.join(", "))));
+                    return Err(CliError::usage(format!(
+                        "--claim: `{name}` is not a profile claim ({})",
+                        PROFILE_CLAIMS.join(", ")
+                    )));
                 }
                 claims.insert(name.to_owned(), value.to_owned());
             }
             let password = read_new_password(args.password_stdin)?;
-            let password_hash = hasher(settings)?.hash(&password).await.map_err(|e| CliError::failed(e.to_string()))?;
+            let password_hash = hasher(settings)?
+                .hash(&password)
+                .await
+                .map_err(|e| CliError::failed(e.to_string()))?;
             let now = clock.now();
             let user = User {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -441,27 +531,51 @@ async fn user(cmd: UserCommand, settings: &Settings, store: &dyn Store, clock: A
                 updated_at: now,
             };
             match store.insert_user(&user).await {
-                Err(StoreError::Conflict) => return Err(CliError::failed("that username or email is already taken")),
+                Err(StoreError::Conflict) => {
+                    return Err(CliError::failed("that username or email is already taken"))
+                }
                 other => other?,
             }
-            out.print(&UserView::from(&user), || format!("created user {}", describe_user(&user)));
+            out.print(&UserView::from(&user), || {
+                format!("created user {}", describe_user(&user))
+            });
         }
-        UserCommand::SetPassword { user, password_stdin } => {
+        UserCommand::SetPassword {
+            user,
+            password_stdin,
+        } => {
             let found = find_user(store, &user).await?;
             let password = read_new_password(password_stdin)?;
-            let hash = hasher(settings)?.hash(&password).await.map_err(|e| CliError::failed(e.to_string()))?;
-            store.set_user_password(&found.id, &hash, clock.now()).await?;
-            out.print(&json!({ "id": found.id, "password_set": true }), || format!("password set for {}", found.username));
+            let hash = hasher(settings)?
+                .hash(&password)
+                .await
+                .map_err(|e| CliError::failed(e.to_string()))?;
+            store
+                .set_user_password(&found.id, &hash, clock.now())
+                .await?;
+            out.print(&json!({ "id": found.id, "password_set": true }), || {
+                format!("password set for {}", found.username)
+            });
         }
         UserCommand::List => {
             let users = store.list_users().await?;
             let views: Vec<UserView> = users.iter().map(UserView::from).collect();
-            out.print(&views, || users.iter().map(describe_user).collect::<Vec<_>>().join("\n"));
+            out.print(&views, || {
+                users
+                    .iter()
+                    .map(describe_user)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
         UserCommand::Disable { user } => {
             let found = find_user(store, &user).await?;
-            store.set_user_disabled(&found.id, true, clock.now()).await?;
-            out.print(&json!({ "id": found.id, "disabled": true }), || format!("disabled {}", found.username));
+            store
+                .set_user_disabled(&found.id, true, clock.now())
+                .await?;
+            out.print(&json!({ "id": found.id, "disabled": true }), || {
+                format!("disabled {}", found.username)
+            });
         }
     }
     Ok(())

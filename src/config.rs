@@ -15,24 +15,80 @@ use crate::crypto::kek::Kek;
 /// Every setting: name, default (as written in the file), meaning. The README's table lists the
 /// same names; a test keeps the two in step.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("listen", "127.0.0.1:8080", "address and port the HTTP server binds"),
-    ("issuer", "http://127.0.0.1:8080", "public base URL; the `iss` of every token (https, or http on a loopback host)"),
-    ("dev_allow_http_issuer", "false", "allow an http issuer on a non-loopback host (development only)"),
-    ("data_dir", "data", "folder for the SQLite database and other run-time files"),
-    ("database_url", "sqlite://<data_dir>/keyhaven.db", "`sqlite:` file (created on first start) or `postgres://` URL"),
-    ("kek", "(unset)", "key-encryption key, 32 bytes base64url; overrides kek_file"),
-    ("kek_file", "keys/kek", "file holding the key-encryption key; created 0600 on first start"),
+    (
+        "listen",
+        "127.0.0.1:8080",
+        "address and port the HTTP server binds",
+    ),
+    (
+        "issuer",
+        "http://127.0.0.1:8080",
+        "public base URL; the `iss` of every token (https, or http on a loopback host)",
+    ),
+    (
+        "dev_allow_http_issuer",
+        "false",
+        "allow an http issuer on a non-loopback host (development only)",
+    ),
+    (
+        "data_dir",
+        "data",
+        "folder for the SQLite database and other run-time files",
+    ),
+    (
+        "database_url",
+        "sqlite://<data_dir>/keyhaven.db",
+        "`sqlite:` file (created on first start) or `postgres://` URL",
+    ),
+    (
+        "kek",
+        "(unset)",
+        "key-encryption key, 32 bytes base64url; overrides kek_file",
+    ),
+    (
+        "kek_file",
+        "keys/kek",
+        "file holding the key-encryption key; created 0600 on first start",
+    ),
     ("access_token_ttl", "15m", "access token lifetime"),
     ("id_token_ttl", "15m", "ID token lifetime"),
     ("code_ttl", "60s", "authorization code lifetime"),
-    ("refresh_idle_ttl", "14d", "refresh token idle lifetime (slides with rotation)"),
-    ("refresh_absolute_ttl", "30d", "refresh family absolute lifetime"),
-    ("key_rotation_interval", "30d", "how long a signing key signs before the next takes over"),
-    ("key_rotation_lead", "24h", "how long a next key is published before it signs (0 allowed)"),
-    ("key_refresh_interval", "10s", "how often each instance reloads keys and runs the key schedule"),
-    ("password_hash_concurrency", "0", "argon2 hashes at once; 0 = one per core"),
+    (
+        "refresh_idle_ttl",
+        "14d",
+        "refresh token idle lifetime (slides with rotation)",
+    ),
+    (
+        "refresh_absolute_ttl",
+        "30d",
+        "refresh family absolute lifetime",
+    ),
+    (
+        "key_rotation_interval",
+        "30d",
+        "how long a signing key signs before the next takes over",
+    ),
+    (
+        "key_rotation_lead",
+        "24h",
+        "how long a next key is published before it signs (0 allowed)",
+    ),
+    (
+        "key_refresh_interval",
+        "10s",
+        "how often each instance reloads keys and runs the key schedule",
+    ),
+    (
+        "password_hash_concurrency",
+        "0",
+        "argon2 hashes at once; 0 = one per core",
+    ),
     ("log_format", "text", "`text` or `json`"),
-    ("log_level", "info", "tracing filter, e.g. `info` or `keyhaven=debug`"),
+    (
+        "log_level",
+        "info",
+        "tracing filter, e.g. `info` or `keyhaven=debug`",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +134,11 @@ impl fmt::Debug for Settings {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("invalid setting `{setting}` ({env}): {message}")]
-    Invalid { setting: String, env: String, message: String },
+    Invalid {
+        setting: String,
+        env: String,
+        message: String,
+    },
     #[error("unknown setting `{setting}` in {file}")]
     Unknown { setting: String, file: String },
     #[error("cannot read the configuration file {file}: {message}")]
@@ -87,7 +147,11 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub fn invalid(setting: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { setting: setting.into(), env: env_name(setting), message: message.into() }
+        Self::Invalid {
+            setting: setting.into(),
+            env: env_name(setting),
+            message: message.into(),
+        }
     }
 }
 
@@ -108,7 +172,12 @@ impl Raw {
         self.0.get(name).map(String::as_str)
     }
 
-    fn parse<T>(&self, name: &str, default: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, ConfigError> {
+    fn parse<T>(
+        &self,
+        name: &str,
+        default: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
         parse(self.get(name).unwrap_or(default)).map_err(|m| ConfigError::invalid(name, m))
     }
 
@@ -196,14 +265,19 @@ impl Settings {
     }
 
     /// Builds settings from name/value pairs, through the same checks as [`Settings::load`].
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Result<Self, ConfigError> {
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut raw = Raw::default();
         for (name, value) in pairs {
             let known = SETTINGS
                 .iter()
                 .find(|(known, _, _)| *known == name)
                 .map(|(known, _, _)| *known)
-                .ok_or_else(|| ConfigError::Unknown { setting: name.into(), file: "the given settings".into() })?;
+                .ok_or_else(|| ConfigError::Unknown {
+                    setting: name.into(),
+                    file: "the given settings".into(),
+                })?;
             raw.0.insert(known, value);
         }
         Self::resolve(&raw)
@@ -214,17 +288,25 @@ impl Settings {
         let data_dir = PathBuf::from(raw.get("data_dir").unwrap_or("data"));
         let default_db = format!("sqlite://{}/keyhaven.db", data_dir.display());
         let database_url = raw.parse("database_url", &default_db, |url| {
-            crate::storage::check_url(url).map(|()| url.to_owned()).map_err(|e| e.to_string())
+            crate::storage::check_url(url)
+                .map(|()| url.to_owned())
+                .map_err(|e| e.to_string())
         })?;
         let key_rotation_interval = raw.seconds("key_rotation_interval", "30d", 60)?;
         let key_rotation_lead = raw.seconds("key_rotation_lead", "24h", 0)?;
         if key_rotation_lead >= key_rotation_interval {
-            return Err(ConfigError::invalid("key_rotation_lead", "must be shorter than key_rotation_interval"));
+            return Err(ConfigError::invalid(
+                "key_rotation_lead",
+                "must be shorter than key_rotation_interval",
+            ));
         }
         let refresh_idle_ttl = raw.seconds("refresh_idle_ttl", "14d", 60)?;
         let refresh_absolute_ttl = raw.seconds("refresh_absolute_ttl", "30d", 60)?;
         if refresh_idle_ttl > refresh_absolute_ttl {
-            return Err(ConfigError::invalid("refresh_idle_ttl", "must not exceed refresh_absolute_ttl"));
+            return Err(ConfigError::invalid(
+                "refresh_idle_ttl",
+                "must not exceed refresh_absolute_ttl",
+            ));
         }
         let key_refresh_secs = raw.parse("key_refresh_interval", "10s", |t| {
             let d = humantime::parse_duration(t.trim())
@@ -237,9 +319,13 @@ impl Settings {
         })?;
         Ok(Self {
             listen: raw.parse("listen", "127.0.0.1:8080", |t| {
-                t.trim().parse::<SocketAddr>().map_err(|_| format!("`{t}` is not an address:port"))
+                t.trim()
+                    .parse::<SocketAddr>()
+                    .map_err(|_| format!("`{t}` is not an address:port"))
             })?,
-            issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?,
+            issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| {
+                parse_issuer(t, allow_http)
+            })?,
             data_dir,
             database_url,
             kek: raw.get("kek").map(|k| SecretString::from(k.to_owned())),
@@ -253,7 +339,9 @@ impl Settings {
             key_rotation_lead,
             key_refresh_interval: key_refresh_secs,
             password_hash_concurrency: raw.parse("password_hash_concurrency", "0", |t| {
-                t.trim().parse::<usize>().map_err(|_| format!("`{t}` is not a whole number"))
+                t.trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("`{t}` is not a whole number"))
             })?,
             log_format: raw.parse("log_format", "text", |t| match t.trim() {
                 "text" => Ok(LogFormat::Text),
@@ -271,8 +359,10 @@ impl Settings {
     /// The key-encryption key: `kek` if set, else the file (created when missing).
     pub fn load_kek(&self) -> Result<Kek, ConfigError> {
         match &self.kek {
-            Some(text) => Kek::from_base64(text.expose_secret()).map_err(|e| ConfigError::invalid("kek", e.to_string())),
-            None => Kek::load_or_create(&self.kek_file).map_err(|e| ConfigError::invalid("kek_file", e.to_string())),
+            Some(text) => Kek::from_base64(text.expose_secret())
+                .map_err(|e| ConfigError::invalid("kek", e.to_string())),
+            None => Kek::load_or_create(&self.kek_file)
+                .map_err(|e| ConfigError::invalid("kek_file", e.to_string())),
         }
     }
 
@@ -285,21 +375,32 @@ impl Settings {
 
 fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::File { file: file.clone(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
     let table: toml::Table = text
         .parse()
-        .map_err(|e: toml::de::Error| ConfigError::File { file: file.clone(), message: e.message().to_owned() })?;
+        .map_err(|e: toml::de::Error| ConfigError::File {
+            file: file.clone(),
+            message: e.message().to_owned(),
+        })?;
     for (name, value) in table {
         let Some((known, _, _)) = SETTINGS.iter().find(|(known, _, _)| *known == name) else {
-            return Err(ConfigError::Unknown { setting: name, file });
+            return Err(ConfigError::Unknown {
+                setting: name,
+                file,
+            });
         };
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
             other => {
-                return Err(ConfigError::invalid(known, format!("{} values are not accepted here", other.type_str())))
+                return Err(ConfigError::invalid(
+                    known,
+                    format!("{} values are not accepted here", other.type_str()),
+                ))
             }
         };
         raw.0.insert(known, text);
@@ -332,9 +433,18 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.issuer, "http://127.0.0.1:8080");
         assert_eq!(s.database_url, "sqlite://data/keyhaven.db");
-        assert_eq!((s.access_token_ttl, s.id_token_ttl, s.code_ttl), (900, 900, 60));
-        assert_eq!((s.refresh_idle_ttl, s.refresh_absolute_ttl), (14 * 86400, 30 * 86400));
-        assert_eq!((s.key_rotation_interval, s.key_rotation_lead), (30 * 86400, 86400));
+        assert_eq!(
+            (s.access_token_ttl, s.id_token_ttl, s.code_ttl),
+            (900, 900, 60)
+        );
+        assert_eq!(
+            (s.refresh_idle_ttl, s.refresh_absolute_ttl),
+            (14 * 86400, 30 * 86400)
+        );
+        assert_eq!(
+            (s.key_rotation_interval, s.key_rotation_lead),
+            (30 * 86400, 86400)
+        );
     }
 
     #[test]
@@ -352,14 +462,27 @@ mod tests {
         ] {
             assert_eq!(settings(&[("issuer", issuer)]).is_ok(), ok, "{issuer}");
         }
-        assert!(settings(&[("issuer", "http://id.example.com"), ("dev_allow_http_issuer", "true")]).is_ok());
-        assert_eq!(settings(&[("issuer", "https://a.example/t/")]).unwrap().issuer, "https://a.example/t");
+        assert!(settings(&[
+            ("issuer", "http://id.example.com"),
+            ("dev_allow_http_issuer", "true")
+        ])
+        .is_ok());
+        assert_eq!(
+            settings(&[("issuer", "https://a.example/t/")])
+                .unwrap()
+                .issuer,
+            "https://a.example/t"
+        );
     }
 
     #[test]
     fn errors_name_the_setting() {
         let err = settings(&[("access_token_ttl", "soon")]).err().unwrap();
-        assert!(err.to_string().contains("`access_token_ttl` (KEYHAVEN_ACCESS_TOKEN_TTL)"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`access_token_ttl` (KEYHAVEN_ACCESS_TOKEN_TTL)"),
+            "{err}"
+        );
         let err = settings(&[("nonsense", "1")]).err().unwrap();
         assert!(err.to_string().contains("`nonsense`"));
     }

@@ -7,7 +7,9 @@ use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use crate::config::{ConfigError, Settings};
@@ -33,7 +35,10 @@ pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot listen on {addr} (setting `listen`, KEYHAVEN_LISTEN): {source}")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("signing keys: {0}")]
     Keys(String),
     #[error("password hasher: {0}")]
@@ -62,7 +67,11 @@ pub async fn open_keys(
     let keys = Arc::new(KeyManager::new(store, kek, clock, policy));
     keys.maintain().await.map_err(|e| match e {
         KeyError::Kek { .. } => StartupError::Config(ConfigError::invalid(
-            if settings.kek.is_some() { "kek" } else { "kek_file" },
+            if settings.kek.is_some() {
+                "kek"
+            } else {
+                "kek_file"
+            },
             format!("{e} (is this the key-encryption key the keys were made with?)"),
         )),
         other => StartupError::Keys(other.to_string()),
@@ -78,19 +87,45 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: settings.listen,
+                    source,
+                })?;
+        Self::build_on(settings, clock, listener).await
+    }
+
+    /// Builds on a listener bound by the caller (tests bind port 0 first, to know the issuer).
+    pub async fn build_on(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         let store = open_store(&settings).await?;
         let keys = open_keys(&settings, store.clone(), clock.clone()).await?;
         let passwords = PasswordHasher::new(settings.password_hash_concurrency)
             .map_err(|e| StartupError::Passwords(e.to_string()))?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartupError::Listen { addr: settings.listen, source })?;
-        let state = AppState { settings: Arc::new(settings), store, keys, clock, passwords };
-        Ok(Self { listener, router: router(state.clone()), state })
+        let state = AppState {
+            settings: Arc::new(settings),
+            store,
+            keys,
+            clock,
+            passwords,
+        };
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     pub fn state(&self) -> AppState {
@@ -104,7 +139,8 @@ impl Application {
         tracing::info!(%addr, issuer = %self.state.settings.issuer, "keyhaven listening");
         let result = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await;

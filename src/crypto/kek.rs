@@ -65,7 +65,10 @@ impl Kek {
                 Self::from_base64(&text)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
-            Err(e) => Err(KekError::Invalid(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(KekError::Invalid(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -89,7 +92,13 @@ impl Kek {
         OsRng.fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| KekError::Invalid("encryption failed".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -97,14 +106,24 @@ impl Kek {
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, KekError> {
-        let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(KekError::Decrypt)?;
-        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| KekError::Decrypt)?;
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(KekError::Decrypt)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| KekError::Decrypt)?;
         if bytes.len() < NONCE_LEN {
             return Err(KekError::Decrypt);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| KekError::Decrypt)
     }
@@ -135,7 +154,10 @@ fn check_private(_path: &Path) -> Result<(), KekError> {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -158,7 +180,10 @@ fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     file.write_all(bytes)?;
     file.write_all(b"\n")
 }

@@ -134,7 +134,11 @@ fn generate(alg: SigningAlg) -> Result<GeneratedKey, KeyError> {
     jwk.set_key_id(&kid);
     jwk.set_key_use("sig");
     jwk.set_algorithm(alg.as_str());
-    Ok(GeneratedKey { kid, public_jwk: jwk, private_der: zeroize::Zeroizing::new(der) })
+    Ok(GeneratedKey {
+        kid,
+        public_jwk: jwk,
+        private_der: zeroize::Zeroizing::new(der),
+    })
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256, base64url): the JSON of the required members only, in
@@ -144,7 +148,11 @@ pub fn jwk_thumbprint(jwk: &Jwk) -> Result<String, KeyError> {
         "RSA" => &["e", "kty", "n"],
         "EC" => &["crv", "kty", "x", "y"],
         "OKP" => &["crv", "kty", "x"],
-        other => return Err(KeyError::Jose(format!("no thumbprint rule for kty {other}"))),
+        other => {
+            return Err(KeyError::Jose(format!(
+                "no thumbprint rule for kty {other}"
+            )))
+        }
     };
     let mut canonical = Map::new();
     for name in members {
@@ -200,7 +208,10 @@ impl LoadedKey {
         let signer = if record.state == KeyState::Active {
             let der = kek
                 .open(&record.kid, &record.private_sealed)
-                .map_err(|source| KeyError::Kek { kid: record.kid.clone(), source })?;
+                .map_err(|source| KeyError::Kek {
+                    kid: record.kid.clone(),
+                    source,
+                })?;
             Some(signer_for(record.alg, &der)?)
         } else {
             None
@@ -230,16 +241,27 @@ impl KeySet {
             .map(|r| LoadedKey::load(r, kek))
             .collect::<Result<Vec<_>, _>>()?;
         // Active keys first, then next, then retired: a reader sees the signing keys first.
-        keys.sort_by_key(|k| (k.state != KeyState::Active, k.state != KeyState::Next, k.kid.clone()));
+        keys.sort_by_key(|k| {
+            (
+                k.state != KeyState::Active,
+                k.state != KeyState::Next,
+                k.kid.clone(),
+            )
+        });
         let published: Vec<Value> = keys
             .iter()
             .map(|k| Value::Object(k.public_jwk.as_ref().clone()))
             .collect();
-        Ok(Self { keys, jwks: Arc::new(json!({ "keys": published })) })
+        Ok(Self {
+            keys,
+            jwks: Arc::new(json!({ "keys": published })),
+        })
     }
 
     fn active(&self, alg: SigningAlg) -> Option<&LoadedKey> {
-        self.keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active)
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg && k.state == KeyState::Active)
     }
 }
 
@@ -278,8 +300,19 @@ pub struct KeyManager {
 }
 
 impl KeyManager {
-    pub fn new(store: Arc<dyn Store>, kek: Arc<Kek>, clock: Arc<dyn Clock>, policy: KeyPolicy) -> Self {
-        Self { store, kek, clock, policy, current: RwLock::new(Arc::new(KeySet::default())) }
+    pub fn new(
+        store: Arc<dyn Store>,
+        kek: Arc<Kek>,
+        clock: Arc<dyn Clock>,
+        policy: KeyPolicy,
+    ) -> Self {
+        Self {
+            store,
+            kek,
+            clock,
+            policy,
+            current: RwLock::new(Arc::new(KeySet::default())),
+        }
     }
 
     fn snapshot(&self) -> Arc<KeySet> {
@@ -316,7 +349,8 @@ impl KeyManager {
                 }
                 (None, None) => self.create(alg, KeyState::Active, now).await?,
                 (Some(active), None) => {
-                    let ends = active.activated_at.unwrap_or(active.created_at) + self.policy.rotation_interval;
+                    let ends = active.activated_at.unwrap_or(active.created_at)
+                        + self.policy.rotation_interval;
                     if ends - self.policy.lead <= now {
                         self.create(alg, KeyState::Next, ends.max(now)).await?;
                     }
@@ -335,9 +369,12 @@ impl KeyManager {
         let now = self.clock.now();
         let records = self.store.list_signing_keys().await?;
         for alg in SigningAlg::ALL {
-            let has_next = records.iter().any(|r| r.alg == alg && r.state == KeyState::Next);
+            let has_next = records
+                .iter()
+                .any(|r| r.alg == alg && r.state == KeyState::Next);
             if !has_next {
-                self.create(alg, KeyState::Next, now + self.policy.lead).await?;
+                self.create(alg, KeyState::Next, now + self.policy.lead)
+                    .await?;
             }
         }
         self.maintain().await?;
@@ -349,7 +386,12 @@ impl KeyManager {
         Ok(records.iter().map(KeySummary::from).collect())
     }
 
-    async fn create(&self, alg: SigningAlg, state: KeyState, activates_at: UnixTime) -> Result<(), KeyError> {
+    async fn create(
+        &self,
+        alg: SigningAlg,
+        state: KeyState,
+        activates_at: UnixTime,
+    ) -> Result<(), KeyError> {
         let now = self.clock.now();
         // RSA generation takes a noticeable moment: keep it off the async workers.
         let key = tokio::task::spawn_blocking(move || generate(alg))
@@ -358,7 +400,10 @@ impl KeyManager {
         let private_sealed = self
             .kek
             .seal(&key.kid, &key.private_der)
-            .map_err(|source| KeyError::Kek { kid: key.kid.clone(), source })?;
+            .map_err(|source| KeyError::Kek {
+                kid: key.kid.clone(),
+                source,
+            })?;
         let record = SigningKeyRecord {
             kid: key.kid,
             alg,
@@ -388,10 +433,18 @@ impl KeyManager {
     }
 
     /// Signs `claims` as a JWT with the active key of `alg`; the header carries `kid` and `typ`.
-    pub fn sign_jwt(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
+    pub fn sign_jwt(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> Result<String, KeyError> {
         let set = self.snapshot();
         let key = set.active(alg).ok_or(KeyError::NoActiveKey(alg.as_str()))?;
-        let signer = key.signer.as_deref().ok_or(KeyError::NoActiveKey(alg.as_str()))?;
+        let signer = key
+            .signer
+            .as_deref()
+            .ok_or(KeyError::NoActiveKey(alg.as_str()))?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
@@ -403,7 +456,8 @@ impl KeyManager {
     /// its `kid`; the header's `alg` must be that key's algorithm. Claims are not checked here.
     pub fn verify_jwt(&self, token: &str) -> Result<(Map<String, Value>, String), KeyError> {
         let set = self.snapshot();
-        let by_kid: HashMap<&str, &LoadedKey> = set.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
+        let by_kid: HashMap<&str, &LoadedKey> =
+            set.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
         let (payload, header) = jwt::decode_with_verifier_selector(token, |header| {
             let key = header.key_id().and_then(|kid| by_kid.get(kid));
             Ok(match key {
@@ -437,6 +491,9 @@ mod tests {
     fn thumbprint_matches_rfc7638_example() {
         // RFC 7638 §3.1.
         let jwk = Jwk::from_bytes(br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
-        assert_eq!(jwk_thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk_thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 }

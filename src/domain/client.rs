@@ -32,7 +32,9 @@ impl FromStr for ClientType {
         match s {
             "confidential" => Ok(Self::Confidential),
             "public" => Ok(Self::Public),
-            other => Err(format!("unknown client type `{other}` (confidential | public)")),
+            other => Err(format!(
+                "unknown client type `{other}` (confidential | public)"
+            )),
         }
     }
 }
@@ -82,7 +84,8 @@ pub struct RedirectUri(Url);
 
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw).map_err(|e| format!("redirect URI `{raw}` is not an absolute URL: {e}"))?;
+        let url = Url::parse(raw)
+            .map_err(|e| format!("redirect URI `{raw}` is not an absolute URL: {e}"))?;
         if url.fragment().is_some() {
             return Err(format!("redirect URI `{raw}` must not have a fragment"));
         }
@@ -183,7 +186,8 @@ impl ClientRegistration {
         if self.grant_types.is_empty() {
             return Err("at least one grant type is required".into());
         }
-        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
+        {
             return Err("the authorization_code grant needs at least one redirect URI".into());
         }
         if self.client_type == ClientType::Public
@@ -191,8 +195,14 @@ impl ClientRegistration {
         {
             return Err("a public client cannot use the client_credentials grant".into());
         }
-        if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
-            return Err(format!("audience `{bad}` must be a non-empty string without spaces"));
+        if let Some(bad) = self
+            .audiences
+            .iter()
+            .find(|a| a.trim().is_empty() || a.contains(' '))
+        {
+            return Err(format!(
+                "audience `{bad}` must be a non-empty string without spaces"
+            ));
         }
         Ok(())
     }

@@ -16,7 +16,11 @@ impl<E: Into<anyhow::Error>> From<E> for InternalError {
 impl IntoResponse for InternalError {
     fn into_response(self) -> Response {
         tracing::error!(error = format!("{:#}", self.0), "request failed");
-        (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response()
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "server_error" })),
+        )
+            .into_response()
     }
 }
 

@@ -22,9 +22,16 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
 /// next key is known to every resource server before anything is signed with it.
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let max_age = (state.settings.key_rotation_lead / 4).clamp(0, 3600);
-    let cache = if max_age == 0 { "no-cache".to_owned() } else { format!("public, max-age={max_age}") };
+    let cache = if max_age == 0 {
+        "no-cache".to_owned()
+    } else {
+        format!("public, max-age={max_age}")
+    };
     (
-        [(header::CACHE_CONTROL, cache), (header::CONTENT_TYPE, "application/jwk-set+json".to_owned())],
+        [
+            (header::CACHE_CONTROL, cache),
+            (header::CONTENT_TYPE, "application/jwk-set+json".to_owned()),
+        ],
         Json(state.keys.jwks().as_ref().clone()),
     )
         .into_response()
@@ -39,12 +46,23 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
         Ok(Err(e)) => {
-            tracing::warn!(error = format!("{e:#}"), "readiness check: store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "readiness check: store unreachable"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+                .into_response()
         }
         Err(_) => {
             tracing::warn!("readiness check: store timed out");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+                .into_response()
         }
     }
 }

@@ -6,14 +6,47 @@ use serde_json::{json, Value};
 use crate::crypto::keys::SigningAlg;
 
 /// Scopes Keyhaven understands (OIDC Core §5.4 plus `offline_access`).
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 /// Claims a person's userinfo / ID token may carry (OIDC Core §5.1) and the ID token's own.
 pub const CLAIMS: &[&str] = &[
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
-    "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
-    "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-    "email", "email_verified", "address", "phone_number", "phone_number_verified",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "updated_at",
+    "email",
+    "email_verified",
+    "address",
+    "phone_number",
+    "phone_number_verified",
 ];
 
 /// Paths of the endpoints this build serves, relative to the issuer.

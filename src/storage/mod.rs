@@ -60,7 +60,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
     /// Atomically retires the active key of the next key's alg (until `retire_until`) and makes
     /// `kid` active. False when `kid` is not a next key (another instance promoted it).
-    async fn promote_signing_key(&self, kid: &str, now: UnixTime, retire_until: UnixTime) -> Result<bool, StoreError>;
+    async fn promote_signing_key(
+        &self,
+        kid: &str,
+        now: UnixTime,
+        retire_until: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// Deletes retired keys whose tokens have all expired; returns how many.
     async fn delete_retired_signing_keys(&self, now: UnixTime) -> Result<u64, StoreError>;
 
@@ -77,8 +82,18 @@ pub trait Store: Send + Sync + 'static {
     /// By username or email (both stored lowercased).
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    async fn set_user_password(&self, id: &str, password_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
-    async fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> Result<bool, StoreError>;
+    async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    async fn set_user_disabled(
+        &self,
+        id: &str,
+        disabled: bool,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +116,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Arc::new(PostgresStore::connect(url).await?)
     } else {
-        return Err(ConnectError::Scheme(url.split(':').next().unwrap_or_default().to_owned()));
+        return Err(ConnectError::Scheme(
+            url.split(':').next().unwrap_or_default().to_owned(),
+        ));
     };
     Ok(store)
 }
@@ -113,6 +130,8 @@ pub fn check_url(url: &str) -> Result<(), ConnectError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         postgres::options(url).map(|_| ())
     } else {
-        Err(ConnectError::Scheme(url.split(':').next().unwrap_or_default().to_owned()))
+        Err(ConnectError::Scheme(
+            url.split(':').next().unwrap_or_default().to_owned(),
+        ))
     }
 }

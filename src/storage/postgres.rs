@@ -7,7 +7,10 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::sql::{convert_all, db_error, encode_json, sql_store, ClientRow, KeyRow, UserRow, CLIENT_COLUMNS, KEY_COLUMNS, USER_COLUMNS};
+use super::sql::{
+    convert_all, db_error, encode_json, sql_store, ClientRow, KeyRow, UserRow, CLIENT_COLUMNS,
+    KEY_COLUMNS, USER_COLUMNS,
+};
 use super::{ConnectError, SigningKeyRecord, StoreError};
 use crate::domain::client::Client;
 use crate::domain::user::User;
@@ -35,7 +38,10 @@ impl PostgresStore {
             .await
             .map_err(|e| ConnectError::Connect(e.to_string()))?;
         // sqlx takes an advisory lock, so instances starting together migrate once.
-        MIGRATOR.run(&pool).await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| ConnectError::Migrate(e.to_string()))?;
         Ok(Self { pool })
     }
 }

@@ -31,7 +31,10 @@ pub(super) fn encode_json<T: serde::Serialize>(value: &T) -> Result<String, Stor
         .map_err(StoreError::Unexpected)
 }
 
-fn parse_column<T: std::str::FromStr<Err = String>>(column: &str, text: &str) -> Result<T, StoreError> {
+fn parse_column<T: std::str::FromStr<Err = String>>(
+    column: &str,
+    text: &str,
+) -> Result<T, StoreError> {
     text.parse()
         .map_err(|e: String| StoreError::Unexpected(anyhow::anyhow!("column {column}: {e}")))
 }
@@ -145,7 +148,8 @@ where
 
 pub(super) const KEY_COLUMNS: &str = "kid, alg, state, public_jwk, private_sealed, created_at, activates_at, activated_at, retire_until";
 pub(super) const CLIENT_COLUMNS: &str = "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, first_party, created_at, updated_at";
-pub(super) const USER_COLUMNS: &str = "id, username, email, email_verified, password_hash, disabled, claims, created_at, updated_at";
+pub(super) const USER_COLUMNS: &str =
+    "id, username, email, email_verified, password_hash, disabled, claims, created_at, updated_at";
 
 /// Implements [`super::Store`] for a struct with a `pool: sqlx::Pool<DB>` field.
 macro_rules! sql_store {

@@ -1,0 +1,302 @@
+//! The `keyhaven` CLI, run as a process against a live server's database.
+
+use keyhaven::crypto::tokens::SecretHash;
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, stdout_json, Backend};
+
+#[tokio::test]
+async fn client_create_prints_the_secret_once_and_stores_only_its_hash() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let created = stdout_json(&app.cli(&[
+        "client",
+        "create",
+        "--name",
+        "Photo app",
+        "--type",
+        "confidential",
+        "--redirect-uri",
+        "https://photos.example/cb",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "openid",
+        "--scope",
+        "profile",
+        "--audience",
+        "https://api.photos.example",
+        "--json",
+    ]));
+    let id = created["client_id"].as_str().expect("client_id").to_owned();
+    let secret = created["client_secret"]
+        .as_str()
+        .expect("secret shown at creation")
+        .to_owned();
+    assert!(
+        secret.starts_with("khs_") && secret.len() >= 4 + 43,
+        "256-bit prefixed secret"
+    );
+    assert_eq!(created["redirect_uris"].as_array().expect("uris").len(), 2);
+
+    // The running server's store sees the client the CLI wrote; only the hash is stored.
+    let stored = app
+        .state
+        .store
+        .find_client(&id)
+        .await
+        .expect("store")
+        .expect("client");
+    let hash = stored.secret_hash.expect("hash");
+    assert_ne!(hash, secret);
+    assert!(SecretHash::from_stored(hash).matches(&secret));
+
+    let shown = stdout_json(&app.cli(&["client", "show", &id, "--json"]));
+    assert_eq!(shown["client_id"], Value::from(id.clone()));
+    assert!(
+        shown.get("client_secret").is_none(),
+        "the secret is never shown again"
+    );
+    let listed = stdout_json(&app.cli(&["client", "list", "--json"]));
+    assert_eq!(listed.as_array().expect("list").len(), 1);
+    assert!(!String::from_utf8_lossy(&app.cli(&["client", "list"]).stdout).contains(&secret));
+
+    stdout_json(&app.cli(&["client", "delete", &id, "--json"]));
+    assert!(app
+        .state
+        .store
+        .find_client(&id)
+        .await
+        .expect("store")
+        .is_none());
+    let again = app.cli(&["client", "delete", &id]);
+    assert_eq!(again.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn public_clients_get_no_secret_and_bad_registrations_are_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let created = stdout_json(&app.cli(&[
+        "client",
+        "create",
+        "--name",
+        "CLI tool",
+        "--type",
+        "public",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--json",
+    ]));
+    assert!(created.get("client_secret").is_none());
+    let stored = app
+        .state
+        .store
+        .find_client(created["client_id"].as_str().expect("id"))
+        .await
+        .expect("store")
+        .expect("client");
+    assert!(stored.secret_hash.is_none());
+
+    for (args, why) in [
+        (
+            vec!["--type", "public", "--grant-type", "client_credentials"],
+            "public + client_credentials",
+        ),
+        (
+            vec!["--redirect-uri", "http://app.example/cb"],
+            "http on a non-loopback host",
+        ),
+        (
+            vec!["--redirect-uri", "https://app.example/cb#x"],
+            "fragment",
+        ),
+        (vec!["--type", "secret"], "unknown type"),
+        (vec!["--grant-type", "password"], "password grant"),
+        (
+            vec!["--grant-type", "authorization_code"],
+            "code grant without redirect URI",
+        ),
+        (
+            vec![
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--scope",
+                "bad\"scope",
+            ],
+            "scope grammar",
+        ),
+    ] {
+        let mut argv = vec!["client", "create", "--name", "x"];
+        argv.extend(args);
+        let out = app.cli(&argv);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{why}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        app.state.store.list_clients().await.expect("store").len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn user_commands_create_list_set_password_and_disable() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let password = "correct horse battery staple";
+    let out = app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "Alice",
+            "--email",
+            "Alice@Example.com",
+            "--claim",
+            "name=Alice Liddell",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{password}\n"),
+    );
+    let user = stdout_json(&out);
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["email"], "alice@example.com");
+    assert_eq!(user["claims"]["name"], "Alice Liddell");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(password) && !String::from_utf8_lossy(&out.stdout).contains(password));
+
+    let stored = app
+        .state
+        .store
+        .find_user_by_login("ALICE@example.com")
+        .await
+        .expect("store")
+        .expect("user");
+    assert!(stored
+        .password_hash
+        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(
+        app.state
+            .passwords
+            .verify(Some(&stored.password_hash), &password.to_owned().into())
+            .await
+    );
+
+    let dup = app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "other@example.com",
+            "--password-stdin",
+        ],
+        "another long password\n",
+    );
+    assert_eq!(dup.status.code(), Some(1), "duplicate username refused");
+    let short = app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(2), "short password refused");
+    let bad_claim = app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--claim",
+            "sub=x",
+            "--password-stdin",
+        ],
+        "long enough password\n",
+    );
+    assert_eq!(
+        bad_claim.status.code(),
+        Some(2),
+        "sub is not a profile claim"
+    );
+
+    stdout_json(&app.cli_with_stdin(
+        &[
+            "user",
+            "set-password",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ],
+        "a different long password\n",
+    ));
+    let stored = app
+        .state
+        .store
+        .find_user_by_login("alice")
+        .await
+        .expect("store")
+        .expect("user");
+    assert!(
+        app.state
+            .passwords
+            .verify(
+                Some(&stored.password_hash),
+                &"a different long password".to_owned().into()
+            )
+            .await
+    );
+
+    let listed = stdout_json(&app.cli(&["user", "list", "--json"]));
+    assert_eq!(listed.as_array().expect("list").len(), 1);
+    assert!(
+        !listed.to_string().contains("argon2"),
+        "hashes are never printed"
+    );
+
+    stdout_json(&app.cli(&["user", "disable", "alice", "--json"]));
+    assert!(
+        app.state
+            .store
+            .find_user_by_login("alice")
+            .await
+            .expect("store")
+            .expect("user")
+            .disabled
+    );
+    assert_eq!(
+        app.cli(&["user", "disable", "nobody"]).status.code(),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn migrate_and_keys_list_print_json() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert_eq!(
+        stdout_json(&app.cli(&["migrate", "--json"]))["migrated"],
+        true
+    );
+    let keys = stdout_json(&app.cli(&["keys", "list", "--json"]));
+    let keys = keys.as_array().expect("list");
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k["state"] == "active"));
+    assert!(
+        !keys.iter().any(|k| k.to_string().contains("kek1.")),
+        "sealed private keys are never printed"
+    );
+}

@@ -1,0 +1,366 @@
+//! The store contract: the same tests on SQLite and on PostgreSQL, each on a fresh database.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use keyhaven::crypto::keys::{KeyState, SigningAlg};
+use keyhaven::domain::client::{Client, ClientType, GrantType, RedirectUri};
+use keyhaven::domain::scope::ScopeSet;
+use keyhaven::domain::user::User;
+use keyhaven::storage::{self, SigningKeyRecord, Store, StoreError};
+
+use crate::helpers::PgTestDb;
+
+/// A store on a fresh database; the guard keeps the database alive.
+pub struct Fresh {
+    pub store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgTestDb>,
+}
+
+pub async fn fresh_sqlite() -> Fresh {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = storage::connect(&format!(
+        "sqlite://{}/nested/store.db",
+        dir.path().display()
+    ))
+    .await
+    .expect("sqlite store");
+    Fresh {
+        store,
+        _dir: Some(dir),
+        _pg: None,
+    }
+}
+
+pub async fn fresh_postgres() -> Fresh {
+    let pg = PgTestDb::create().await;
+    let store = storage::connect(&pg.url).await.expect("postgres store");
+    Fresh {
+        store,
+        _dir: None,
+        _pg: Some(pg),
+    }
+}
+
+/// Generates `sqlite` and `postgres` tests for a contract function.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::fresh_sqlite().await.store).await;
+            }
+
+            #[tokio::test]
+            #[ignore = "needs PostgreSQL: set KEYHAVEN_TEST_POSTGRES_URL"]
+            async fn postgres() {
+                super::$name(super::fresh_postgres().await.store).await;
+            }
+        }
+    )*};
+}
+
+contract!(
+    signing_keys_one_active_and_one_next_per_alg,
+    promotion_retires_the_active_key_and_has_one_winner,
+    retired_keys_are_deleted_after_their_time,
+    clients_round_trip_and_delete,
+    users_are_unique_and_found_by_username_or_email,
+    user_password_and_disabled_flag_update,
+    ping_answers_until_closed,
+);
+
+fn key(kid: &str, alg: SigningAlg, state: KeyState, activates_at: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: kid.into(),
+        alg,
+        state,
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        private_sealed: "kek1.sealed".into(),
+        created_at: 1_000,
+        activates_at,
+        activated_at: (state == KeyState::Active).then_some(1_000),
+        retire_until: None,
+    }
+}
+
+async fn signing_keys_one_active_and_one_next_per_alg(store: Arc<dyn Store>) {
+    store
+        .insert_signing_key(&key("rs-1", SigningAlg::Rs256, KeyState::Active, 1_000))
+        .await
+        .expect("insert");
+    store
+        .insert_signing_key(&key("es-1", SigningAlg::Es256, KeyState::Active, 1_000))
+        .await
+        .expect("insert");
+    assert!(matches!(
+        store
+            .insert_signing_key(&key("rs-2", SigningAlg::Rs256, KeyState::Active, 1_000))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .insert_signing_key(&key("rs-2", SigningAlg::Rs256, KeyState::Next, 2_000))
+        .await
+        .expect("next");
+    assert!(matches!(
+        store
+            .insert_signing_key(&key("rs-3", SigningAlg::Rs256, KeyState::Next, 2_000))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .insert_signing_key(&key("rs-1", SigningAlg::Rs256, KeyState::Retired, 1_000))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    let keys = store.list_signing_keys().await.expect("list");
+    assert_eq!(keys.len(), 3);
+    let next = keys.iter().find(|k| k.kid == "rs-2").expect("rs-2");
+    assert_eq!(
+        (next.state, next.alg, next.activates_at),
+        (KeyState::Next, SigningAlg::Rs256, 2_000)
+    );
+    assert_eq!(next.private_sealed, "kek1.sealed");
+}
+
+async fn promotion_retires_the_active_key_and_has_one_winner(store: Arc<dyn Store>) {
+    store
+        .insert_signing_key(&key("rs-1", SigningAlg::Rs256, KeyState::Active, 1_000))
+        .await
+        .expect("insert");
+    store
+        .insert_signing_key(&key("es-1", SigningAlg::Es256, KeyState::Active, 1_000))
+        .await
+        .expect("insert");
+    store
+        .insert_signing_key(&key("rs-2", SigningAlg::Rs256, KeyState::Next, 2_000))
+        .await
+        .expect("insert");
+    // Several instances promoting at once: exactly one succeeds.
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .promote_signing_key("rs-2", 2_000, 5_000)
+                .await
+                .expect("promote")
+        })
+    });
+    let mut wins = 0;
+    for attempt in attempts {
+        wins += usize::from(attempt.await.expect("task"));
+    }
+    assert_eq!(wins, 1);
+    let keys = store.list_signing_keys().await.expect("list");
+    let state = |kid: &str| {
+        keys.iter()
+            .find(|k| k.kid == kid)
+            .map(|k| (k.state, k.retire_until, k.activated_at))
+    };
+    assert_eq!(
+        state("rs-1"),
+        Some((KeyState::Retired, Some(5_000), Some(1_000)))
+    );
+    assert_eq!(state("rs-2"), Some((KeyState::Active, None, Some(2_000))));
+    assert_eq!(
+        state("es-1").map(|s| s.0),
+        Some(KeyState::Active),
+        "other algs untouched"
+    );
+    assert!(!store
+        .promote_signing_key("nope", 2_000, 5_000)
+        .await
+        .expect("promote"));
+    assert!(
+        !store
+            .promote_signing_key("rs-1", 2_000, 5_000)
+            .await
+            .expect("promote"),
+        "a retired key cannot be promoted"
+    );
+}
+
+async fn retired_keys_are_deleted_after_their_time(store: Arc<dyn Store>) {
+    store
+        .insert_signing_key(&key("rs-1", SigningAlg::Rs256, KeyState::Active, 1_000))
+        .await
+        .expect("insert");
+    store
+        .insert_signing_key(&key("rs-2", SigningAlg::Rs256, KeyState::Next, 2_000))
+        .await
+        .expect("insert");
+    assert!(store
+        .promote_signing_key("rs-2", 2_000, 5_000)
+        .await
+        .expect("promote"));
+    assert_eq!(
+        store
+            .delete_retired_signing_keys(4_999)
+            .await
+            .expect("delete"),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_retired_signing_keys(5_000)
+            .await
+            .expect("delete"),
+        1
+    );
+    let kids: Vec<String> = store
+        .list_signing_keys()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, vec!["rs-2".to_owned()]);
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        id: id.into(),
+        name: "App".into(),
+        client_type: ClientType::Confidential,
+        secret_hash: Some("hash".into()),
+        redirect_uris: vec![RedirectUri::parse("https://app.example/cb").expect("uri")],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: Some(ScopeSet::parse("openid email").expect("scope")),
+        audiences: vec!["https://api.example".into()],
+        first_party: true,
+        created_at: 10,
+        updated_at: 11,
+    }
+}
+
+async fn clients_round_trip_and_delete(store: Arc<dyn Store>) {
+    store.insert_client(&client("c1")).await.expect("insert");
+    let mut public = client("c2");
+    public.client_type = ClientType::Public;
+    public.secret_hash = None;
+    public.scopes = None;
+    public.first_party = false;
+    store.insert_client(&public).await.expect("insert");
+    assert!(matches!(
+        store.insert_client(&client("c1")).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let c1 = store.find_client("c1").await.expect("find").expect("c1");
+    assert_eq!(c1.client_type, ClientType::Confidential);
+    assert_eq!(c1.secret_hash.as_deref(), Some("hash"));
+    assert_eq!(c1.redirect_uris[0].as_str(), "https://app.example/cb");
+    assert_eq!(
+        c1.grant_types,
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    );
+    assert_eq!(c1.scopes.expect("scopes").to_string(), "email openid");
+    assert_eq!(c1.audiences, vec!["https://api.example".to_owned()]);
+    assert!(c1.first_party);
+    assert_eq!((c1.created_at, c1.updated_at), (10, 11));
+    let c2 = store.find_client("c2").await.expect("find").expect("c2");
+    assert!(c2.secret_hash.is_none() && c2.scopes.is_none() && !c2.first_party);
+
+    assert_eq!(store.list_clients().await.expect("list").len(), 2);
+    assert!(store.delete_client("c1").await.expect("delete"));
+    assert!(!store.delete_client("c1").await.expect("delete"));
+    assert!(store.find_client("c1").await.expect("find").is_none());
+}
+
+fn user(id: &str, username: &str, email: &str) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        email: email.into(),
+        email_verified: false,
+        password_hash: "$argon2id$dummy".into(),
+        disabled: false,
+        claims: BTreeMap::from([("name".to_owned(), "Alice".to_owned())]),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+async fn users_are_unique_and_found_by_username_or_email(store: Arc<dyn Store>) {
+    store
+        .insert_user(&user("u1", "alice", "alice@example.com"))
+        .await
+        .expect("insert");
+    assert!(matches!(
+        store
+            .insert_user(&user("u2", "alice", "other@example.com"))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .insert_user(&user("u2", "other", "alice@example.com"))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    for login in ["alice", "ALICE", "alice@example.com", " Alice@Example.com "] {
+        let found = store
+            .find_user_by_login(login)
+            .await
+            .expect("find")
+            .expect(login);
+        assert_eq!(found.id, "u1");
+        assert_eq!(found.claims["name"], "Alice");
+    }
+    assert!(store
+        .find_user_by_login("bob")
+        .await
+        .expect("find")
+        .is_none());
+    assert_eq!(
+        store
+            .find_user_by_id("u1")
+            .await
+            .expect("find")
+            .expect("u1")
+            .username,
+        "alice"
+    );
+    assert_eq!(store.list_users().await.expect("list").len(), 1);
+}
+
+async fn user_password_and_disabled_flag_update(store: Arc<dyn Store>) {
+    store
+        .insert_user(&user("u1", "alice", "alice@example.com"))
+        .await
+        .expect("insert");
+    assert!(store
+        .set_user_password("u1", "$argon2id$new", 50)
+        .await
+        .expect("set"));
+    assert!(store.set_user_disabled("u1", true, 60).await.expect("set"));
+    let u = store
+        .find_user_by_id("u1")
+        .await
+        .expect("find")
+        .expect("u1");
+    assert_eq!(
+        (u.password_hash.as_str(), u.disabled, u.updated_at),
+        ("$argon2id$new", true, 60)
+    );
+    assert!(!store
+        .set_user_password("nobody", "x", 1)
+        .await
+        .expect("set"));
+    assert!(!store
+        .set_user_disabled("nobody", true, 1)
+        .await
+        .expect("set"));
+}
+
+async fn ping_answers_until_closed(store: Arc<dyn Store>) {
+    store.ping().await.expect("ping");
+    store.close().await;
+    assert!(
+        store.ping().await.is_err(),
+        "a closed store does not answer"
+    );
+}
