@@ -102,6 +102,9 @@ pub struct ClientCreate {
     /// A first-party client: people are not asked for consent.
     #[arg(long)]
     pub first_party: bool,
+    /// Signing algorithm of its ID tokens: RS256 (default) or ES256.
+    #[arg(long, default_value = "RS256")]
+    pub id_token_alg: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,16 +209,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Migrate => {
             open_store(&settings).await?;
-            out.print(&json!({ "migrated": true }), || {
-                "migrations applied".to_owned()
-            });
+            out.print(&json!({ "migrated": true }), || "migrations applied".to_owned());
             Ok(())
         }
         Command::Keys(cmd) => keys(cmd, &settings, clock, &out).await,
         Command::Client(cmd) => client(cmd, &*open_store(&settings).await?, clock, &out).await,
-        Command::User(cmd) => {
-            user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await
-        }
+        Command::User(cmd) => user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await,
     }
 }
 
@@ -226,24 +225,16 @@ struct Output {
 impl Output {
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
         } else {
             println!("{}", human());
         }
     }
 }
 
-async fn keys(
-    cmd: KeysCommand,
-    settings: &Settings,
-    clock: Arc<dyn Clock>,
-    out: &Output,
-) -> Result<(), CliError> {
+async fn keys(cmd: KeysCommand, settings: &Settings, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
     let store = open_store(settings).await?;
-    let manager = open_keys(settings, store, clock).await?;
+    let (manager, _) = open_keys(settings, store, clock).await?;
     let summaries = match cmd {
         KeysCommand::Rotate => manager.rotate().await,
         KeysCommand::List => manager.summaries().await,
@@ -343,36 +334,23 @@ fn parse_registration(args: ClientCreate) -> Result<ClientRegistration, CliError
         scopes,
         audiences: args.audiences,
         first_party: args.first_party,
+        id_token_alg: args.id_token_alg.parse().map_err(CliError::usage)?,
     };
     registration.validate().map_err(CliError::usage)?;
     Ok(registration)
 }
 
-async fn client(
-    cmd: ClientCommand,
-    store: &dyn Store,
-    clock: Arc<dyn Clock>,
-    out: &Output,
-) -> Result<(), CliError> {
+async fn client(cmd: ClientCommand, store: &dyn Store, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
     match cmd {
         ClientCommand::Create(args) => {
             let reg = parse_registration(args)?;
-            let secret = (reg.client_type == ClientType::Confidential)
-                .then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
-            let now = clock.now();
-            let client = Client {
-                id: format!("khc-{}", random_base64url(16)),
-                name: reg.name,
-                client_type: reg.client_type,
-                secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
-                redirect_uris: reg.redirect_uris,
-                grant_types: reg.grant_types,
-                scopes: reg.scopes,
-                audiences: reg.audiences,
-                first_party: reg.first_party,
-                created_at: now,
-                updated_at: now,
-            };
+            let secret =
+                (reg.client_type == ClientType::Confidential).then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
+            let client = reg.into_client(
+                format!("khc-{}", random_base64url(16)),
+                secret.as_ref().map(|s| s.hash().as_str().to_owned()),
+                clock.now(),
+            );
             store.insert_client(&client).await?;
             let mut view = serde_json::to_value(ClientView::from(&client)).unwrap_or_default();
             if let (Some(secret), Some(map)) = (&secret, view.as_object_mut()) {
@@ -393,11 +371,7 @@ async fn client(
             let clients = store.list_clients().await?;
             let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
             out.print(&views, || {
-                clients
-                    .iter()
-                    .map(describe_client)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                clients.iter().map(describe_client).collect::<Vec<_>>().join("\n")
             });
         }
         ClientCommand::Show { id } => {
@@ -485,8 +459,7 @@ async fn find_user(store: &dyn Store, who: &str) -> Result<User, CliError> {
 }
 
 fn hasher(settings: &Settings) -> Result<PasswordHasher, CliError> {
-    PasswordHasher::new(settings.password_hash_concurrency)
-        .map_err(|e| CliError::failed(e.to_string()))
+    PasswordHasher::new(settings.password_hash_concurrency).map_err(|e| CliError::failed(e.to_string()))
 }
 
 async fn user(
@@ -502,9 +475,9 @@ async fn user(
             let email = Email::parse(&args.email).map_err(CliError::usage)?;
             let mut claims = BTreeMap::new();
             for pair in &args.claims {
-                let (name, value) = pair.split_once('=').ok_or_else(|| {
-                    CliError::usage(format!("--claim `{pair}` is not name=value"))
-                })?;
+                let (name, value) = pair
+                    .split_once('=')
+                    .ok_or_else(|| CliError::usage(format!("--claim `{pair}` is not name=value")))?;
                 if !PROFILE_CLAIMS.contains(&name) {
                     return Err(CliError::usage(format!(
                         "--claim: `{name}` is not a profile claim ({})",
@@ -531,28 +504,21 @@ async fn user(
                 updated_at: now,
             };
             match store.insert_user(&user).await {
-                Err(StoreError::Conflict) => {
-                    return Err(CliError::failed("that username or email is already taken"))
-                }
+                Err(StoreError::Conflict) => return Err(CliError::failed("that username or email is already taken")),
                 other => other?,
             }
             out.print(&UserView::from(&user), || {
                 format!("created user {}", describe_user(&user))
             });
         }
-        UserCommand::SetPassword {
-            user,
-            password_stdin,
-        } => {
+        UserCommand::SetPassword { user, password_stdin } => {
             let found = find_user(store, &user).await?;
             let password = read_new_password(password_stdin)?;
             let hash = hasher(settings)?
                 .hash(&password)
                 .await
                 .map_err(|e| CliError::failed(e.to_string()))?;
-            store
-                .set_user_password(&found.id, &hash, clock.now())
-                .await?;
+            store.set_user_password(&found.id, &hash, clock.now()).await?;
             out.print(&json!({ "id": found.id, "password_set": true }), || {
                 format!("password set for {}", found.username)
             });
@@ -561,18 +527,12 @@ async fn user(
             let users = store.list_users().await?;
             let views: Vec<UserView> = users.iter().map(UserView::from).collect();
             out.print(&views, || {
-                users
-                    .iter()
-                    .map(describe_user)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                users.iter().map(describe_user).collect::<Vec<_>>().join("\n")
             });
         }
         UserCommand::Disable { user } => {
             let found = find_user(store, &user).await?;
-            store
-                .set_user_disabled(&found.id, true, clock.now())
-                .await?;
+            store.set_user_disabled(&found.id, true, clock.now()).await?;
             out.print(&json!({ "id": found.id, "disabled": true }), || {
                 format!("disabled {}", found.username)
             });

@@ -15,11 +15,7 @@ use crate::crypto::kek::Kek;
 /// Every setting: name, default (as written in the file), meaning. The README's table lists the
 /// same names; a test keeps the two in step.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
-    (
-        "listen",
-        "127.0.0.1:8080",
-        "address and port the HTTP server binds",
-    ),
+    ("listen", "127.0.0.1:8080", "address and port the HTTP server binds"),
     (
         "issuer",
         "http://127.0.0.1:8080",
@@ -58,11 +54,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "14d",
         "refresh token idle lifetime (slides with rotation)",
     ),
-    (
-        "refresh_absolute_ttl",
-        "30d",
-        "refresh family absolute lifetime",
-    ),
+    ("refresh_absolute_ttl", "30d", "refresh family absolute lifetime"),
     (
         "key_rotation_interval",
         "30d",
@@ -84,11 +76,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "argon2 hashes at once; 0 = one per core",
     ),
     ("log_format", "text", "`text` or `json`"),
-    (
-        "log_level",
-        "info",
-        "tracing filter, e.g. `info` or `keyhaven=debug`",
-    ),
+    ("log_level", "info", "tracing filter, e.g. `info` or `keyhaven=debug`"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +101,10 @@ pub struct Settings {
     pub key_rotation_interval: i64,
     pub key_rotation_lead: i64,
     pub key_refresh_interval: std::time::Duration,
+    pub session_idle_ttl: i64,
+    pub session_absolute_ttl: i64,
+    pub dev_insecure_cookies: bool,
+    pub templates_dir: Option<PathBuf>,
     pub password_hash_concurrency: usize,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -172,12 +164,7 @@ impl Raw {
         self.0.get(name).map(String::as_str)
     }
 
-    fn parse<T>(
-        &self,
-        name: &str,
-        default: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
+    fn parse<T>(&self, name: &str, default: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, ConfigError> {
         parse(self.get(name).unwrap_or(default)).map_err(|m| ConfigError::invalid(name, m))
     }
 
@@ -236,7 +223,10 @@ fn parse_issuer(text: &str, allow_http: bool) -> Result<String, String> {
         "https" => {}
         "http" if is_loopback_host(&url) || allow_http => {}
         "http" => {
-            return Err("http is only allowed on a loopback host; use https, or set dev_allow_http_issuer for development".into())
+            return Err(
+                "http is only allowed on a loopback host; use https, or set dev_allow_http_issuer for development"
+                    .into(),
+            )
         }
         other => return Err(format!("scheme `{other}` is not https")),
     }
@@ -265,9 +255,7 @@ impl Settings {
     }
 
     /// Builds settings from name/value pairs, through the same checks as [`Settings::load`].
-    pub fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Result<Self, ConfigError> {
         let mut raw = Raw::default();
         for (name, value) in pairs {
             let known = SETTINGS
@@ -317,15 +305,33 @@ impl Settings {
             }
             Ok(d)
         })?;
+        let issuer = raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?;
+        let dev_insecure_cookies = raw.parse("dev_insecure_cookies", "false", parse_bool)?;
+        if dev_insecure_cookies && !Url::parse(&issuer).is_ok_and(|u| u.scheme() == "http" && is_loopback_host(&u)) {
+            return Err(ConfigError::invalid(
+                "dev_insecure_cookies",
+                "is only allowed with an http issuer on a loopback host",
+            ));
+        }
+        let session_idle_ttl = raw.seconds("session_idle_ttl", "12h", 60)?;
+        let session_absolute_ttl = raw.seconds("session_absolute_ttl", "14d", 60)?;
+        if session_idle_ttl > session_absolute_ttl {
+            return Err(ConfigError::invalid(
+                "session_idle_ttl",
+                "must not exceed session_absolute_ttl",
+            ));
+        }
         Ok(Self {
+            session_idle_ttl,
+            session_absolute_ttl,
+            dev_insecure_cookies,
+            templates_dir: raw.get("templates_dir").map(PathBuf::from),
             listen: raw.parse("listen", "127.0.0.1:8080", |t| {
                 t.trim()
                     .parse::<SocketAddr>()
                     .map_err(|_| format!("`{t}` is not an address:port"))
             })?,
-            issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| {
-                parse_issuer(t, allow_http)
-            })?,
+            issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?,
             data_dir,
             database_url,
             kek: raw.get("kek").map(|k| SecretString::from(k.to_owned())),
@@ -359,10 +365,10 @@ impl Settings {
     /// The key-encryption key: `kek` if set, else the file (created when missing).
     pub fn load_kek(&self) -> Result<Kek, ConfigError> {
         match &self.kek {
-            Some(text) => Kek::from_base64(text.expose_secret())
-                .map_err(|e| ConfigError::invalid("kek", e.to_string())),
-            None => Kek::load_or_create(&self.kek_file)
-                .map_err(|e| ConfigError::invalid("kek_file", e.to_string())),
+            Some(text) => {
+                Kek::from_base64(text.expose_secret()).map_err(|e| ConfigError::invalid("kek", e.to_string()))
+            }
+            None => Kek::load_or_create(&self.kek_file).map_err(|e| ConfigError::invalid("kek_file", e.to_string())),
         }
     }
 
@@ -379,18 +385,13 @@ fn read_file(path: &Path, raw: &mut Raw) -> Result<(), ConfigError> {
         file: file.clone(),
         message: e.to_string(),
     })?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError::File {
-            file: file.clone(),
-            message: e.message().to_owned(),
-        })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
+        file: file.clone(),
+        message: e.message().to_owned(),
+    })?;
     for (name, value) in table {
         let Some((known, _, _)) = SETTINGS.iter().find(|(known, _, _)| *known == name) else {
-            return Err(ConfigError::Unknown {
-                setting: name,
-                file,
-            });
+            return Err(ConfigError::Unknown { setting: name, file });
         };
         let text = match value {
             toml::Value::String(s) => s,
@@ -433,18 +434,9 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.issuer, "http://127.0.0.1:8080");
         assert_eq!(s.database_url, "sqlite://data/keyhaven.db");
-        assert_eq!(
-            (s.access_token_ttl, s.id_token_ttl, s.code_ttl),
-            (900, 900, 60)
-        );
-        assert_eq!(
-            (s.refresh_idle_ttl, s.refresh_absolute_ttl),
-            (14 * 86400, 30 * 86400)
-        );
-        assert_eq!(
-            (s.key_rotation_interval, s.key_rotation_lead),
-            (30 * 86400, 86400)
-        );
+        assert_eq!((s.access_token_ttl, s.id_token_ttl, s.code_ttl), (900, 900, 60));
+        assert_eq!((s.refresh_idle_ttl, s.refresh_absolute_ttl), (14 * 86400, 30 * 86400));
+        assert_eq!((s.key_rotation_interval, s.key_rotation_lead), (30 * 86400, 86400));
     }
 
     #[test]
@@ -462,17 +454,17 @@ mod tests {
         ] {
             assert_eq!(settings(&[("issuer", issuer)]).is_ok(), ok, "{issuer}");
         }
-        assert!(settings(&[
-            ("issuer", "http://id.example.com"),
-            ("dev_allow_http_issuer", "true")
-        ])
-        .is_ok());
+        assert!(settings(&[("issuer", "http://id.example.com"), ("dev_allow_http_issuer", "true")]).is_ok());
         assert_eq!(
-            settings(&[("issuer", "https://a.example/t/")])
-                .unwrap()
-                .issuer,
+            settings(&[("issuer", "https://a.example/t/")]).unwrap().issuer,
             "https://a.example/t"
         );
+    }
+
+    #[test]
+    fn insecure_cookies_need_a_loopback_http_issuer() {
+        assert!(settings(&[("dev_insecure_cookies", "true")]).is_ok());
+        assert!(settings(&[("dev_insecure_cookies", "true"), ("issuer", "https://id.example")]).is_err());
     }
 
     #[test]

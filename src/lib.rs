@@ -10,3 +10,4 @@ pub mod protocol;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod web;

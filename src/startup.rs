@@ -3,21 +3,24 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::Request;
-use axum::routing::get;
+use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use zeroize::Zeroizing;
 
 use crate::config::{ConfigError, Settings};
+use crate::crypto::kek::Kek;
 use crate::crypto::keys::{KeyError, KeyManager, KeyPolicy};
 use crate::crypto::password::PasswordHasher;
 use crate::domain::Clock;
-use crate::http::{error, metadata, routes};
+use crate::http::{authorize, error, metadata, routes, token, userinfo};
 use crate::storage::{self, Store};
+use crate::web::pages::{self, Pages};
+use crate::web::{consent, login};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -27,6 +30,21 @@ pub struct AppState {
     pub keys: Arc<KeyManager>,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
+    pub pages: Arc<Pages>,
+    /// Key of the CSRF tokens, derived from the KEK so every instance shares it.
+    pub csrf_key: Arc<Zeroizing<[u8; 32]>>,
+}
+
+impl AppState {
+    /// What the protocol layer works with, at this instant.
+    pub fn protocol(&self) -> crate::protocol::Context<'_> {
+        crate::protocol::Context {
+            store: &*self.store,
+            keys: &self.keys,
+            settings: &self.settings,
+            now: self.clock.now(),
+        }
+    }
 }
 
 /// Why the server could not start; each message names the setting to fix.
@@ -52,31 +70,27 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigErr
         .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
 }
 
-/// The store, the KEK and a key manager that has run one maintenance pass (so keys exist).
+/// The KEK and a key manager that has run one maintenance pass (so keys exist).
 pub async fn open_keys(
     settings: &Settings,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-) -> Result<Arc<KeyManager>, StartupError> {
+) -> Result<(Arc<KeyManager>, Arc<Kek>), StartupError> {
     let kek = Arc::new(settings.load_kek()?);
     let policy = KeyPolicy {
         rotation_interval: settings.key_rotation_interval,
         lead: settings.key_rotation_lead,
         retired_for: settings.longest_signed_lifetime(),
     };
-    let keys = Arc::new(KeyManager::new(store, kek, clock, policy));
+    let keys = Arc::new(KeyManager::new(store, kek.clone(), clock, policy));
     keys.maintain().await.map_err(|e| match e {
         KeyError::Kek { .. } => StartupError::Config(ConfigError::invalid(
-            if settings.kek.is_some() {
-                "kek"
-            } else {
-                "kek_file"
-            },
+            if settings.kek.is_some() { "kek" } else { "kek_file" },
             format!("{e} (is this the key-encryption key the keys were made with?)"),
         )),
         other => StartupError::Keys(other.to_string()),
     })?;
-    Ok(keys)
+    Ok((keys, kek))
 }
 
 pub struct Application {
@@ -87,13 +101,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartupError::Listen {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartupError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
         Self::build_on(settings, clock, listener).await
     }
 
@@ -104,7 +117,9 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let store = open_store(&settings).await?;
-        let keys = open_keys(&settings, store.clone(), clock.clone()).await?;
+        let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
+        let pages =
+            Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
         let passwords = PasswordHasher::new(settings.password_hash_concurrency)
             .map_err(|e| StartupError::Passwords(e.to_string()))?;
         let state = AppState {
@@ -113,6 +128,8 @@ impl Application {
             keys,
             clock,
             passwords,
+            pages: Arc::new(pages),
+            csrf_key: Arc::new(kek.derive("keyhaven csrf v1")),
         };
         Ok(Self {
             listener,
@@ -122,10 +139,7 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     pub fn state(&self) -> AppState {
@@ -182,11 +196,41 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+/// Content-Security-Policy of the hosted pages: no script at all, styles from our own sheet,
+/// never framed. No `form-action`: browsers apply it to the redirect that follows a form
+/// post, which goes to the client.
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
 pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route(
+            routes::AUTHORIZE,
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
+        .route(routes::LOGIN, get(login::show).post(login::submit))
+        .route(routes::CONSENT, get(consent::show).post(consent::submit))
+        .layer(header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header(header::CACHE_CONTROL, "no-store"));
+    let api = Router::new()
+        .route(routes::TOKEN, post(token::token))
+        .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
+        .layer(header(header::CACHE_CONTROL, "no-store"))
+        .layer(header(header::PRAGMA, "no-cache"));
     Router::new()
+        .merge(pages)
+        .merge(api)
         .route(routes::OIDC_DISCOVERY, get(metadata::discovery))
         .route(routes::OAUTH_METADATA, get(metadata::discovery))
         .route(routes::JWKS, get(metadata::jwks))
+        .route(routes::STYLESHEET, get(pages::stylesheet))
         .route(routes::HEALTHZ, get(metadata::healthz))
         .route(routes::READYZ, get(metadata::readyz))
         .fallback(error::not_found)
@@ -209,6 +253,7 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Millis),
                 ),
         )
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -27,6 +27,7 @@ pub enum KekError {
 
 pub struct Kek {
     cipher: Aes256Gcm,
+    raw: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for Kek {
@@ -51,9 +52,11 @@ impl Kek {
                 bytes.len()
             )));
         }
-        let cipher = Aes256Gcm::new_from_slice(&bytes)
-            .map_err(|_| KekError::Invalid("must decode to 32 bytes".into()))?;
-        Ok(Self { cipher })
+        let cipher =
+            Aes256Gcm::new_from_slice(&bytes).map_err(|_| KekError::Invalid("must decode to 32 bytes".into()))?;
+        let mut raw = Zeroizing::new([0u8; 32]);
+        raw.copy_from_slice(&bytes);
+        Ok(Self { cipher, raw })
     }
 
     /// Reads the KEK file, or creates it (parent folder 0700, file 0600) when it does not exist.
@@ -65,10 +68,7 @@ impl Kek {
                 Self::from_base64(&text)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
-            Err(e) => Err(KekError::Invalid(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
+            Err(e) => Err(KekError::Invalid(format!("cannot read {}: {e}", path.display()))),
         }
     }
 
@@ -77,12 +77,23 @@ impl Kek {
         OsRng.fill_bytes(&mut *raw);
         let text = Zeroizing::new(URL_SAFE_NO_PAD.encode(*raw));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir)
-                .map_err(|e| KekError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+            create_private_dir(dir).map_err(|e| KekError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
         write_private_file(path, text.as_bytes())
             .map_err(|e| KekError::Invalid(format!("cannot create {}: {e}", path.display())))?;
         Self::from_base64(&text)
+    }
+
+    /// A key for another purpose (e.g. CSRF tokens), derived as HMAC-SHA256(KEK, label), so
+    /// every instance sharing the KEK derives the same one and the KEK itself is never reused.
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut out = Zeroizing::new([0u8; 32]);
+        if let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&*self.raw) {
+            mac.update(label.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
     }
 
     /// Encrypts `plaintext`, bound to `context` (e.g. the key id) as associated data, so a
@@ -106,12 +117,8 @@ impl Kek {
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, KekError> {
-        let body = sealed
-            .strip_prefix(SEALED_PREFIX)
-            .ok_or(KekError::Decrypt)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| KekError::Decrypt)?;
+        let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(KekError::Decrypt)?;
+        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| KekError::Decrypt)?;
         if bytes.len() < NONCE_LEN {
             return Err(KekError::Decrypt);
         }
@@ -154,10 +161,7 @@ fn check_private(_path: &Path) -> Result<(), KekError> {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
@@ -180,10 +184,7 @@ fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
     file.write_all(bytes)?;
     file.write_all(b"\n")
 }

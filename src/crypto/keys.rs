@@ -23,36 +23,7 @@ use super::kek::{Kek, KekError};
 use crate::domain::{Clock, UnixTime};
 use crate::storage::{SigningKeyRecord, Store, StoreError};
 
-/// JWS algorithms Keyhaven signs with. RS256 is always on (the OIDC default and what many
-/// resource-server libraries accept); ES256 is made and published alongside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum SigningAlg {
-    #[serde(rename = "RS256")]
-    Rs256,
-    #[serde(rename = "ES256")]
-    Es256,
-}
-
-impl SigningAlg {
-    pub const ALL: [SigningAlg; 2] = [SigningAlg::Rs256, SigningAlg::Es256];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs256 => "RS256",
-            Self::Es256 => "ES256",
-        }
-    }
-}
-
-impl FromStr for SigningAlg {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unsupported signing algorithm `{s}`"))
-    }
-}
+pub use crate::domain::SigningAlg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,11 +119,7 @@ pub fn jwk_thumbprint(jwk: &Jwk) -> Result<String, KeyError> {
         "RSA" => &["e", "kty", "n"],
         "EC" => &["crv", "kty", "x", "y"],
         "OKP" => &["crv", "kty", "x"],
-        other => {
-            return Err(KeyError::Jose(format!(
-                "no thumbprint rule for kty {other}"
-            )))
-        }
+        other => return Err(KeyError::Jose(format!("no thumbprint rule for kty {other}"))),
     };
     let mut canonical = Map::new();
     for name in members {
@@ -241,13 +208,7 @@ impl KeySet {
             .map(|r| LoadedKey::load(r, kek))
             .collect::<Result<Vec<_>, _>>()?;
         // Active keys first, then next, then retired: a reader sees the signing keys first.
-        keys.sort_by_key(|k| {
-            (
-                k.state != KeyState::Active,
-                k.state != KeyState::Next,
-                k.kid.clone(),
-            )
-        });
+        keys.sort_by_key(|k| (k.state != KeyState::Active, k.state != KeyState::Next, k.kid.clone()));
         let published: Vec<Value> = keys
             .iter()
             .map(|k| Value::Object(k.public_jwk.as_ref().clone()))
@@ -259,9 +220,7 @@ impl KeySet {
     }
 
     fn active(&self, alg: SigningAlg) -> Option<&LoadedKey> {
-        self.keys
-            .iter()
-            .find(|k| k.alg == alg && k.state == KeyState::Active)
+        self.keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active)
     }
 }
 
@@ -300,12 +259,7 @@ pub struct KeyManager {
 }
 
 impl KeyManager {
-    pub fn new(
-        store: Arc<dyn Store>,
-        kek: Arc<Kek>,
-        clock: Arc<dyn Clock>,
-        policy: KeyPolicy,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, kek: Arc<Kek>, clock: Arc<dyn Clock>, policy: KeyPolicy) -> Self {
         Self {
             store,
             kek,
@@ -349,8 +303,7 @@ impl KeyManager {
                 }
                 (None, None) => self.create(alg, KeyState::Active, now).await?,
                 (Some(active), None) => {
-                    let ends = active.activated_at.unwrap_or(active.created_at)
-                        + self.policy.rotation_interval;
+                    let ends = active.activated_at.unwrap_or(active.created_at) + self.policy.rotation_interval;
                     if ends - self.policy.lead <= now {
                         self.create(alg, KeyState::Next, ends.max(now)).await?;
                     }
@@ -369,12 +322,9 @@ impl KeyManager {
         let now = self.clock.now();
         let records = self.store.list_signing_keys().await?;
         for alg in SigningAlg::ALL {
-            let has_next = records
-                .iter()
-                .any(|r| r.alg == alg && r.state == KeyState::Next);
+            let has_next = records.iter().any(|r| r.alg == alg && r.state == KeyState::Next);
             if !has_next {
-                self.create(alg, KeyState::Next, now + self.policy.lead)
-                    .await?;
+                self.create(alg, KeyState::Next, now + self.policy.lead).await?;
             }
         }
         self.maintain().await?;
@@ -386,12 +336,7 @@ impl KeyManager {
         Ok(records.iter().map(KeySummary::from).collect())
     }
 
-    async fn create(
-        &self,
-        alg: SigningAlg,
-        state: KeyState,
-        activates_at: UnixTime,
-    ) -> Result<(), KeyError> {
+    async fn create(&self, alg: SigningAlg, state: KeyState, activates_at: UnixTime) -> Result<(), KeyError> {
         let now = self.clock.now();
         // RSA generation takes a noticeable moment: keep it off the async workers.
         let key = tokio::task::spawn_blocking(move || generate(alg))
@@ -433,18 +378,10 @@ impl KeyManager {
     }
 
     /// Signs `claims` as a JWT with the active key of `alg`; the header carries `kid` and `typ`.
-    pub fn sign_jwt(
-        &self,
-        alg: SigningAlg,
-        typ: &str,
-        claims: Map<String, Value>,
-    ) -> Result<String, KeyError> {
+    pub fn sign_jwt(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
         let set = self.snapshot();
         let key = set.active(alg).ok_or(KeyError::NoActiveKey(alg.as_str()))?;
-        let signer = key
-            .signer
-            .as_deref()
-            .ok_or(KeyError::NoActiveKey(alg.as_str()))?;
+        let signer = key.signer.as_deref().ok_or(KeyError::NoActiveKey(alg.as_str()))?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
@@ -453,11 +390,11 @@ impl KeyManager {
     }
 
     /// Checks a JWT's signature against any published key (active, next or retired), chosen by
-    /// its `kid`; the header's `alg` must be that key's algorithm. Claims are not checked here.
-    pub fn verify_jwt(&self, token: &str) -> Result<(Map<String, Value>, String), KeyError> {
+    /// its `kid`; the header's `alg` must be that key's algorithm (so `none`, or HS256 keyed with
+    /// a public key, never verify). Claims are not checked here.
+    pub fn verify_jwt(&self, token: &str) -> Result<VerifiedJwt, KeyError> {
         let set = self.snapshot();
-        let by_kid: HashMap<&str, &LoadedKey> =
-            set.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
+        let by_kid: HashMap<&str, &LoadedKey> = set.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
         let (payload, header) = jwt::decode_with_verifier_selector(token, |header| {
             let key = header.key_id().and_then(|kid| by_kid.get(kid));
             Ok(match key {
@@ -466,9 +403,20 @@ impl KeyManager {
             })
         })
         .map_err(jose)?;
-        let kid = header.key_id().unwrap_or_default().to_owned();
-        Ok((payload.claims_set().clone(), kid))
+        Ok(VerifiedJwt {
+            claims: payload.claims_set().clone(),
+            kid: header.key_id().unwrap_or_default().to_owned(),
+            typ: header.token_type().map(str::to_owned),
+        })
     }
+}
+
+/// A JWT whose signature checked out.
+#[derive(Debug, Clone)]
+pub struct VerifiedJwt {
+    pub claims: Map<String, Value>,
+    pub kid: String,
+    pub typ: Option<String>,
 }
 
 #[cfg(test)]

@@ -43,9 +43,7 @@ fn hash_blocking(password: &str) -> Result<String, PasswordError> {
 
 fn verify_blocking(phc: &str, password: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -54,9 +52,7 @@ impl PasswordHasher {
     /// `concurrency` = how many hashes may run at once (0 = one per core).
     pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
         let permits = if concurrency == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         } else {
             concurrency
         };
@@ -68,11 +64,7 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Task)?;
+        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
         let password = password.clone();
         tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret()))
             .await
@@ -88,10 +80,9 @@ impl PasswordHasher {
         let known = phc.is_some();
         let phc = phc.map_or_else(|| (*self.dummy_hash).clone(), str::to_owned);
         let password = password.clone();
-        let ok =
-            tokio::task::spawn_blocking(move || verify_blocking(&phc, password.expose_secret()))
-                .await
-                .unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify_blocking(&phc, password.expose_secret()))
+            .await
+            .unwrap_or(false);
         known && ok
     }
 }
@@ -107,11 +98,7 @@ mod tests {
         let phc = hasher.hash(&pw).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify(Some(&phc), &pw).await);
-        assert!(
-            !hasher
-                .verify(Some(&phc), &SecretString::from("wrong"))
-                .await
-        );
+        assert!(!hasher.verify(Some(&phc), &SecretString::from("wrong")).await);
         assert!(!hasher.verify(None, &pw).await);
     }
 }

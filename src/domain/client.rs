@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
+use super::alg::SigningAlg;
 use super::scope::ScopeSet;
 use super::UnixTime;
 
@@ -32,9 +33,7 @@ impl FromStr for ClientType {
         match s {
             "confidential" => Ok(Self::Confidential),
             "public" => Ok(Self::Public),
-            other => Err(format!(
-                "unknown client type `{other}` (confidential | public)"
-            )),
+            other => Err(format!("unknown client type `{other}` (confidential | public)")),
         }
     }
 }
@@ -67,12 +66,9 @@ impl GrantType {
 impl FromStr for GrantType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|g| g.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown grant type `{s}` (authorization_code | refresh_token | client_credentials)")
-            })
+        Self::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+            format!("unknown grant type `{s}` (authorization_code | refresh_token | client_credentials)")
+        })
     }
 }
 
@@ -84,8 +80,7 @@ pub struct RedirectUri(Url);
 
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw)
-            .map_err(|e| format!("redirect URI `{raw}` is not an absolute URL: {e}"))?;
+        let url = Url::parse(raw).map_err(|e| format!("redirect URI `{raw}` is not an absolute URL: {e}"))?;
         if url.fragment().is_some() {
             return Err(format!("redirect URI `{raw}` must not have a fragment"));
         }
@@ -161,8 +156,64 @@ pub struct Client {
     pub scopes: Option<ScopeSet>,
     pub audiences: Vec<String>,
     pub first_party: bool,
+    /// Algorithm of this client's ID tokens (RS256 unless it registered another).
+    pub id_token_alg: SigningAlg,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+impl Client {
+    /// The registered redirect URI that `requested` names: an exact string match, except that
+    /// for a loopback IP redirect URI the port may differ (RFC 8252 §7.3: native apps listen
+    /// on an ephemeral port).
+    pub fn registered_redirect(&self, requested: &str) -> Option<&RedirectUri> {
+        self.redirect_uris
+            .iter()
+            .find(|r| r.as_str() == requested || loopback_matches_ignoring_port(r, requested))
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// True when `registered` is `http://127.0.0.1...` or `http://[::1]...` and `requested` is the
+/// same string but for the port.
+fn loopback_matches_ignoring_port(registered: &RedirectUri, requested: &str) -> bool {
+    let is_loopback_ip = |url: &Url| {
+        url.scheme() == "http" && matches!(url.host(), Some(Host::Ipv4(ip)) if ip.is_loopback())
+            || url.scheme() == "http" && matches!(url.host(), Some(Host::Ipv6(ip)) if ip.is_loopback())
+    };
+    if !is_loopback_ip(registered.url()) {
+        return false;
+    }
+    let Ok(parsed) = Url::parse(requested) else {
+        return false;
+    };
+    if !is_loopback_ip(&parsed) || parsed.host() != registered.url().host() {
+        return false;
+    }
+    strip_port(registered.as_str()) == strip_port(requested)
+}
+
+/// `http://host:port/rest` -> (`http://host`, `/rest`), on the raw string, so every other
+/// character still has to match exactly.
+fn strip_port(raw: &str) -> Option<(&str, &str)> {
+    let after_scheme = raw.strip_prefix("http://")?;
+    let host_end = if after_scheme.starts_with('[') {
+        after_scheme.find(']')? + 1
+    } else {
+        after_scheme.find([':', '/', '?']).unwrap_or(after_scheme.len())
+    };
+    let (host, rest) = after_scheme.split_at(host_end);
+    let rest = match rest.strip_prefix(':') {
+        Some(with_port) => {
+            let digits = with_port.find(|c: char| !c.is_ascii_digit()).unwrap_or(with_port.len());
+            with_port.get(digits..)?
+        }
+        None => rest,
+    };
+    Some((host, rest))
 }
 
 /// What an operator asks for when registering a client; checked by [`ClientRegistration::validate`].
@@ -175,9 +226,27 @@ pub struct ClientRegistration {
     pub scopes: Option<ScopeSet>,
     pub audiences: Vec<String>,
     pub first_party: bool,
+    pub id_token_alg: SigningAlg,
 }
 
 impl ClientRegistration {
+    pub fn into_client(self, id: String, secret_hash: Option<String>, now: UnixTime) -> Client {
+        Client {
+            id,
+            name: self.name,
+            client_type: self.client_type,
+            secret_hash,
+            redirect_uris: self.redirect_uris,
+            grant_types: self.grant_types,
+            scopes: self.scopes,
+            audiences: self.audiences,
+            first_party: self.first_party,
+            id_token_alg: self.id_token_alg,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The rules that cross fields: names and grants that make sense together.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.trim().is_empty() || self.name.len() > 200 {
@@ -186,23 +255,14 @@ impl ClientRegistration {
         if self.grant_types.is_empty() {
             return Err("at least one grant type is required".into());
         }
-        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
-        {
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());
         }
-        if self.client_type == ClientType::Public
-            && self.grant_types.contains(&GrantType::ClientCredentials)
-        {
+        if self.client_type == ClientType::Public && self.grant_types.contains(&GrantType::ClientCredentials) {
             return Err("a public client cannot use the client_credentials grant".into());
         }
-        if let Some(bad) = self
-            .audiences
-            .iter()
-            .find(|a| a.trim().is_empty() || a.contains(' '))
-        {
-            return Err(format!(
-                "audience `{bad}` must be a non-empty string without spaces"
-            ));
+        if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
+            return Err(format!("audience `{bad}` must be a non-empty string without spaces"));
         }
         Ok(())
     }
@@ -244,7 +304,58 @@ mod tests {
             scopes: None,
             audiences: vec![],
             first_party: false,
+            id_token_alg: SigningAlg::Rs256,
         };
         assert!(reg.validate().is_err());
+    }
+
+    fn client_with(uris: &[&str]) -> Client {
+        Client {
+            id: "c".into(),
+            name: "c".into(),
+            client_type: ClientType::Public,
+            secret_hash: None,
+            redirect_uris: uris.iter().map(|u| RedirectUri::parse(u).unwrap()).collect(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: None,
+            audiences: vec![],
+            first_party: false,
+            id_token_alg: SigningAlg::Rs256,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly_but_for_a_loopback_port() {
+        let c = client_with(&[
+            "https://app.example/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8000/cb",
+            "http://localhost:3000/cb",
+        ]);
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53123/cb",
+            "http://[::1]/cb",
+            "http://[::1]:1/cb",
+            "http://localhost:3000/cb",
+        ] {
+            assert!(c.registered_redirect(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "https://app.example/cb/",
+            "https://app.example/cb?x=1",
+            "https://APP.example/cb",
+            "https://app.example:443/cb",
+            "http://127.0.0.1:53123/cb2",
+            "http://127.0.0.2:53123/cb",
+            "http://127.0.0.1:80/cb/../cb",
+            "http://localhost:3001/cb",
+            "https://127.0.0.1:53123/cb",
+        ] {
+            assert!(c.registered_redirect(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! Plain domain types: no axum, no sqlx. Input is parsed into these once, at the edge.
 
+pub mod alg;
 pub mod client;
 pub mod clock;
+pub mod pkce;
 pub mod scope;
 pub mod user;
 
+pub use alg::SigningAlg;
 pub use clock::{Clock, OffsetClock, SystemClock, UnixTime};

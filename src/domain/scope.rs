@@ -11,9 +11,7 @@ use oxide_auth::primitives::scope::Scope;
 pub struct ScopeSet(Scope);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "scope must be one or more space-separated tokens of visible ASCII other than '\"' and '\\'"
-)]
+#[error("scope must be one or more space-separated tokens of visible ASCII other than '\"' and '\\'")]
 pub struct InvalidScope;
 
 impl ScopeSet {

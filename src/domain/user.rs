@@ -102,10 +102,7 @@ mod tests {
         assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
         assert!(Username::parse("a b").is_err());
         assert!(Username::parse("").is_err());
-        assert_eq!(
-            Email::parse("A@Example.COM").unwrap().as_str(),
-            "a@example.com"
-        );
+        assert_eq!(Email::parse("A@Example.COM").unwrap().as_str(), "a@example.com");
         for bad in ["a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@.c"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

@@ -8,13 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::routes;
-use crate::protocol::discovery::{self, Endpoints};
+use crate::protocol::discovery;
 use crate::startup::AppState;
 
 pub async fn discovery(State(state): State<AppState>) -> Response {
-    let endpoints = Endpoints { jwks: routes::JWKS };
-    let doc = discovery::metadata(&state.settings.issuer, &endpoints);
+    let doc = discovery::metadata(&state.settings.issuer);
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response()
 }
 
@@ -46,10 +44,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
         Ok(Err(e)) => {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "readiness check: store unreachable"
-            );
+            tracing::warn!(error = format!("{e:#}"), "readiness check: store unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({ "status": "unavailable" })),

@@ -1,5 +1,8 @@
-//! axum glue: routes, the metadata endpoints, middleware.
+//! axum glue: routes, endpoint handlers, middleware.
 
+pub mod authorize;
 pub mod error;
 pub mod metadata;
 pub mod routes;
+pub mod token;
+pub mod userinfo;

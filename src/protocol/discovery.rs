@@ -6,14 +6,7 @@ use serde_json::{json, Value};
 use crate::crypto::keys::SigningAlg;
 
 /// Scopes Keyhaven understands (OIDC Core §5.4 plus `offline_access`).
-pub const SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "offline_access",
-];
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
 
 /// Claims a person's userinfo / ID token may carry (OIDC Core §5.1) and the ID token's own.
 pub const CLAIMS: &[&str] = &[
@@ -49,29 +42,52 @@ pub const CLAIMS: &[&str] = &[
     "phone_number_verified",
 ];
 
-/// Paths of the endpoints this build serves, relative to the issuer.
-#[derive(Debug, Clone)]
-pub struct Endpoints {
-    pub jwks: &'static str,
+/// Endpoint paths, relative to the issuer: the router mounts these and discovery advertises
+/// them, so the two cannot drift apart.
+pub mod paths {
+    pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
+    pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+    pub const JWKS: &str = "/jwks";
+    pub const AUTHORIZE: &str = "/authorize";
+    pub const AUTHORIZE_RESUME: &str = "/authorize/resume";
+    pub const TOKEN: &str = "/token";
+    pub const USERINFO: &str = "/userinfo";
+    pub const LOGIN: &str = "/login";
+    pub const CONSENT: &str = "/consent";
+    pub const STYLESHEET: &str = "/static/keyhaven.css";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const READYZ: &str = "/readyz";
 }
 
-pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
+pub const USERINFO_PATH: &str = paths::USERINFO;
+
+/// Grants the token endpoint accepts.
+pub const GRANT_TYPES: &[&str] = &["authorization_code"];
+
+pub fn metadata(issuer: &str) -> Value {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    let at = |path: &str| format!("{issuer}{path}");
     json!({
         "issuer": issuer,
-        "jwks_uri": format!("{issuer}{}", endpoints.jwks),
+        "authorization_endpoint": at(paths::AUTHORIZE),
+        "token_endpoint": at(paths::TOKEN),
+        "userinfo_endpoint": at(paths::USERINFO),
+        "jwks_uri": at(paths::JWKS),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": GRANT_TYPES,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
+        "userinfo_signing_alg_values_supported": ["none"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": SCOPES,
         "claims_supported": CLAIMS,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
     })
 }
 
@@ -81,7 +97,7 @@ mod tests {
 
     #[test]
     fn advertises_s256_only_and_the_issuer() {
-        let doc = metadata("https://id.example", &Endpoints { jwks: "/jwks" });
+        let doc = metadata("https://id.example");
         assert_eq!(doc["issuer"], "https://id.example");
         assert_eq!(doc["jwks_uri"], "https://id.example/jwks");
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));

@@ -1,3 +1,58 @@
 //! OAuth 2.0 / OIDC rules, free of HTTP: each RFC rule lives in exactly one file here.
 
+pub mod access_token;
+pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
+pub mod error;
+pub mod token;
+pub mod userinfo;
+
+use crate::config::Settings;
+use crate::crypto::keys::KeyManager;
+use crate::domain::UnixTime;
+use crate::storage::Store;
+
+/// What a protocol operation works with: the store, the keys, the settings and the time.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub store: &'a dyn Store,
+    pub keys: &'a KeyManager,
+    pub settings: &'a Settings,
+    pub now: UnixTime,
+}
+
+impl Context<'_> {
+    /// The audience that the userinfo endpoint accepts in access tokens.
+    pub fn userinfo_audience(&self) -> String {
+        format!("{}{}", self.settings.issuer, discovery::USERINFO_PATH)
+    }
+}
+
+/// An operation's failure: a protocol error for the client, or something internal (logged,
+/// answered with a bare 500).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Protocol(error::ProtocolError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<error::ProtocolError> for Failure {
+    fn from(e: error::ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl From<crate::storage::StoreError> for Failure {
+    fn from(e: crate::storage::StoreError) -> Self {
+        Self::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<crate::crypto::keys::KeyError> for Failure {
+    fn from(e: crate::crypto::keys::KeyError) -> Self {
+        Self::Internal(anyhow::Error::new(e))
+    }
+}

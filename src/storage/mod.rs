@@ -7,6 +7,7 @@
 //! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
 
 mod postgres;
+mod records;
 mod sql;
 mod sqlite;
 
@@ -20,6 +21,7 @@ use crate::domain::user::User;
 use crate::domain::UnixTime;
 
 pub use postgres::PostgresStore;
+pub use records::{CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +62,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
     /// Atomically retires the active key of the next key's alg (until `retire_until`) and makes
     /// `kid` active. False when `kid` is not a next key (another instance promoted it).
-    async fn promote_signing_key(
-        &self,
-        kid: &str,
-        now: UnixTime,
-        retire_until: UnixTime,
-    ) -> Result<bool, StoreError>;
+    async fn promote_signing_key(&self, kid: &str, now: UnixTime, retire_until: UnixTime) -> Result<bool, StoreError>;
     /// Deletes retired keys whose tokens have all expired; returns how many.
     async fn delete_retired_signing_keys(&self, now: UnixTime) -> Result<u64, StoreError>;
 
@@ -82,18 +79,48 @@ pub trait Store: Send + Sync + 'static {
     /// By username or email (both stored lowercased).
     async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    async fn set_user_password(
+    async fn set_user_password(&self, id: &str, password_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
+    async fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> Result<bool, StoreError>;
+
+    // Browser sessions.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// A session that has not ended and has not expired at `now`.
+    async fn find_live_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends a session; false when it had already ended or does not exist.
+    async fn end_session(&self, id_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
+
+    // Pending authorization requests.
+    async fn insert_pending_authorization(&self, pending: &PendingAuthorization) -> Result<(), StoreError>;
+    async fn find_pending_authorization(
         &self,
-        id: &str,
-        password_hash: &str,
+        id_hash: &str,
         now: UnixTime,
-    ) -> Result<bool, StoreError>;
-    async fn set_user_disabled(
+    ) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Records progress: the browser it is bound to (rebound at sign-in, which rotates the
+    /// cookie), when the person signed in for it, whether they consented.
+    async fn update_pending_authorization(&self, pending: &PendingAuthorization) -> Result<(), StoreError>;
+    async fn delete_pending_authorization(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    // Consents.
+    async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<String>, StoreError>;
+    async fn save_consent(&self, user_id: &str, client_id: &str, scope: &str, now: UnixTime) -> Result<(), StoreError>;
+
+    // Authorization codes and grant families.
+    async fn insert_authorization_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
+    /// Spends the code and, in the same transaction, creates grant family `family_id` from it
+    /// (ending at `family_expires_at`). Of concurrent redemptions exactly one is `Redeemed`.
+    async fn redeem_authorization_code(
         &self,
-        id: &str,
-        disabled: bool,
+        code_hash: &str,
+        family_id: &str,
         now: UnixTime,
-    ) -> Result<bool, StoreError>;
+        family_expires_at: UnixTime,
+    ) -> Result<CodeRedemption, StoreError>;
+    async fn find_family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError>;
+    /// Marks a family revoked (its refresh tokens die with it); false if it already was.
+    async fn revoke_family(&self, id: &str, now: UnixTime, reason: &str) -> Result<bool, StoreError>;
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+    async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,11 +7,11 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::sql::{
-    convert_all, db_error, encode_json, sql_store, ClientRow, KeyRow, UserRow, CLIENT_COLUMNS,
-    KEY_COLUMNS, USER_COLUMNS,
+use super::sql::*;
+use super::{
+    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord,
+    SigningKeyRecord, StoreError,
 };
-use super::{ConnectError, SigningKeyRecord, StoreError};
 use crate::domain::client::Client;
 use crate::domain::user::User;
 use crate::domain::UnixTime;

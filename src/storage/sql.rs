@@ -6,7 +6,9 @@
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
-use super::{SigningKeyRecord, StoreError};
+use super::{
+    CodeRecord, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord, SigningKeyRecord, StoreError,
+};
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
@@ -31,10 +33,7 @@ pub(super) fn encode_json<T: serde::Serialize>(value: &T) -> Result<String, Stor
         .map_err(StoreError::Unexpected)
 }
 
-fn parse_column<T: std::str::FromStr<Err = String>>(
-    column: &str,
-    text: &str,
-) -> Result<T, StoreError> {
+fn parse_column<T: std::str::FromStr<Err = String>>(column: &str, text: &str) -> Result<T, StoreError> {
     text.parse()
         .map_err(|e: String| StoreError::Unexpected(anyhow::anyhow!("column {column}: {e}")))
 }
@@ -80,6 +79,7 @@ pub(super) struct ClientRow {
     scopes: Option<String>,
     audiences: String,
     first_party: bool,
+    id_token_alg: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -88,9 +88,10 @@ impl TryFrom<ClientRow> for Client {
     type Error = StoreError;
     fn try_from(r: ClientRow) -> Result<Self, StoreError> {
         let scopes = match r.scopes.as_deref() {
-            Some(text) => Some(ScopeSet::parse(text).map_err(|e| {
-                StoreError::Unexpected(anyhow::anyhow!("column clients.scopes: {e}"))
-            })?),
+            Some(text) => Some(
+                ScopeSet::parse(text)
+                    .map_err(|e| StoreError::Unexpected(anyhow::anyhow!("column clients.scopes: {e}")))?,
+            ),
             None => None,
         };
         Ok(Self {
@@ -99,6 +100,7 @@ impl TryFrom<ClientRow> for Client {
             grant_types: decode_json("clients.grant_types", &r.grant_types)?,
             audiences: decode_json("clients.audiences", &r.audiences)?,
             scopes,
+            id_token_alg: parse_column("clients.id_token_alg", &r.id_token_alg)?,
             id: r.id,
             name: r.name,
             secret_hash: r.secret_hash,
@@ -139,6 +141,164 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+#[derive(sqlx::FromRow)]
+pub(super) struct SessionRow {
+    id_hash: String,
+    sid: String,
+    user_id: String,
+    auth_time: i64,
+    amr: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            amr: decode_json("browser_sessions.amr", &r.amr)?,
+            id_hash: r.id_hash,
+            sid: r.sid,
+            user_id: r.user_id,
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PendingRow {
+    id_hash: String,
+    browser_hash: String,
+    request: String,
+    created_at: i64,
+    expires_at: i64,
+    login_done_at: Option<i64>,
+    consent_done: bool,
+}
+
+impl TryFrom<PendingRow> for PendingAuthorization {
+    type Error = StoreError;
+    fn try_from(r: PendingRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id_hash: r.id_hash,
+            browser_hash: r.browser_hash,
+            request: r.request,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            login_done_at: r.login_done_at,
+            consent_done: r.consent_done,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CodeRow {
+    code_hash: String,
+    client_id: String,
+    user_id: String,
+    sid: String,
+    redirect_uri: Option<String>,
+    code_challenge: String,
+    nonce: Option<String>,
+    scope: String,
+    claims: Option<String>,
+    audience: String,
+    auth_time: i64,
+    amr: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<CodeRow> for CodeRecord {
+    type Error = StoreError;
+    fn try_from(r: CodeRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            amr: decode_json("authorization_codes.amr", &r.amr)?,
+            code_hash: r.code_hash,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            sid: r.sid,
+            redirect_uri: r.redirect_uri,
+            code_challenge: r.code_challenge,
+            nonce: r.nonce,
+            scope: r.scope,
+            claims: r.claims,
+            audience: r.audience,
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct FamilyRow {
+    id: String,
+    client_id: String,
+    user_id: String,
+    sid: String,
+    scope: String,
+    claims: Option<String>,
+    audience: String,
+    auth_time: i64,
+    amr: String,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    revoked_reason: Option<String>,
+}
+
+impl TryFrom<FamilyRow> for FamilyRecord {
+    type Error = StoreError;
+    fn try_from(r: FamilyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            amr: decode_json("grant_families.amr", &r.amr)?,
+            id: r.id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            sid: r.sid,
+            scope: r.scope,
+            claims: r.claims,
+            audience: r.audience,
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+            revoked_reason: r.revoked_reason,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RefreshRow {
+    token_hash: String,
+    family_id: String,
+    created_at: i64,
+    expires_at: i64,
+    rotated_at: Option<i64>,
+}
+
+impl TryFrom<RefreshRow> for RefreshTokenRecord {
+    type Error = StoreError;
+    fn try_from(r: RefreshRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            token_hash: r.token_hash,
+            family_id: r.family_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            rotated_at: r.rotated_at,
+        })
+    }
+}
+
 pub(super) fn convert_all<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
 where
     T: TryFrom<R, Error = StoreError>,
@@ -146,10 +306,21 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
-pub(super) const KEY_COLUMNS: &str = "kid, alg, state, public_jwk, private_sealed, created_at, activates_at, activated_at, retire_until";
-pub(super) const CLIENT_COLUMNS: &str = "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, first_party, created_at, updated_at";
+pub(super) const KEY_COLUMNS: &str =
+    "kid, alg, state, public_jwk, private_sealed, created_at, activates_at, activated_at, retire_until";
+pub(super) const CLIENT_COLUMNS: &str =
+    "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, first_party, id_token_alg, created_at, updated_at";
 pub(super) const USER_COLUMNS: &str =
     "id, username, email, email_verified, password_hash, disabled, claims, created_at, updated_at";
+
+pub(super) const SESSION_COLUMNS: &str =
+    "id_hash, sid, user_id, auth_time, amr, created_at, last_seen_at, expires_at, ip, user_agent";
+pub(super) const PENDING_COLUMNS: &str =
+    "id_hash, browser_hash, request, created_at, expires_at, login_done_at, consent_done";
+pub(super) const CODE_COLUMNS: &str = "code_hash, client_id, user_id, sid, redirect_uri, code_challenge, nonce, scope, claims, audience, auth_time, amr, created_at, expires_at";
+pub(super) const FAMILY_COLUMNS: &str =
+    "id, client_id, user_id, sid, scope, claims, audience, auth_time, amr, created_at, expires_at, revoked_at, revoked_reason";
+pub(super) const REFRESH_COLUMNS: &str = "token_hash, family_id, created_at, expires_at, rotated_at";
 
 /// Implements [`super::Store`] for a struct with a `pool: sqlx::Pool<DB>` field.
 macro_rules! sql_store {
@@ -227,7 +398,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
-                sqlx::query(&format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+                sqlx::query(&format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
                     .bind(&c.id)
                     .bind(&c.name)
                     .bind(c.client_type.as_str())
@@ -237,6 +408,7 @@ macro_rules! sql_store {
                     .bind(c.scopes.as_ref().map(ToString::to_string))
                     .bind(encode_json(&c.audiences)?)
                     .bind(c.first_party)
+                    .bind(c.id_token_alg.as_str())
                     .bind(c.created_at)
                     .bind(c.updated_at)
                     .execute(&self.pool)
@@ -335,6 +507,229 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_error)?;
                 Ok(done.rows_affected() == 1)
+            }
+            async fn insert_session(&self, r: &SessionRecord) -> Result<(), StoreError> {
+                sqlx::query(&format!("INSERT INTO browser_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+                    .bind(&r.id_hash)
+                    .bind(&r.sid)
+                    .bind(&r.user_id)
+                    .bind(r.auth_time)
+                    .bind(encode_json(&r.amr)?)
+                    .bind(r.created_at)
+                    .bind(r.last_seen_at)
+                    .bind(r.expires_at)
+                    .bind(&r.ip)
+                    .bind(&r.user_agent)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn find_live_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
+                let row: Option<SessionRow> = sqlx::query_as(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM browser_sessions WHERE id_hash = $1 AND ended_at IS NULL AND expires_at > $2"
+                ))
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                row.map(SessionRecord::try_from).transpose()
+            }
+
+            async fn end_session(&self, id_hash: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE browser_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL")
+                    .bind(id_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_pending_authorization(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
+                sqlx::query(&format!("INSERT INTO pending_authorizations ({PENDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+                    .bind(&p.id_hash)
+                    .bind(&p.browser_hash)
+                    .bind(&p.request)
+                    .bind(p.created_at)
+                    .bind(p.expires_at)
+                    .bind(p.login_done_at)
+                    .bind(p.consent_done)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn find_pending_authorization(&self, id_hash: &str, now: UnixTime) -> Result<Option<PendingAuthorization>, StoreError> {
+                let row: Option<PendingRow> =
+                    sqlx::query_as(&format!("SELECT {PENDING_COLUMNS} FROM pending_authorizations WHERE id_hash = $1 AND expires_at > $2"))
+                        .bind(id_hash)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                row.map(PendingAuthorization::try_from).transpose()
+            }
+
+            async fn update_pending_authorization(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
+                sqlx::query("UPDATE pending_authorizations SET browser_hash = $2, login_done_at = $3, consent_done = $4 WHERE id_hash = $1")
+                    .bind(&p.id_hash)
+                    .bind(&p.browser_hash)
+                    .bind(p.login_done_at)
+                    .bind(p.consent_done)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn delete_pending_authorization(&self, id_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM pending_authorizations WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn save_consent(&self, user_id: &str, client_id: &str, scope: &str, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(scope)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn insert_authorization_code(&self, c: &CodeRecord) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ))
+                .bind(&c.code_hash)
+                .bind(&c.client_id)
+                .bind(&c.user_id)
+                .bind(&c.sid)
+                .bind(&c.redirect_uri)
+                .bind(&c.code_challenge)
+                .bind(&c.nonce)
+                .bind(&c.scope)
+                .bind(&c.claims)
+                .bind(&c.audience)
+                .bind(c.auth_time)
+                .bind(encode_json(&c.amr)?)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn redeem_authorization_code(
+                &self,
+                code_hash: &str,
+                family_id: &str,
+                now: UnixTime,
+                family_expires_at: UnixTime,
+            ) -> Result<CodeRedemption, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                let spent: Option<CodeRow> = sqlx::query_as(&format!(
+                    "UPDATE authorization_codes SET consumed_at = $2, family_id = $3 \
+                     WHERE code_hash = $1 AND consumed_at IS NULL RETURNING {CODE_COLUMNS}"
+                ))
+                .bind(code_hash)
+                .bind(now)
+                .bind(family_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let Some(row) = spent else {
+                    tx.rollback().await.map_err(db_error)?;
+                    let earlier: Option<(Option<String>,)> =
+                        sqlx::query_as("SELECT family_id FROM authorization_codes WHERE code_hash = $1")
+                            .bind(code_hash)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(db_error)?;
+                    return Ok(match earlier {
+                        Some((family_id,)) => CodeRedemption::Replayed { family_id },
+                        None => CodeRedemption::NotFound,
+                    });
+                };
+                sqlx::query(&format!(
+                    "INSERT INTO grant_families ({FAMILY_COLUMNS}) \
+                     SELECT $1, client_id, user_id, sid, scope, claims, audience, auth_time, amr, $2, $3, NULL, NULL \
+                     FROM authorization_codes WHERE code_hash = $4"
+                ))
+                .bind(family_id)
+                .bind(now)
+                .bind(family_expires_at)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(CodeRedemption::Redeemed(CodeRecord::try_from(row)?))
+            }
+
+            async fn find_family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+                let row: Option<FamilyRow> = sqlx::query_as(&format!("SELECT {FAMILY_COLUMNS} FROM grant_families WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                row.map(FamilyRecord::try_from).transpose()
+            }
+
+            async fn revoke_family(&self, id: &str, now: UnixTime, reason: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE grant_families SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+                sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"))
+                    .bind(&t.token_hash)
+                    .bind(&t.family_id)
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .bind(t.rotated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+                let row: Option<RefreshRow> = sqlx::query_as(&format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"))
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                row.map(RefreshTokenRecord::try_from).transpose()
             }
         }
     };

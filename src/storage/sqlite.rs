@@ -7,11 +7,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::sql::{
-    convert_all, db_error, encode_json, sql_store, ClientRow, KeyRow, UserRow, CLIENT_COLUMNS,
-    KEY_COLUMNS, USER_COLUMNS,
+use super::sql::*;
+use super::{
+    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord,
+    SigningKeyRecord, StoreError,
 };
-use super::{ConnectError, SigningKeyRecord, StoreError};
 use crate::domain::client::Client;
 use crate::domain::user::User;
 use crate::domain::UnixTime;
@@ -23,8 +23,7 @@ pub struct SqliteStore {
 }
 
 pub(super) fn options(url: &str) -> Result<SqliteConnectOptions, ConnectError> {
-    let options =
-        SqliteConnectOptions::from_str(url).map_err(|e| ConnectError::Options(e.to_string()))?;
+    let options = SqliteConnectOptions::from_str(url).map_err(|e| ConnectError::Options(e.to_string()))?;
     Ok(options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -36,14 +35,9 @@ pub(super) fn options(url: &str) -> Result<SqliteConnectOptions, ConnectError> {
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         let options = options(url)?;
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            create_private_dir(dir).map_err(|e| {
-                ConnectError::Connect(format!("cannot create {}: {e}", dir.display()))
-            })?;
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)
+                .map_err(|e| ConnectError::Connect(format!("cannot create {}: {e}", dir.display())))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -64,10 +58,7 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
     }
     #[cfg(not(unix))]
     {

@@ -43,35 +43,20 @@ async fn client_create_prints_the_secret_once_and_stores_only_its_hash() {
     assert_eq!(created["redirect_uris"].as_array().expect("uris").len(), 2);
 
     // The running server's store sees the client the CLI wrote; only the hash is stored.
-    let stored = app
-        .state
-        .store
-        .find_client(&id)
-        .await
-        .expect("store")
-        .expect("client");
+    let stored = app.state.store.find_client(&id).await.expect("store").expect("client");
     let hash = stored.secret_hash.expect("hash");
     assert_ne!(hash, secret);
     assert!(SecretHash::from_stored(hash).matches(&secret));
 
     let shown = stdout_json(&app.cli(&["client", "show", &id, "--json"]));
     assert_eq!(shown["client_id"], Value::from(id.clone()));
-    assert!(
-        shown.get("client_secret").is_none(),
-        "the secret is never shown again"
-    );
+    assert!(shown.get("client_secret").is_none(), "the secret is never shown again");
     let listed = stdout_json(&app.cli(&["client", "list", "--json"]));
     assert_eq!(listed.as_array().expect("list").len(), 1);
     assert!(!String::from_utf8_lossy(&app.cli(&["client", "list"]).stdout).contains(&secret));
 
     stdout_json(&app.cli(&["client", "delete", &id, "--json"]));
-    assert!(app
-        .state
-        .store
-        .find_client(&id)
-        .await
-        .expect("store")
-        .is_none());
+    assert!(app.state.store.find_client(&id).await.expect("store").is_none());
     let again = app.cli(&["client", "delete", &id]);
     assert_eq!(again.status.code(), Some(1));
 }
@@ -109,10 +94,7 @@ async fn public_clients_get_no_secret_and_bad_registrations_are_refused() {
             vec!["--redirect-uri", "http://app.example/cb"],
             "http on a non-loopback host",
         ),
-        (
-            vec!["--redirect-uri", "https://app.example/cb#x"],
-            "fragment",
-        ),
+        (vec!["--redirect-uri", "https://app.example/cb#x"], "fragment"),
         (vec!["--type", "secret"], "unknown type"),
         (vec!["--grant-type", "password"], "password grant"),
         (
@@ -120,12 +102,7 @@ async fn public_clients_get_no_secret_and_bad_registrations_are_refused() {
             "code grant without redirect URI",
         ),
         (
-            vec![
-                "--redirect-uri",
-                "https://a.example/cb",
-                "--scope",
-                "bad\"scope",
-            ],
+            vec!["--redirect-uri", "https://a.example/cb", "--scope", "bad\"scope"],
             "scope grammar",
         ),
     ] {
@@ -139,10 +116,7 @@ async fn public_clients_get_no_secret_and_bad_registrations_are_refused() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(
-        app.state.store.list_clients().await.expect("store").len(),
-        1
-    );
+    assert_eq!(app.state.store.list_clients().await.expect("store").len(), 1);
 }
 
 #[tokio::test]
@@ -178,9 +152,7 @@ async fn user_commands_create_list_set_password_and_disable() {
         .await
         .expect("store")
         .expect("user");
-    assert!(stored
-        .password_hash
-        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(stored.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert!(
         app.state
             .passwords
@@ -228,20 +200,10 @@ async fn user_commands_create_list_set_password_and_disable() {
         ],
         "long enough password\n",
     );
-    assert_eq!(
-        bad_claim.status.code(),
-        Some(2),
-        "sub is not a profile claim"
-    );
+    assert_eq!(bad_claim.status.code(), Some(2), "sub is not a profile claim");
 
     stdout_json(&app.cli_with_stdin(
-        &[
-            "user",
-            "set-password",
-            "alice",
-            "--password-stdin",
-            "--json",
-        ],
+        &["user", "set-password", "alice", "--password-stdin", "--json"],
         "a different long password\n",
     ));
     let stored = app
@@ -263,10 +225,7 @@ async fn user_commands_create_list_set_password_and_disable() {
 
     let listed = stdout_json(&app.cli(&["user", "list", "--json"]));
     assert_eq!(listed.as_array().expect("list").len(), 1);
-    assert!(
-        !listed.to_string().contains("argon2"),
-        "hashes are never printed"
-    );
+    assert!(!listed.to_string().contains("argon2"), "hashes are never printed");
 
     stdout_json(&app.cli(&["user", "disable", "alice", "--json"]));
     assert!(
@@ -278,19 +237,13 @@ async fn user_commands_create_list_set_password_and_disable() {
             .expect("user")
             .disabled
     );
-    assert_eq!(
-        app.cli(&["user", "disable", "nobody"]).status.code(),
-        Some(1)
-    );
+    assert_eq!(app.cli(&["user", "disable", "nobody"]).status.code(), Some(1));
 }
 
 #[tokio::test]
 async fn migrate_and_keys_list_print_json() {
     let app = spawn_app(Backend::Sqlite).await;
-    assert_eq!(
-        stdout_json(&app.cli(&["migrate", "--json"]))["migrated"],
-        true
-    );
+    assert_eq!(stdout_json(&app.cli(&["migrate", "--json"]))["migrated"], true);
     let keys = stdout_json(&app.cli(&["keys", "list", "--json"]));
     let keys = keys.as_array().expect("list");
     assert_eq!(keys.len(), 2);

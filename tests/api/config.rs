@@ -8,10 +8,7 @@ use std::time::Duration;
 use crate::helpers::{random_kek, run_binary};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 #[test]
@@ -19,11 +16,7 @@ fn each_bad_setting_exits_non_zero_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
     std::fs::write(root.join("unknown.toml"), "colour = \"blue\"\n").expect("write");
-    std::fs::write(
-        root.join("badvalue.toml"),
-        "access_token_ttl = \"forever\"\n",
-    )
-    .expect("write");
+    std::fs::write(root.join("badvalue.toml"), "access_token_ttl = \"forever\"\n").expect("write");
     std::fs::write(root.join("garbage-kek"), "not a key\n").expect("write");
     std::fs::create_dir(root.join("kek-is-a-dir")).expect("mkdir");
     let open_kek = root.join("open-kek");
@@ -46,16 +39,8 @@ fn each_bad_setting_exits_non_zero_with_one_line_naming_it() {
         (&["--config", "badvalue.toml"], &[], "`access_token_ttl`"),
         (&["--config", "missing.toml"], &[], "missing.toml"),
         (&[], &[("KEYHAVEN_ISSUER", "not a url")], "`issuer`"),
-        (
-            &[],
-            &[("KEYHAVEN_ISSUER", "id.example.com/path")],
-            "`issuer`",
-        ),
-        (
-            &[],
-            &[("KEYHAVEN_ISSUER", "http://id.example.com")],
-            "`issuer`",
-        ),
+        (&[], &[("KEYHAVEN_ISSUER", "id.example.com/path")], "`issuer`"),
+        (&[], &[("KEYHAVEN_ISSUER", "http://id.example.com")], "`issuer`"),
         (
             &[],
             &[("KEYHAVEN_ISSUER", "https://id.example.com/?tenant=1")],
@@ -66,11 +51,7 @@ fn each_bad_setting_exits_non_zero_with_one_line_naming_it() {
             &[("KEYHAVEN_DATABASE_URL", "mysql://localhost/keyhaven")],
             "`database_url`",
         ),
-        (
-            &[],
-            &[("KEYHAVEN_DATABASE_URL", "keyhaven.db")],
-            "`database_url`",
-        ),
+        (&[], &[("KEYHAVEN_DATABASE_URL", "keyhaven.db")], "`database_url`"),
         (
             &[],
             &[("KEYHAVEN_DATABASE_URL", "postgres://127.0.0.1:1/nothing")],
@@ -83,16 +64,8 @@ fn each_bad_setting_exits_non_zero_with_one_line_naming_it() {
         (&["--config", "dir-kek.toml"], &[], "`kek_file`"),
         (&["--config", "open-kek.toml"], &[], "`kek_file`"),
         (&[], &[("KEYHAVEN_LISTEN", "everywhere")], "`listen`"),
-        (
-            &[],
-            &[("KEYHAVEN_ACCESS_TOKEN_TTL", "0")],
-            "`access_token_ttl`",
-        ),
-        (
-            &[],
-            &[("KEYHAVEN_KEY_ROTATION_LEAD", "60d")],
-            "`key_rotation_lead`",
-        ),
+        (&[], &[("KEYHAVEN_ACCESS_TOKEN_TTL", "0")], "`access_token_ttl`"),
+        (&[], &[("KEYHAVEN_KEY_ROTATION_LEAD", "60d")], "`key_rotation_lead`"),
         (&[], &[("KEYHAVEN_LOG_FORMAT", "xml")], "`log_format`"),
         (&[], &[("KEYHAVEN_LOG_LEVEL", "[[[")], "`log_level`"),
         (
@@ -187,10 +160,7 @@ async fn the_defaults_start_a_working_server_in_an_empty_folder() {
         .json()
         .await
         .expect("JSON");
-    assert_eq!(
-        discovery["issuer"], "http://127.0.0.1:8080",
-        "the default issuer"
-    );
+    assert_eq!(discovery["issuer"], "http://127.0.0.1:8080", "the default issuer");
     let jwks: serde_json::Value = http
         .get(format!("http://{addr}/jwks"))
         .send()
@@ -218,8 +188,7 @@ async fn the_defaults_start_a_working_server_in_an_empty_folder() {
 
 #[test]
 fn the_readme_documents_every_setting_and_its_environment_variable() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     for (name, _, _) in keyhaven::config::SETTINGS {
         let row = format!("| `{name}` | `{}` |", keyhaven::config::env_name(name));
         assert!(readme.contains(&row), "README lacks the row for {name}");

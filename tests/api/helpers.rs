@@ -55,9 +55,7 @@ impl PgTestDb {
 
     /// Drops the database now, cutting every connection to it.
     pub async fn drop_now(&self) {
-        let mut conn = PgConnection::connect(&self.admin_url)
-            .await
-            .expect("connect admin");
+        let mut conn = PgConnection::connect(&self.admin_url).await.expect("connect admin");
         conn.execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str())
             .await
             .expect("drop test database");
@@ -69,18 +67,13 @@ impl Drop for PgTestDb {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside the test's runtime: use a thread with a runtime of its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             rt.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
                     let _ = conn
-                        .execute(
-                            format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str(),
-                        )
+                        .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
                         .await;
                 }
             });
@@ -119,9 +112,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         Some(db) => db.url.clone(),
         None => format!("sqlite://{}/keyhaven.db", dir.path().display()),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind port 0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let port = listener.local_addr().expect("local addr").port();
     let address = format!("http://127.0.0.1:{port}");
     let mut settings: Vec<(&'static str, String)> = vec![
@@ -141,8 +132,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         settings.retain(|(n, _)| n != name);
         settings.push((name, (*value).to_owned()));
     }
-    let parsed = Settings::from_pairs(settings.iter().map(|(k, v)| (*k, v.clone())))
-        .expect("valid test settings");
+    let parsed = Settings::from_pairs(settings.iter().map(|(k, v)| (*k, v.clone()))).expect("valid test settings");
     keyhaven::telemetry::init(parsed.log_format, &parsed.log_level);
     let clock = Arc::new(OffsetClock::default());
     let app = Application::build_on(parsed, clock.clone(), listener)
@@ -197,10 +187,7 @@ impl TestApp {
     }
 
     /// Polls (bounded) until `check` holds for the JWKS, returning it.
-    pub async fn wait_for_jwks(
-        &self,
-        check: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
+    pub async fn wait_for_jwks(&self, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         for _ in 0..100 {
             let jwks = self.get_json("/jwks").await;
             if check(&jwks) {

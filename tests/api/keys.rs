@@ -19,21 +19,10 @@ fn claims(app: &TestApp) -> Map<String, Value> {
 }
 
 /// Verifies `token` with the key of its `kid` from the JWKS the server publishes now.
-async fn verify_against_published_jwks(
-    app: &TestApp,
-    token: &str,
-) -> Result<Map<String, Value>, String> {
+async fn verify_against_published_jwks(app: &TestApp, token: &str) -> Result<Map<String, Value>, String> {
     let header = jwt::decode_header(token).map_err(|e| e.to_string())?;
-    let kid = header
-        .claim("kid")
-        .and_then(Value::as_str)
-        .ok_or("no kid")?
-        .to_owned();
-    let alg = header
-        .claim("alg")
-        .and_then(Value::as_str)
-        .ok_or("no alg")?
-        .to_owned();
+    let kid = header.claim("kid").and_then(Value::as_str).ok_or("no kid")?.to_owned();
+    let alg = header.claim("alg").and_then(Value::as_str).ok_or("no alg")?.to_owned();
     let jwks = app.get_json("/jwks").await;
     let key = jwks["keys"]
         .as_array()
@@ -43,14 +32,8 @@ async fn verify_against_published_jwks(
         .ok_or_else(|| format!("kid {kid} is not published"))?;
     let jwk = Jwk::from_bytes(key.to_string().as_bytes()).map_err(|e| e.to_string())?;
     let (payload, _) = match alg.as_str() {
-        "RS256" => jwt::decode_with_verifier(
-            token,
-            &RS256.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?,
-        ),
-        "ES256" => jwt::decode_with_verifier(
-            token,
-            &ES256.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?,
-        ),
+        "RS256" => jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?),
+        "ES256" => jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?),
         other => return Err(format!("unexpected alg {other}")),
     }
     .map_err(|e| e.to_string())?;
@@ -80,17 +63,11 @@ fn published_kids(jwks: &Value, alg: &str) -> Vec<String> {
 async fn a_jwt_signed_by_the_active_key_verifies_against_the_jwks() {
     let app = spawn_app(Backend::Sqlite).await;
     for alg in SigningAlg::ALL {
-        let token = app
-            .state
-            .keys
-            .sign_jwt(alg, "at+jwt", claims(&app))
-            .expect("sign");
+        let token = app.state.keys.sign_jwt(alg, "at+jwt", claims(&app)).expect("sign");
         let header = jwt::decode_header(&token).expect("header");
         assert_eq!(header.claim("typ"), Some(&json!("at+jwt")));
         assert_eq!(header.claim("alg"), Some(&json!(alg.as_str())));
-        let verified = verify_against_published_jwks(&app, &token)
-            .await
-            .expect("verifies");
+        let verified = verify_against_published_jwks(&app, &token).await.expect("verifies");
         assert!(
             verified["iat"].is_i64() && verified["exp"].is_i64(),
             "iat/exp are whole seconds"
@@ -116,9 +93,7 @@ async fn rotation_with_no_lead_signs_with_the_new_key_and_old_tokens_still_verif
     );
 
     // The running server learns of the CLI's rotation from the store, without a restart.
-    let jwks = app
-        .wait_for_jwks(|j| published_kids(j, "RS256").len() == 2)
-        .await;
+    let jwks = app.wait_for_jwks(|j| published_kids(j, "RS256").len() == 2).await;
     assert!(published_kids(&jwks, "RS256").contains(&old_kid));
     assert_eq!(published_kids(&jwks, "ES256").len(), 2);
     let mut new_token = String::new();
@@ -145,15 +120,9 @@ async fn rotation_with_no_lead_signs_with_the_new_key_and_old_tokens_still_verif
 #[tokio::test]
 async fn with_a_lead_the_next_key_is_published_before_it_signs() {
     let app = spawn_app_with(Backend::Sqlite, &[("key_rotation_lead", "1h")]).await;
-    let active = app
-        .state
-        .keys
-        .active_kid(SigningAlg::Rs256)
-        .expect("active");
+    let active = app.state.keys.active_kid(SigningAlg::Rs256).expect("active");
     stdout_json(&app.cli(&["keys", "rotate", "--json"]));
-    let jwks = app
-        .wait_for_jwks(|j| published_kids(j, "RS256").len() == 2)
-        .await;
+    let jwks = app.wait_for_jwks(|j| published_kids(j, "RS256").len() == 2).await;
     let next = published_kids(&jwks, "RS256")
         .into_iter()
         .find(|k| *k != active)
@@ -197,11 +166,7 @@ async fn the_schedule_rotates_by_itself_and_drops_retired_keys_after_their_token
         ],
     )
     .await;
-    let first = app
-        .state
-        .keys
-        .active_kid(SigningAlg::Rs256)
-        .expect("active");
+    let first = app.state.keys.active_kid(SigningAlg::Rs256).expect("active");
     app.clock.advance(86400 + 1);
     app.maintain_keys().await;
     let jwks = app.get_json("/jwks").await;
@@ -217,11 +182,7 @@ async fn the_schedule_rotates_by_itself_and_drops_retired_keys_after_their_token
 
     app.clock.advance(86400);
     app.maintain_keys().await;
-    let second = app
-        .state
-        .keys
-        .active_kid(SigningAlg::Rs256)
-        .expect("active");
+    let second = app.state.keys.active_kid(SigningAlg::Rs256).expect("active");
     assert_ne!(second, first);
     assert!(published_kids(&app.get_json("/jwks").await, "RS256").contains(&first));
 
@@ -239,12 +200,7 @@ async fn the_schedule_rotates_by_itself_and_drops_retired_keys_after_their_token
 #[tokio::test]
 async fn private_keys_at_rest_are_sealed_under_the_kek() {
     let app = spawn_app(Backend::Sqlite).await;
-    let url = &app
-        .settings
-        .iter()
-        .find(|(k, _)| *k == "database_url")
-        .expect("db")
-        .1;
+    let url = &app.settings.iter().find(|(k, _)| *k == "database_url").expect("db").1;
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
         .await
         .expect("open db");
@@ -269,8 +225,7 @@ async fn private_keys_at_rest_are_sealed_under_the_kek() {
             .expect("b64");
         assert!(RS256.signer_from_der(&bytes).is_err() && ES256.signer_from_der(&bytes).is_err());
         // With another KEK it does not open.
-        let wrong =
-            keyhaven::crypto::kek::Kek::from_base64(&crate::helpers::random_kek()).expect("kek");
+        let wrong = keyhaven::crypto::kek::Kek::from_base64(&crate::helpers::random_kek()).expect("kek");
         assert!(wrong.open(&kid, &sealed).is_err());
     }
 }

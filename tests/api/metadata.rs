@@ -20,9 +20,7 @@ pub fn thumbprint(jwk: &Value) -> String {
         .iter()
         .map(|m| format!("\"{m}\":\"{}\"", jwk[m].as_str().expect("string member")))
         .collect();
-    URL_SAFE_NO_PAD.encode(Sha256::digest(
-        format!("{{{}}}", parts.join(",")).as_bytes(),
-    ))
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{{{}}}", parts.join(",")).as_bytes()))
 }
 
 #[tokio::test]
@@ -40,9 +38,7 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
             .as_array()
             .expect("scopes")
             .contains(&json!("openid")));
-        let algs = doc["id_token_signing_alg_values_supported"]
-            .as_array()
-            .expect("algs");
+        let algs = doc["id_token_signing_alg_values_supported"].as_array().expect("algs");
         assert!(algs.contains(&json!("RS256")) && algs.contains(&json!("ES256")));
         let endpoints: Vec<(&String, &Value)> = doc
             .as_object()
@@ -53,10 +49,7 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
         assert!(!endpoints.is_empty());
         for (name, url) in endpoints {
             let url = url.as_str().expect("endpoint URL");
-            assert!(
-                url.starts_with(&app.address),
-                "{name} = {url} is not under the issuer"
-            );
+            assert!(url.starts_with(&app.address), "{name} = {url} is not under the issuer");
             let status = app.http.get(url).send().await.expect("request").status();
             assert!(status.is_success(), "{name} ({url}) answered {status}");
         }
@@ -68,10 +61,7 @@ async fn jwks_publishes_public_rs256_and_es256_keys_with_thumbprint_kids() {
     let app = spawn_app(Backend::Sqlite).await;
     let response = app.get("/jwks").await;
     assert_eq!(response.status(), 200);
-    let cache = response.headers()["cache-control"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let cache = response.headers()["cache-control"].to_str().expect("ascii").to_owned();
     let max_age: i64 = cache
         .split("max-age=")
         .nth(1)
@@ -89,10 +79,7 @@ async fn jwks_publishes_public_rs256_and_es256_keys_with_thumbprint_kids() {
     for key in keys {
         let key: &Map<String, Value> = key.as_object().expect("object");
         for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
-            assert!(
-                !key.contains_key(private),
-                "JWKS leaks private member {private}"
-            );
+            assert!(!key.contains_key(private), "JWKS leaks private member {private}");
         }
         assert_eq!(key["use"], "sig");
         let kid = key["kid"].as_str().expect("kid");
@@ -105,19 +92,14 @@ async fn jwks_publishes_public_rs256_and_es256_keys_with_thumbprint_kids() {
         algs.insert(key["alg"].as_str().expect("alg").to_owned());
         match key["kty"].as_str() {
             Some("RSA") => {
-                let n = URL_SAFE_NO_PAD
-                    .decode(key["n"].as_str().expect("n"))
-                    .expect("b64");
+                let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().expect("n")).expect("b64");
                 assert!(n.len() * 8 >= 2048, "RSA keys are 2048 bits or more");
             }
             Some("EC") => assert_eq!(key["crv"], "P-256"),
             other => panic!("unexpected kty {other:?}"),
         }
     }
-    assert_eq!(
-        algs,
-        HashSet::from(["RS256".to_owned(), "ES256".to_owned()])
-    );
+    assert_eq!(algs, HashSet::from(["RS256".to_owned(), "ES256".to_owned()]));
 }
 
 #[tokio::test]

@@ -20,12 +20,9 @@ pub struct Fresh {
 
 pub async fn fresh_sqlite() -> Fresh {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = storage::connect(&format!(
-        "sqlite://{}/nested/store.db",
-        dir.path().display()
-    ))
-    .await
-    .expect("sqlite store");
+    let store = storage::connect(&format!("sqlite://{}/nested/store.db", dir.path().display()))
+        .await
+        .expect("sqlite store");
     Fresh {
         store,
         _dir: Some(dir),
@@ -142,12 +139,7 @@ async fn promotion_retires_the_active_key_and_has_one_winner(store: Arc<dyn Stor
     // Several instances promoting at once: exactly one succeeds.
     let attempts = (0..8).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .promote_signing_key("rs-2", 2_000, 5_000)
-                .await
-                .expect("promote")
-        })
+        tokio::spawn(async move { store.promote_signing_key("rs-2", 2_000, 5_000).await.expect("promote") })
     });
     let mut wins = 0;
     for attempt in attempts {
@@ -160,25 +152,16 @@ async fn promotion_retires_the_active_key_and_has_one_winner(store: Arc<dyn Stor
             .find(|k| k.kid == kid)
             .map(|k| (k.state, k.retire_until, k.activated_at))
     };
-    assert_eq!(
-        state("rs-1"),
-        Some((KeyState::Retired, Some(5_000), Some(1_000)))
-    );
+    assert_eq!(state("rs-1"), Some((KeyState::Retired, Some(5_000), Some(1_000))));
     assert_eq!(state("rs-2"), Some((KeyState::Active, None, Some(2_000))));
     assert_eq!(
         state("es-1").map(|s| s.0),
         Some(KeyState::Active),
         "other algs untouched"
     );
-    assert!(!store
-        .promote_signing_key("nope", 2_000, 5_000)
-        .await
-        .expect("promote"));
+    assert!(!store.promote_signing_key("nope", 2_000, 5_000).await.expect("promote"));
     assert!(
-        !store
-            .promote_signing_key("rs-1", 2_000, 5_000)
-            .await
-            .expect("promote"),
+        !store.promote_signing_key("rs-1", 2_000, 5_000).await.expect("promote"),
         "a retired key cannot be promoted"
     );
 }
@@ -192,24 +175,9 @@ async fn retired_keys_are_deleted_after_their_time(store: Arc<dyn Store>) {
         .insert_signing_key(&key("rs-2", SigningAlg::Rs256, KeyState::Next, 2_000))
         .await
         .expect("insert");
-    assert!(store
-        .promote_signing_key("rs-2", 2_000, 5_000)
-        .await
-        .expect("promote"));
-    assert_eq!(
-        store
-            .delete_retired_signing_keys(4_999)
-            .await
-            .expect("delete"),
-        0
-    );
-    assert_eq!(
-        store
-            .delete_retired_signing_keys(5_000)
-            .await
-            .expect("delete"),
-        1
-    );
+    assert!(store.promote_signing_key("rs-2", 2_000, 5_000).await.expect("promote"));
+    assert_eq!(store.delete_retired_signing_keys(4_999).await.expect("delete"), 0);
+    assert_eq!(store.delete_retired_signing_keys(5_000).await.expect("delete"), 1);
     let kids: Vec<String> = store
         .list_signing_keys()
         .await
@@ -290,38 +258,21 @@ async fn users_are_unique_and_found_by_username_or_email(store: Arc<dyn Store>) 
         .await
         .expect("insert");
     assert!(matches!(
-        store
-            .insert_user(&user("u2", "alice", "other@example.com"))
-            .await,
+        store.insert_user(&user("u2", "alice", "other@example.com")).await,
         Err(StoreError::Conflict)
     ));
     assert!(matches!(
-        store
-            .insert_user(&user("u2", "other", "alice@example.com"))
-            .await,
+        store.insert_user(&user("u2", "other", "alice@example.com")).await,
         Err(StoreError::Conflict)
     ));
     for login in ["alice", "ALICE", "alice@example.com", " Alice@Example.com "] {
-        let found = store
-            .find_user_by_login(login)
-            .await
-            .expect("find")
-            .expect(login);
+        let found = store.find_user_by_login(login).await.expect("find").expect(login);
         assert_eq!(found.id, "u1");
         assert_eq!(found.claims["name"], "Alice");
     }
-    assert!(store
-        .find_user_by_login("bob")
-        .await
-        .expect("find")
-        .is_none());
+    assert!(store.find_user_by_login("bob").await.expect("find").is_none());
     assert_eq!(
-        store
-            .find_user_by_id("u1")
-            .await
-            .expect("find")
-            .expect("u1")
-            .username,
+        store.find_user_by_id("u1").await.expect("find").expect("u1").username,
         "alice"
     );
     assert_eq!(store.list_users().await.expect("list").len(), 1);
@@ -332,35 +283,19 @@ async fn user_password_and_disabled_flag_update(store: Arc<dyn Store>) {
         .insert_user(&user("u1", "alice", "alice@example.com"))
         .await
         .expect("insert");
-    assert!(store
-        .set_user_password("u1", "$argon2id$new", 50)
-        .await
-        .expect("set"));
+    assert!(store.set_user_password("u1", "$argon2id$new", 50).await.expect("set"));
     assert!(store.set_user_disabled("u1", true, 60).await.expect("set"));
-    let u = store
-        .find_user_by_id("u1")
-        .await
-        .expect("find")
-        .expect("u1");
+    let u = store.find_user_by_id("u1").await.expect("find").expect("u1");
     assert_eq!(
         (u.password_hash.as_str(), u.disabled, u.updated_at),
         ("$argon2id$new", true, 60)
     );
-    assert!(!store
-        .set_user_password("nobody", "x", 1)
-        .await
-        .expect("set"));
-    assert!(!store
-        .set_user_disabled("nobody", true, 1)
-        .await
-        .expect("set"));
+    assert!(!store.set_user_password("nobody", "x", 1).await.expect("set"));
+    assert!(!store.set_user_disabled("nobody", true, 1).await.expect("set"));
 }
 
 async fn ping_answers_until_closed(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
     store.close().await;
-    assert!(
-        store.ping().await.is_err(),
-        "a closed store does not answer"
-    );
+    assert!(store.ping().await.is_err(), "a closed store does not answer");
 }

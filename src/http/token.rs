@@ -1,0 +1,173 @@
+//! `POST /token`: client authentication from the request, then the grant. Errors are RFC 6749
+//! §5.2 JSON; `invalid_client` is a 401 with `WWW-Authenticate: Basic`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+
+use crate::protocol::client_auth::{authenticate, AuthFailure, Credentials};
+use crate::protocol::error::{err, OAuthError, ProtocolError};
+use crate::protocol::token::authorization_code::{self, CodeExchange};
+use crate::protocol::Failure;
+use crate::startup::AppState;
+
+/// A protocol error as RFC 6749 §5.2 JSON.
+pub fn error_response(e: &ProtocolError) -> Response {
+    let status = match e.error {
+        OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+        OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut response = (
+        status,
+        Json(json!({ "error": e.error.as_str(), "error_description": e.description })),
+    )
+        .into_response();
+    if e.error == OAuthError::InvalidClient {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Basic realm=\"keyhaven\""),
+        );
+    }
+    response
+}
+
+pub fn failure_response(f: Failure) -> Response {
+    match f {
+        Failure::Protocol(e) => error_response(&e),
+        Failure::Internal(e) => {
+            tracing::error!(error = format!("{e:#}"), "token request failed");
+            error_response(&err(OAuthError::ServerError, "internal error"))
+        }
+    }
+}
+
+/// Form parameters; any given twice makes the request invalid (RFC 6749 §3.2).
+pub struct FormParams(Vec<(String, String)>);
+
+impl FormParams {
+    pub fn parse(body: &[u8]) -> Result<Self, ProtocolError> {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs.iter().skip(i + 1).any(|(other, _)| other == name) && name != "resource" {
+                return Err(err(
+                    OAuthError::InvalidRequest,
+                    format!("parameter {name} is given more than once"),
+                ));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn take(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// The client's credentials, from `Authorization: Basic` or the body, never both.
+pub fn credentials(headers: &HeaderMap, form: &FormParams) -> Result<Credentials, ProtocolError> {
+    let body_id = form.take("client_id");
+    let body_secret = form.take("client_secret");
+    let basic = match headers.get(AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let bad = || err(OAuthError::InvalidClient, "malformed Basic credentials");
+            let text = value.to_str().map_err(|_| bad())?;
+            let encoded = text.strip_prefix("Basic ").ok_or_else(bad)?;
+            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+            let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+            let unescape = |s: &str| -> String {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            Some((unescape(id), unescape(secret)))
+        }
+    };
+    match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => Err(err(
+            OAuthError::InvalidRequest,
+            "use one client authentication method, not two",
+        )),
+        (Some((id, _)), Some(body), None) if body != id => Err(err(
+            OAuthError::InvalidRequest,
+            "client_id in the body differs from the authenticated client",
+        )),
+        (Some((client_id, secret)), _, None) => Ok(Credentials::Basic { client_id, secret }),
+        (None, Some(client_id), Some(secret)) => Ok(Credentials::Post { client_id, secret }),
+        (None, Some(client_id), None) => Ok(Credentials::IdOnly { client_id }),
+        (None, None, _) => Ok(Credentials::Missing),
+    }
+}
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match FormParams::parse(&body) {
+        Ok(form) => form,
+        Err(e) => return error_response(&e),
+    };
+    let credentials = match credentials(&headers, &form) {
+        Ok(c) => c,
+        Err(e) => return error_response(&e),
+    };
+    let client = match authenticate(&*state.store, &credentials).await {
+        Ok(client) => client,
+        Err(AuthFailure::Refused(e)) => {
+            tracing::info!(
+                client_id = credentials.client_id().unwrap_or("-"),
+                "client authentication failed"
+            );
+            return error_response(&e);
+        }
+        Err(AuthFailure::Internal(e)) => return failure_response(Failure::Internal(e)),
+    };
+    let ctx = state.protocol();
+    let result = match form.get("grant_type") {
+        None => Err(Failure::Protocol(err(
+            OAuthError::InvalidRequest,
+            "grant_type is required",
+        ))),
+        Some("authorization_code") => {
+            let exchange = CodeExchange {
+                code: form.take("code"),
+                redirect_uri: form.take("redirect_uri"),
+                code_verifier: form.take("code_verifier"),
+            };
+            authorization_code::exchange(&ctx, &client, exchange).await
+        }
+        Some(_) => Err(Failure::Protocol(err(
+            OAuthError::UnsupportedGrantType,
+            "this grant type is not supported",
+        ))),
+    };
+    match result {
+        Ok(response) => {
+            tracing::info!(client_id = %client.id, "tokens issued");
+            Json(response).into_response()
+        }
+        Err(f) => failure_response(f),
+    }
+}

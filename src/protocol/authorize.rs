@@ -1,0 +1,445 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2, RFC 9700): validating the
+//! request, deciding whether the person must sign in or consent, and the redirect back.
+//!
+//! The client and redirect URI are checked first; until both are trusted, errors are shown to
+//! the person and never redirected (RFC 6749 §4.1.2.1, no open redirector).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use super::discovery::SCOPES;
+use super::error::{err, OAuthError, ProtocolError};
+use crate::domain::client::{Client, GrantType};
+use crate::domain::pkce::CodeChallenge;
+use crate::domain::scope::ScopeSet;
+use crate::domain::UnixTime;
+use crate::storage::SessionRecord;
+
+/// Request parameters in order, with empty values dropped (RFC 6749 §3.1: a parameter sent
+/// without a value is treated as omitted).
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(encoded: &str) -> Self {
+        Self(
+            url::form_urlencoded::parse(encoded.as_bytes())
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value of a parameter that may appear once; `Err` when it appears more often.
+    fn single(&self, name: &str) -> Result<Option<&str>, ()> {
+        match self.all(name).as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            _ => Err(()),
+        }
+    }
+
+    /// A parameter given more than once (only `resource` may repeat, RFC 8707 §2).
+    fn duplicated(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| *k != "resource" && self.all(k).len() > 1)
+    }
+}
+
+/// A validated authorization request. It is kept (as JSON) while the person signs in or
+/// consents, and checked again when the flow resumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    /// The `redirect_uri` as sent; None when the request omitted it.
+    pub redirect_uri: Option<String>,
+    /// Where responses go: the sent URI, or the client's only registered one.
+    pub redirect_to: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// `sub` of a verified `id_token_hint`.
+    pub hint_sub: Option<String>,
+    /// The OIDC `claims` request parameter.
+    pub claims: Option<Value>,
+    /// The resource servers the access token is for (RFC 8707), never empty unless `openid`.
+    pub audience: Vec<String>,
+}
+
+impl AuthorizationRequest {
+    pub fn scopes(&self) -> Option<ScopeSet> {
+        ScopeSet::parse(&self.scope).ok()
+    }
+
+    fn prompts(&self, value: &str) -> bool {
+        self.prompt.iter().any(|p| p == value)
+    }
+
+    pub fn prompt_none(&self) -> bool {
+        self.prompts("none")
+    }
+
+    /// `select_account` is treated as `login`: there is one account per browser session.
+    pub fn prompt_login(&self) -> bool {
+        self.prompts("login") || self.prompts("select_account")
+    }
+
+    pub fn prompt_consent(&self) -> bool {
+        self.prompts("consent")
+    }
+}
+
+/// Why a request fails.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestError {
+    /// The client or the redirect URI cannot be trusted: show a page, never redirect.
+    Untrusted(String),
+    /// Tell the client, at its redirect URI.
+    Redirect(ErrorRedirect),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRedirect {
+    pub redirect_to: String,
+    pub state: Option<String>,
+    pub error: ProtocolError,
+}
+
+/// The `client_id`, which must appear exactly once.
+pub fn client_id(params: &Params) -> Result<&str, RequestError> {
+    match params.single("client_id") {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err(RequestError::Untrusted("The request has no client_id.".into())),
+        Err(()) => Err(RequestError::Untrusted(
+            "The request names client_id more than once.".into(),
+        )),
+    }
+}
+
+/// What the validation of an `id_token_hint` yields: its `sub`, or why it was refused.
+pub type HintVerifier<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+/// Validates an authorization request for a known client.
+pub fn validate(
+    params: &Params,
+    client: &Client,
+    verify_hint: HintVerifier<'_>,
+) -> Result<AuthorizationRequest, RequestError> {
+    let redirect_uri = params
+        .single("redirect_uri")
+        .map_err(|()| RequestError::Untrusted("The request names redirect_uri more than once.".into()))?;
+    let redirect_to = match redirect_uri {
+        Some(uri) => client.registered_redirect(uri).map(|_| uri.to_owned()).ok_or_else(|| {
+            RequestError::Untrusted("The redirect_uri is not registered for this application.".into())
+        })?,
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.as_str().to_owned(),
+            [] => {
+                return Err(RequestError::Untrusted(
+                    "This application has no registered redirect URI.".into(),
+                ))
+            }
+            _ => {
+                return Err(RequestError::Untrusted(
+                    "The request has no redirect_uri and the application has several.".into(),
+                ))
+            }
+        },
+    };
+    let state = params.single("state").ok().flatten().map(str::to_owned);
+    let fail = |error: OAuthError, description: &str| {
+        RequestError::Redirect(ErrorRedirect {
+            redirect_to: redirect_to.clone(),
+            state: state.clone(),
+            error: err(error, description),
+        })
+    };
+    if let Some(name) = params.duplicated() {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("parameter {name} is given more than once"),
+        ));
+    }
+    let get = |name: &str| params.single(name).ok().flatten();
+    if get("request").is_some() {
+        return Err(fail(
+            OAuthError::RequestNotSupported,
+            "the request parameter is not supported",
+        ));
+    }
+    if get("request_uri").is_some() {
+        return Err(fail(
+            OAuthError::RequestUriNotSupported,
+            "the request_uri parameter is not supported",
+        ));
+    }
+    match get("response_type") {
+        None => return Err(fail(OAuthError::InvalidRequest, "response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                OAuthError::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(fail(
+            OAuthError::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        ));
+    }
+
+    let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
+        (None, _) => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "code_challenge is required (PKCE with S256)",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "code_challenge_method is required and must be S256",
+            ))
+        }
+        (Some(_), Some("plain")) => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "code_challenge_method plain is not allowed; use S256",
+            ))
+        }
+        (Some(_), Some(m)) if m != "S256" => {
+            return Err(fail(OAuthError::InvalidRequest, "code_challenge_method must be S256"))
+        }
+        (Some(challenge), Some(_)) => {
+            CodeChallenge::parse_s256(challenge).map_err(|e| fail(OAuthError::InvalidRequest, e))?
+        }
+    };
+
+    let scope = get("scope").ok_or_else(|| fail(OAuthError::InvalidScope, "scope is required"))?;
+    let scopes = ScopeSet::parse(scope).map_err(|e| fail(OAuthError::InvalidScope, &e.to_string()))?;
+    if let Some(unknown) = scopes.tokens().into_iter().find(|t| !SCOPES.contains(&t.as_str())) {
+        return Err(fail(OAuthError::InvalidScope, &format!("unknown scope {unknown}")));
+    }
+    if let Some(allowed) = &client.scopes {
+        if !scopes.is_subset_of(allowed) {
+            return Err(fail(
+                OAuthError::InvalidScope,
+                "a requested scope is not allowed for this client",
+            ));
+        }
+    }
+    if scopes.contains("offline_access") && !client.allows_grant(GrantType::RefreshToken) {
+        return Err(fail(
+            OAuthError::InvalidScope,
+            "offline_access needs the refresh_token grant, which this client lacks",
+        ));
+    }
+
+    let prompt: Vec<String> = get("prompt")
+        .map(|p| p.split(' ').filter(|v| !v.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if let Some(bad) = prompt
+        .iter()
+        .find(|p| !["none", "login", "consent", "select_account"].contains(&p.as_str()))
+    {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("unsupported prompt value {bad}"),
+        ));
+    }
+    if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age = match get("max_age") {
+        None => None,
+        Some(v) => Some(v.parse::<u32>().map(i64::from).map_err(|_| {
+            fail(
+                OAuthError::InvalidRequest,
+                "max_age must be a non-negative number of seconds",
+            )
+        })?),
+    };
+    let claims = match get("claims") {
+        None => None,
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v @ Value::Object(_)) => Some(v),
+            _ => return Err(fail(OAuthError::InvalidRequest, "claims must be a JSON object")),
+        },
+    };
+
+    let resources = params.all("resource");
+    for resource in &resources {
+        let absolute = Url::parse(resource).map(|u| u.fragment().is_none()).unwrap_or(false);
+        if !absolute {
+            return Err(fail(
+                OAuthError::InvalidTarget,
+                "resource must be an absolute URI without a fragment",
+            ));
+        }
+        if !client.audiences.iter().any(|a| a == resource) {
+            return Err(fail(
+                OAuthError::InvalidTarget,
+                "resource is not an allowed audience of this client",
+            ));
+        }
+    }
+    let audience: Vec<String> = if resources.is_empty() {
+        client.audiences.first().cloned().into_iter().collect()
+    } else {
+        resources.iter().map(|r| (*r).to_owned()).collect()
+    };
+    if audience.is_empty() && !scopes.contains("openid") {
+        return Err(fail(
+            OAuthError::InvalidTarget,
+            "no resource given and the client has no default audience",
+        ));
+    }
+
+    let hint_sub = match get("id_token_hint") {
+        None => None,
+        Some(hint) => {
+            Some(verify_hint(hint).map_err(|e| fail(OAuthError::InvalidRequest, &format!("id_token_hint: {e}")))?)
+        }
+    };
+
+    Ok(AuthorizationRequest {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.map(str::to_owned),
+        redirect_to: redirect_to.clone(),
+        scope: scopes.to_string(),
+        state: state.clone(),
+        nonce: get("nonce").map(str::to_owned),
+        code_challenge: code_challenge.as_str().to_owned(),
+        prompt,
+        max_age,
+        login_hint: get("login_hint").map(str::to_owned),
+        hint_sub,
+        claims,
+        audience,
+    })
+}
+
+/// Where the person is in the flow for this request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// When the person signed in for this very request (satisfies `prompt=login`).
+    pub login_done_at: Option<UnixTime>,
+    /// Whether they consented on this very request (satisfies `prompt=consent`).
+    pub consent_done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Login,
+    Consent,
+    IssueCode,
+}
+
+/// What happens next: sign in, consent, or a code. With `prompt=none` a needed page is an
+/// error instead (`login_required`, `consent_required`).
+pub fn next_step(
+    request: &AuthorizationRequest,
+    client: &Client,
+    session: Option<&SessionRecord>,
+    consented_scope: Option<&str>,
+    progress: Progress,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let needs_login = match session {
+        None => true,
+        Some(s) => {
+            let forced = request.prompt_login() && progress.login_done_at.is_none();
+            let too_old = request.max_age.is_some_and(|max| now - s.auth_time > max);
+            let other_person = request.hint_sub.as_ref().is_some_and(|sub| *sub != s.user_id);
+            forced || too_old || other_person
+        }
+    };
+    if needs_login {
+        return if request.prompt_none() {
+            Err(OAuthError::LoginRequired)
+        } else {
+            Ok(Step::Login)
+        };
+    }
+    let covered = match (consented_scope.and_then(|s| ScopeSet::parse(s).ok()), request.scopes()) {
+        (Some(granted), Some(wanted)) => wanted.is_subset_of(&granted),
+        _ => false,
+    };
+    let needs_consent = !client.first_party && ((request.prompt_consent() && !progress.consent_done) || !covered);
+    if needs_consent {
+        return if request.prompt_none() {
+            Err(OAuthError::ConsentRequired)
+        } else {
+            Ok(Step::Consent)
+        };
+    }
+    Ok(Step::IssueCode)
+}
+
+/// `redirect_to` with `params` added to its query (RFC 6749 §3.1.2: keep its own query).
+pub fn redirect_with(redirect_to: &str, params: &[(&str, &str)]) -> String {
+    match Url::parse(redirect_to) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params.iter());
+            url.into()
+        }
+        // Unreachable for a registered URI; degrade to the plain URI rather than panic.
+        Err(_) => redirect_to.to_owned(),
+    }
+}
+
+/// The error response at the client (RFC 6749 §4.1.2.1 plus RFC 9207 `iss`).
+pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
+    let mut params = vec![
+        ("error", e.error.error.as_str()),
+        ("error_description", e.error.description.as_str()),
+    ];
+    if let Some(state) = &e.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", issuer));
+    redirect_with(&e.redirect_to, &params)
+}
+
+/// The success response: the code, `state`, and `iss` (RFC 9207).
+pub fn code_redirect(request: &AuthorizationRequest, code: &str, issuer: &str) -> String {
+    let mut params = vec![("code", code)];
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", issuer));
+    redirect_with(&request.redirect_to, &params)
+}
+
+/// What a scope means, in the words the consent page uses.
+pub fn scope_description(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Know who you are (your account identifier)",
+        "profile" => "See your profile: name, picture, locale",
+        "email" => "See your email address",
+        "address" => "See your postal address",
+        "phone" => "See your phone number",
+        "offline_access" => "Stay connected when you are not using it",
+        _ => "Access you have not seen described",
+    }
+}

@@ -1,0 +1,90 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
+//! `client_secret_post`, or `none` for public clients. Secrets are machine-made 256-bit values
+//! stored as SHA-256, compared in constant time.
+
+use std::fmt;
+
+use super::error::{err, OAuthError, ProtocolError};
+use crate::crypto::tokens::SecretHash;
+use crate::domain::client::{Client, ClientType};
+use crate::storage::Store;
+
+/// What the request presented. `Debug` never shows the secret.
+pub enum Credentials {
+    /// HTTP Basic, id and secret already form-urldecoded (RFC 6749 §2.3.1).
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    /// `client_id` and `client_secret` in the body.
+    Post {
+        client_id: String,
+        secret: String,
+    },
+    /// A public client naming itself with `client_id`.
+    IdOnly {
+        client_id: String,
+    },
+    Missing,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic { client_id, .. } => write!(f, "Basic({client_id}, <redacted>)"),
+            Self::Post { client_id, .. } => write!(f, "Post({client_id}, <redacted>)"),
+            Self::IdOnly { client_id } => write!(f, "IdOnly({client_id})"),
+            Self::Missing => f.write_str("Missing"),
+        }
+    }
+}
+
+impl Credentials {
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::IdOnly { client_id } => {
+                Some(client_id)
+            }
+            Self::Missing => None,
+        }
+    }
+}
+
+fn invalid_client() -> ProtocolError {
+    err(OAuthError::InvalidClient, "client authentication failed")
+}
+
+/// The client the credentials prove, or `invalid_client`. The failure says nothing about which
+/// part was wrong.
+pub async fn authenticate(store: &dyn Store, credentials: &Credentials) -> Result<Client, AuthFailure> {
+    let client_id = credentials.client_id().ok_or(AuthFailure::Refused(invalid_client()))?;
+    let client = store
+        .find_client(client_id)
+        .await
+        .map_err(|e| AuthFailure::Internal(anyhow::Error::new(e)))?;
+    let proven = match (&client, credentials) {
+        (Some(c), Credentials::Basic { secret, .. } | Credentials::Post { secret, .. }) => {
+            c.client_type == ClientType::Confidential
+                && c.secret_hash
+                    .as_ref()
+                    .is_some_and(|h| SecretHash::from_stored(h.clone()).matches(secret))
+        }
+        (Some(c), Credentials::IdOnly { .. }) => c.client_type == ClientType::Public,
+        (None, Credentials::Basic { secret, .. } | Credentials::Post { secret, .. }) => {
+            // Same work as a known client, so timing does not reveal which ids exist.
+            let _ = SecretHash::of(secret).matches(secret);
+            false
+        }
+        _ => false,
+    };
+    match client {
+        Some(c) if proven => Ok(c),
+        _ => Err(AuthFailure::Refused(invalid_client())),
+    }
+}
+
+#[derive(Debug)]
+pub enum AuthFailure {
+    Refused(ProtocolError),
+    Internal(anyhow::Error),
+}

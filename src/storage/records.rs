@@ -1,0 +1,97 @@
+//! Rows of the authorization flow, as the store hands them over. Bearer secrets appear here only
+//! as SHA-256 hashes.
+
+use crate::domain::UnixTime;
+
+/// A signed-in browser session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie value.
+    pub id_hash: String,
+    /// Public session id, carried by tokens as `sid`.
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub last_seen_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An authorization request waiting for sign-in or consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAuthorization {
+    pub id_hash: String,
+    /// SHA-256 of the browser cookie it is bound to.
+    pub browser_hash: String,
+    /// The validated request, as JSON.
+    pub request: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub login_done_at: Option<UnixTime>,
+    pub consent_done: bool,
+}
+
+/// An authorization code and everything it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub sid: String,
+    /// The `redirect_uri` of the authorization request as sent (None when it was absent).
+    pub redirect_uri: Option<String>,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub scope: String,
+    /// The OIDC `claims` request, as JSON.
+    pub claims: Option<String>,
+    /// Audiences of the access tokens, JSON array.
+    pub audience: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now spent and a grant family with the given id exists for it.
+    Redeemed(CodeRecord),
+    /// The code was already spent; `family_id` is what its first redemption started.
+    Replayed {
+        family_id: Option<String>,
+    },
+    NotFound,
+}
+
+/// A grant family: what one code redemption issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyRecord {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub sid: String,
+    pub scope: String,
+    pub claims: Option<String>,
+    pub audience: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    /// The absolute end of the family (refresh absolute lifetime).
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+    pub revoked_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub family_id: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub rotated_at: Option<UnixTime>,
+}

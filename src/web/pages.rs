@@ -1,0 +1,85 @@
+//! Templates, loaded once: the built-in pages, each overridable by a file of the same name in
+//! `templates_dir`.
+
+use std::path::Path;
+
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use tera::{Context, Tera};
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("consent.html", include_str!("../../templates/consent.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("message.html", include_str!("../../templates/message.html")),
+];
+
+pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");
+
+pub struct Pages {
+    tera: Tera,
+}
+
+impl Pages {
+    pub fn load(dir: Option<&Path>) -> Result<Self, String> {
+        let mut templates: Vec<(String, String)> = BUILT_IN
+            .iter()
+            .map(|(name, body)| ((*name).to_owned(), (*body).to_owned()))
+            .collect();
+        if let Some(dir) = dir {
+            for (name, body) in &mut templates {
+                let path = dir.join(&*name);
+                if path.exists() {
+                    *body =
+                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                }
+            }
+        }
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html"]);
+        tera.add_raw_templates(templates)
+            .map_err(|e| format!("bad template: {e:#}"))?;
+        Ok(Self { tera })
+    }
+
+    /// Renders a page; a template error is logged and answered with a bare 500.
+    pub fn render(&self, status: StatusCode, name: &str, context: &Context) -> Response {
+        match self.tera.render(name, context) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template = name, error = format!("{e:#}"), "template failed to render");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html("<h1>Something went wrong</h1>".to_owned()),
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    pub fn error(&self, status: StatusCode, title: &str, message: &str) -> Response {
+        let mut context = Context::new();
+        context.insert("title", title);
+        context.insert("message", message);
+        self.render(status, "error.html", &context)
+    }
+
+    pub fn message(&self, title: &str, message: &str) -> Response {
+        let mut context = Context::new();
+        context.insert("title", title);
+        context.insert("message", message);
+        self.render(StatusCode::OK, "message.html", &context)
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
