@@ -66,6 +66,26 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "how long a next key is published before it signs (0 allowed)",
     ),
     (
+        "session_idle_ttl",
+        "12h",
+        "a browser session ends after this long unused",
+    ),
+    (
+        "session_absolute_ttl",
+        "14d",
+        "a browser session ends this long after sign-in, used or not",
+    ),
+    (
+        "dev_insecure_cookies",
+        "false",
+        "drop Secure and the __Host- prefix from cookies (only with a loopback http issuer)",
+    ),
+    (
+        "templates_dir",
+        "(unset)",
+        "folder of tera templates overriding the built-in pages, file by file",
+    ),
+    (
         "key_refresh_interval",
         "10s",
         "how often each instance reloads keys and runs the key schedule",

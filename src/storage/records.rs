@@ -60,7 +60,7 @@ pub struct CodeRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeRedemption {
     /// First use: the code is now spent and a grant family with the given id exists for it.
-    Redeemed(CodeRecord),
+    Redeemed(Box<CodeRecord>),
     /// The code was already spent; `family_id` is what its first redemption started.
     Replayed {
         family_id: Option<String>,

@@ -687,7 +687,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)?;
                 tx.commit().await.map_err(db_error)?;
-                Ok(CodeRedemption::Redeemed(CodeRecord::try_from(row)?))
+                Ok(CodeRedemption::Redeemed(Box::new(CodeRecord::try_from(row)?)))
             }
 
             async fn find_family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {

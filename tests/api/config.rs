@@ -193,4 +193,14 @@ fn the_readme_documents_every_setting_and_its_environment_variable() {
         let row = format!("| `{name}` | `{}` |", keyhaven::config::env_name(name));
         assert!(readme.contains(&row), "README lacks the row for {name}");
     }
+    for line in readme
+        .lines()
+        .filter(|l| l.starts_with("| `") && l.contains("| `KEYHAVEN_"))
+    {
+        let name = line.trim_start_matches("| `").split('`').next().unwrap();
+        assert!(
+            keyhaven::config::SETTINGS.iter().any(|(n, _, _)| *n == name),
+            "README documents unknown setting {name}"
+        );
+    }
 }

@@ -1,10 +1,21 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::type_complexity
+)]
 //! One black-box test binary: each module spawns its own server(s) and talks HTTP (or runs the
 //! `keyhaven` binary) against them.
 
+mod authorize;
 mod cli;
 mod config;
+mod flow;
 mod helpers;
 mod keys;
 mod metadata;
+mod oidc;
+mod pages;
 mod store;
+mod token;

@@ -34,6 +34,10 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
         assert_eq!(doc["issuer"], json!(app.address), "{path}");
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["response_types_supported"], json!(["code"]));
+        assert_eq!(doc["grant_types_supported"], json!(["authorization_code"]));
+        assert_eq!(doc["request_parameter_supported"], json!(false));
+        assert_eq!(doc["request_uri_parameter_supported"], json!(false));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], json!(true));
         assert!(doc["scopes_supported"]
             .as_array()
             .expect("scopes")
@@ -50,8 +54,16 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
         for (name, url) in endpoints {
             let url = url.as_str().expect("endpoint URL");
             assert!(url.starts_with(&app.address), "{name} = {url} is not under the issuer");
+            // Each endpoint exists: a bare GET gets its own answer (a 400 page for
+            // /authorize, 401 for /userinfo, 405 for /token), never 404 or a server error.
             let status = app.http.get(url).send().await.expect("request").status();
-            assert!(status.is_success(), "{name} ({url}) answered {status}");
+            let expected: &[u16] = match name.as_str() {
+                "authorization_endpoint" => &[400],
+                "userinfo_endpoint" => &[401],
+                "token_endpoint" => &[405],
+                _ => &[200],
+            };
+            assert!(expected.contains(&status.as_u16()), "{name} ({url}) answered {status}");
         }
     }
 }

@@ -7,7 +7,10 @@ use keyhaven::crypto::keys::{KeyState, SigningAlg};
 use keyhaven::domain::client::{Client, ClientType, GrantType, RedirectUri};
 use keyhaven::domain::scope::ScopeSet;
 use keyhaven::domain::user::User;
-use keyhaven::storage::{self, SigningKeyRecord, Store, StoreError};
+use keyhaven::storage::{
+    self, CodeRecord, CodeRedemption, PendingAuthorization, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store,
+    StoreError,
+};
 
 use crate::helpers::PgTestDb;
 
@@ -66,6 +69,11 @@ contract!(
     users_are_unique_and_found_by_username_or_email,
     user_password_and_disabled_flag_update,
     ping_answers_until_closed,
+    sessions_are_live_until_ended_or_expired,
+    pending_authorizations_round_trip_and_expire,
+    consent_is_one_row_per_person_and_client,
+    a_code_is_redeemed_once_under_concurrency,
+    families_revoke_once_and_refresh_tokens_round_trip,
 );
 
 fn key(kid: &str, alg: SigningAlg, state: KeyState, activates_at: i64) -> SigningKeyRecord {
@@ -199,6 +207,7 @@ fn client(id: &str) -> Client {
         scopes: Some(ScopeSet::parse("openid email").expect("scope")),
         audiences: vec!["https://api.example".into()],
         first_party: true,
+        id_token_alg: keyhaven::domain::SigningAlg::Es256,
         created_at: 10,
         updated_at: 11,
     }
@@ -228,6 +237,7 @@ async fn clients_round_trip_and_delete(store: Arc<dyn Store>) {
     assert_eq!(c1.scopes.expect("scopes").to_string(), "email openid");
     assert_eq!(c1.audiences, vec!["https://api.example".to_owned()]);
     assert!(c1.first_party);
+    assert_eq!(c1.id_token_alg, keyhaven::domain::SigningAlg::Es256);
     assert_eq!((c1.created_at, c1.updated_at), (10, 11));
     let c2 = store.find_client("c2").await.expect("find").expect("c2");
     assert!(c2.secret_hash.is_none() && c2.scopes.is_none() && !c2.first_party);
@@ -298,4 +308,191 @@ async fn ping_answers_until_closed(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
     store.close().await;
     assert!(store.ping().await.is_err(), "a closed store does not answer");
+}
+
+fn session(id_hash: &str, user_id: &str) -> SessionRecord {
+    SessionRecord {
+        id_hash: id_hash.into(),
+        sid: format!("sid-{id_hash}"),
+        user_id: user_id.into(),
+        auth_time: 100,
+        amr: vec!["pwd".into()],
+        created_at: 100,
+        last_seen_at: 100,
+        expires_at: 1_000,
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("test".into()),
+    }
+}
+
+async fn sessions_are_live_until_ended_or_expired(store: Arc<dyn Store>) {
+    store
+        .insert_user(&user("u1", "alice", "alice@example.com"))
+        .await
+        .expect("user");
+    store.insert_session(&session("h1", "u1")).await.expect("insert");
+    assert!(matches!(
+        store.insert_session(&session("h1", "u1")).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.find_live_session("h1", 999).await.expect("find"),
+        Some(session("h1", "u1"))
+    );
+    assert!(
+        store.find_live_session("h1", 1_000).await.expect("find").is_none(),
+        "expired at expires_at"
+    );
+    assert!(store.end_session("h1", 500).await.expect("end"));
+    assert!(!store.end_session("h1", 501).await.expect("end"), "ends once");
+    assert!(store.find_live_session("h1", 600).await.expect("find").is_none());
+}
+
+async fn pending_authorizations_round_trip_and_expire(store: Arc<dyn Store>) {
+    let mut pending = PendingAuthorization {
+        id_hash: "p1".into(),
+        browser_hash: "b1".into(),
+        request: "{}".into(),
+        created_at: 10,
+        expires_at: 20,
+        login_done_at: None,
+        consent_done: false,
+    };
+    store.insert_pending_authorization(&pending).await.expect("insert");
+    assert_eq!(
+        store.find_pending_authorization("p1", 19).await.expect("find"),
+        Some(pending.clone())
+    );
+    assert!(store
+        .find_pending_authorization("p1", 20)
+        .await
+        .expect("find")
+        .is_none());
+    pending.browser_hash = "b2".into();
+    pending.login_done_at = Some(15);
+    pending.consent_done = true;
+    store.update_pending_authorization(&pending).await.expect("update");
+    assert_eq!(
+        store.find_pending_authorization("p1", 16).await.expect("find"),
+        Some(pending)
+    );
+    store.delete_pending_authorization("p1").await.expect("delete");
+    assert!(store
+        .find_pending_authorization("p1", 16)
+        .await
+        .expect("find")
+        .is_none());
+}
+
+async fn consent_is_one_row_per_person_and_client(store: Arc<dyn Store>) {
+    store
+        .insert_user(&user("u1", "alice", "alice@example.com"))
+        .await
+        .expect("user");
+    assert!(store.find_consent("u1", "c1").await.expect("find").is_none());
+    store.save_consent("u1", "c1", "openid", 1).await.expect("save");
+    store
+        .save_consent("u1", "c1", "email openid", 2)
+        .await
+        .expect("save again");
+    assert_eq!(
+        store.find_consent("u1", "c1").await.expect("find").as_deref(),
+        Some("email openid")
+    );
+    assert!(store.find_consent("u1", "c2").await.expect("find").is_none());
+}
+
+fn code(hash: &str) -> CodeRecord {
+    CodeRecord {
+        code_hash: hash.into(),
+        client_id: "c1".into(),
+        user_id: "u1".into(),
+        sid: "s1".into(),
+        redirect_uri: None,
+        code_challenge: "challenge".into(),
+        nonce: Some("n".into()),
+        scope: "openid".into(),
+        claims: None,
+        audience: "[]".into(),
+        auth_time: 5,
+        amr: vec!["pwd".into()],
+        created_at: 10,
+        expires_at: 70,
+    }
+}
+
+async fn a_code_is_redeemed_once_under_concurrency(store: Arc<dyn Store>) {
+    store.insert_authorization_code(&code("k1")).await.expect("insert");
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .redeem_authorization_code("k1", &format!("fam-{i}"), 20, 1_000)
+                    .await
+                    .expect("redeem")
+            })
+        })
+        .collect();
+    let mut redeemed = Vec::new();
+    let mut replays = Vec::new();
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            CodeRedemption::Redeemed(c) => redeemed.push(c),
+            CodeRedemption::Replayed { family_id } => replays.push(family_id),
+            CodeRedemption::NotFound => panic!("the code exists"),
+        }
+    }
+    assert_eq!(redeemed.len(), 1, "exactly one redemption wins");
+    assert_eq!(*redeemed[0], code("k1"));
+    assert_eq!(replays.len(), 7);
+    let winner = replays[0].clone().expect("replays name the first redemption's family");
+    assert!(replays.iter().all(|f| f.as_deref() == Some(winner.as_str())));
+    let family = store
+        .find_family(&winner)
+        .await
+        .expect("find")
+        .expect("family made with the redemption");
+    assert_eq!(
+        (family.client_id.as_str(), family.user_id.as_str(), family.sid.as_str()),
+        ("c1", "u1", "s1")
+    );
+    assert_eq!(
+        (family.created_at, family.expires_at, family.revoked_at),
+        (20, 1_000, None)
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("nope", "fam-x", 20, 1_000)
+            .await
+            .expect("redeem"),
+        CodeRedemption::NotFound
+    );
+}
+
+async fn families_revoke_once_and_refresh_tokens_round_trip(store: Arc<dyn Store>) {
+    store.insert_authorization_code(&code("k1")).await.expect("insert");
+    assert!(matches!(
+        store
+            .redeem_authorization_code("k1", "fam-1", 20, 1_000)
+            .await
+            .expect("redeem"),
+        CodeRedemption::Redeemed(_)
+    ));
+    let token = RefreshTokenRecord {
+        token_hash: "r1".into(),
+        family_id: "fam-1".into(),
+        created_at: 20,
+        expires_at: 500,
+        rotated_at: None,
+    };
+    store.insert_refresh_token(&token).await.expect("insert");
+    assert_eq!(store.find_refresh_token("r1").await.expect("find"), Some(token));
+    assert!(store.revoke_family("fam-1", 30, "code_replay").await.expect("revoke"));
+    assert!(!store.revoke_family("fam-1", 31, "again").await.expect("revoke"));
+    let family = store.find_family("fam-1").await.expect("find").expect("family");
+    assert_eq!(
+        (family.revoked_at, family.revoked_reason.as_deref()),
+        (Some(30), Some("code_replay"))
+    );
 }

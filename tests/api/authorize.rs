@@ -1,0 +1,369 @@
+//! The authorization endpoint: every error, prompt/max_age/id_token_hint, consent memory.
+
+use keyhaven::domain::client::{ClientType, GrantType};
+use keyhaven::domain::Clock;
+
+use crate::flow::{location, pkce, query, ClientSpec, REDIRECT};
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+async fn app_with_client() -> (TestApp, crate::flow::TestClient) {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app.register_client(ClientSpec::default()).await;
+    app.create_user("alice").await;
+    (app, client)
+}
+
+/// An error shown on our page: 400, HTML, never a redirect.
+async fn assert_error_page(app: &TestApp, url: &str) {
+    let response = app.get_url(url).await;
+    assert_eq!(response.status(), 400, "{url}");
+    assert!(response.headers().get("location").is_none(), "must not redirect: {url}");
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+}
+
+/// An error redirected to the client: 303 to the registered URI with error, state and iss.
+async fn assert_error_redirect(app: &TestApp, url: &str, error: &str) {
+    let response = app.get_url(url).await;
+    assert_eq!(response.status(), 303, "{url}");
+    let to = location(&response);
+    assert!(to.starts_with(REDIRECT), "{to}");
+    let params = query(&to);
+    assert_eq!(params.get("error").map(String::as_str), Some(error), "{url} -> {to}");
+    assert!(params.get("error_description").is_some_and(|d| d.is_ascii()));
+    assert_eq!(params.get("iss"), Some(&app.address), "RFC 9207 iss");
+    assert!(!params.contains_key("code"));
+}
+
+#[tokio::test]
+async fn untrusted_client_or_redirect_uri_shows_a_page_and_never_redirects() {
+    let (app, client) = app_with_client().await;
+    let two = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![REDIRECT, "https://rp.example/other"],
+            ..Default::default()
+        })
+        .await;
+    let challenge = pkce().challenge;
+    let cases = [
+        app.authorize_url("no-such-client", &challenge, &[]),
+        app.authorize_url(&client.id, &challenge, &[("client_id", None)]),
+        app.authorize_url(
+            &client.id,
+            &challenge,
+            &[("redirect_uri", Some("https://evil.example/cb"))],
+        ),
+        app.authorize_url(
+            &client.id,
+            &challenge,
+            &[("redirect_uri", Some("https://rp.example/cb/"))],
+        ),
+        app.authorize_url(
+            &client.id,
+            &challenge,
+            &[("redirect_uri", Some("https://rp.example/cb?x=1"))],
+        ),
+        app.authorize_url(&two.id, &challenge, &[("redirect_uri", None)]),
+        format!(
+            "{}&client_id={}",
+            app.authorize_url(&client.id, &challenge, &[]),
+            client.id
+        ),
+        format!(
+            "{}&redirect_uri=https%3A%2F%2Frp.example%2Fcb",
+            app.authorize_url(&client.id, &challenge, &[])
+        ),
+    ];
+    for url in cases {
+        assert_error_page(&app, &url).await;
+    }
+}
+
+#[tokio::test]
+async fn every_other_error_is_redirected_with_state_and_iss() {
+    let (app, client) = app_with_client().await;
+    let c = pkce().challenge;
+    let cases: Vec<(Vec<(&str, Option<&str>)>, &str)> = vec![
+        (vec![("response_type", Some("token"))], "unsupported_response_type"),
+        (
+            vec![("response_type", Some("code id_token"))],
+            "unsupported_response_type",
+        ),
+        (vec![("response_type", None)], "invalid_request"),
+        (vec![("code_challenge", None)], "invalid_request"),
+        (vec![("code_challenge_method", None)], "invalid_request"),
+        (vec![("code_challenge_method", Some("plain"))], "invalid_request"),
+        (vec![("code_challenge_method", Some("S512"))], "invalid_request"),
+        (vec![("code_challenge", Some("too-short"))], "invalid_request"),
+        (vec![("scope", Some("openid payments"))], "invalid_scope"),
+        (vec![("scope", None)], "invalid_scope"),
+        (vec![("prompt", Some("none login"))], "invalid_request"),
+        (vec![("prompt", Some("sometimes"))], "invalid_request"),
+        (vec![("max_age", Some("-5"))], "invalid_request"),
+        (vec![("claims", Some("not json"))], "invalid_request"),
+        (vec![("resource", Some("https://other-api.example"))], "invalid_target"),
+        (vec![("id_token_hint", Some("not.a.jwt"))], "invalid_request"),
+        (
+            vec![("request", Some("eyJhbGciOiJub25lIn0.e30."))],
+            "request_not_supported",
+        ),
+        (
+            vec![("request_uri", Some("https://rp.example/req.jwt"))],
+            "request_uri_not_supported",
+        ),
+        (vec![("prompt", Some("none"))], "login_required"),
+    ];
+    for (extra, error) in cases {
+        assert_error_redirect(&app, &app.authorize_url(&client.id, &c, &extra), error).await;
+    }
+    // A parameter other than client_id / redirect_uri given twice.
+    let twice = format!("{}&scope=openid", app.authorize_url(&client.id, &c, &[]));
+    assert_error_redirect(&app, &twice, "invalid_request").await;
+    // Unknown parameters are ignored; state comes back verbatim.
+    let response = app
+        .get_url(&app.authorize_url(&client.id, &c, &[("prompt", Some("none")), ("frobnicate", Some("1"))]))
+        .await;
+    assert_eq!(
+        query(&location(&response)).get("state").map(String::as_str),
+        Some("st4te")
+    );
+}
+
+#[tokio::test]
+async fn scopes_must_be_allowed_for_the_client() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let narrow = app
+        .register_client(ClientSpec {
+            scopes: Some("openid email"),
+            ..Default::default()
+        })
+        .await;
+    let c = pkce().challenge;
+    assert_error_redirect(
+        &app,
+        &app.authorize_url(&narrow.id, &c, &[("scope", Some("openid profile"))]),
+        "invalid_scope",
+    )
+    .await;
+    let no_refresh = app
+        .register_client(ClientSpec {
+            grants: vec![GrantType::AuthorizationCode],
+            ..Default::default()
+        })
+        .await;
+    assert_error_redirect(&app, &app.authorize_url(&no_refresh.id, &c, &[]), "invalid_scope").await;
+    let service = app
+        .register_client(ClientSpec {
+            grants: vec![GrantType::ClientCredentials],
+            ..Default::default()
+        })
+        .await;
+    assert_error_redirect(&app, &app.authorize_url(&service.id, &c, &[]), "unauthorized_client").await;
+}
+
+#[tokio::test]
+async fn denying_consent_redirects_access_denied() {
+    let (app, client) = app_with_client().await;
+    let response = app
+        .get_url(&app.authorize_url(&client.id, &pkce().challenge, &[]))
+        .await;
+    let login = location(&response);
+    let after_login = app.submit_login(&login, "alice", crate::flow::PASSWORD).await;
+    let resume = location(&after_login);
+    let consent = location(&app.get_url(&resume).await);
+    assert!(consent.starts_with("/consent"), "{consent}");
+    let denied = app.submit_consent(&consent, "deny").await;
+    assert_eq!(denied.status(), 303);
+    let params = query(&location(&denied));
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], "st4te");
+    assert_eq!(params["iss"], app.address);
+}
+
+#[tokio::test]
+async fn prompt_none_with_a_session_and_consent_returns_a_code_without_any_page() {
+    let (app, client) = app_with_client().await;
+    let (first_code, first) = app.code_for(&client, "alice", &[]).await;
+    let tokens: serde_json::Value = app
+        .exchange(&client, &first_code, &first.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first_claims = crate::token::id_token_claims(&tokens);
+
+    // Consent is remembered and the session is live: no page at all.
+    let p = pkce();
+    let response = app
+        .get_url(&app.authorize_url(&client.id, &p.challenge, &[("prompt", Some("none"))]))
+        .await;
+    assert_eq!(response.status(), 303);
+    let params = query(&location(&response));
+    let code = params.get("code").expect("a code without interaction");
+    let tokens: serde_json::Value = app.exchange(&client, code, &p.verifier).await.json().await.unwrap();
+    let claims = crate::token::id_token_claims(&tokens);
+    assert_eq!(claims["sub"], first_claims["sub"]);
+    assert_eq!(claims["auth_time"], first_claims["auth_time"]);
+
+    // Scopes that grow need consent again: prompt=none says so.
+    let app2_client = app.register_client(ClientSpec::default()).await;
+    let response = app
+        .get_url(&app.authorize_url(&app2_client.id, &p.challenge, &[("prompt", Some("none"))]))
+        .await;
+    assert_eq!(query(&location(&response))["error"], "consent_required");
+}
+
+#[tokio::test]
+async fn prompt_login_and_an_old_session_under_max_age_sign_in_again() {
+    let (app, client) = app_with_client().await;
+    let (code, p) = app.code_for(&client, "alice", &[]).await;
+    let tokens: serde_json::Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+    let first_auth_time = crate::token::id_token_claims(&tokens)["auth_time"].as_i64().unwrap();
+
+    for extra in [vec![("prompt", Some("login"))], vec![("max_age", Some("60"))]] {
+        app.clock.advance(120);
+        let p = pkce();
+        let url = app.authorize_url(&client.id, &p.challenge, &extra);
+        let first_hop = app.get_url(&url).await;
+        assert!(
+            location(&first_hop).starts_with("/login"),
+            "{extra:?} shows the login page"
+        );
+        let done = app.authorize_as(&url, "alice").await;
+        let code = query(&done)["code"].clone();
+        let tokens: serde_json::Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+        let auth_time = crate::token::id_token_claims(&tokens)["auth_time"].as_i64().unwrap();
+        assert!(auth_time > first_auth_time, "{extra:?}: a later auth_time");
+    }
+    // max_age within the session's age needs no new sign-in.
+    let p = pkce();
+    let response = app
+        .get_url(&app.authorize_url(&client.id, &p.challenge, &[("max_age", Some("3600"))]))
+        .await;
+    assert!(query(&location(&response)).contains_key("code"));
+}
+
+#[tokio::test]
+async fn id_token_hint_is_verified_and_names_the_person() {
+    let (app, client) = app_with_client().await;
+    let bob = app.create_user("bob").await;
+    let (code, p) = app.code_for(&client, "alice", &[]).await;
+    let tokens: serde_json::Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+    let hint = tokens["id_token"].as_str().unwrap().to_owned();
+
+    let p = pkce();
+    let ok = app
+        .get_url(&app.authorize_url(
+            &client.id,
+            &p.challenge,
+            &[("prompt", Some("none")), ("id_token_hint", Some(&hint))],
+        ))
+        .await;
+    assert!(
+        query(&location(&ok)).contains_key("code"),
+        "a hint for the signed-in person is accepted"
+    );
+
+    // A hint that names someone else needs a sign-in.
+    let bobs_hint = app
+        .state
+        .keys
+        .sign_jwt(keyhaven::domain::SigningAlg::Rs256, "JWT", serde_json::json!({"iss": app.address, "sub": bob.id, "aud": client.id, "iat": app.clock.now(), "exp": app.clock.now() + 60}).as_object().unwrap().clone())
+        .unwrap();
+    let other = app
+        .get_url(&app.authorize_url(
+            &client.id,
+            &p.challenge,
+            &[("prompt", Some("none")), ("id_token_hint", Some(&bobs_hint))],
+        ))
+        .await;
+    assert_eq!(query(&location(&other))["error"], "login_required");
+
+    // A tampered hint is refused.
+    let mut forged = hint.clone();
+    forged.pop();
+    forged.push(if hint.ends_with('A') { 'B' } else { 'A' });
+    let bad = app
+        .get_url(&app.authorize_url(&client.id, &p.challenge, &[("id_token_hint", Some(&forged))]))
+        .await;
+    assert_eq!(query(&location(&bad))["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn loopback_redirect_uris_may_change_port_only() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let native = app
+        .register_client(ClientSpec {
+            client_type: ClientType::Public,
+            redirect_uris: vec!["http://127.0.0.1/callback"],
+            ..Default::default()
+        })
+        .await;
+    let c = pkce().challenge;
+    let ok = app
+        .get_url(&app.authorize_url(
+            &native.id,
+            &c,
+            &[("redirect_uri", Some("http://127.0.0.1:49152/callback"))],
+        ))
+        .await;
+    assert_eq!(ok.status(), 303);
+    assert!(location(&ok).starts_with("/login"));
+    assert_error_page(
+        &app,
+        &app.authorize_url(
+            &native.id,
+            &c,
+            &[("redirect_uri", Some("http://127.0.0.1:49152/other"))],
+        ),
+    )
+    .await;
+    assert_error_page(
+        &app,
+        &app.authorize_url(
+            &native.id,
+            &c,
+            &[("redirect_uri", Some("http://localhost:49152/callback"))],
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn first_party_clients_skip_consent() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
+    let own = app
+        .register_client(ClientSpec {
+            first_party: true,
+            ..Default::default()
+        })
+        .await;
+    let p = pkce();
+    let login = location(&app.get_url(&app.authorize_url(&own.id, &p.challenge, &[])).await);
+    let resume = location(&app.submit_login(&login, "alice", crate::flow::PASSWORD).await);
+    let done = location(&app.get_url(&resume).await);
+    assert!(
+        done.starts_with(REDIRECT) && query(&done).contains_key("code"),
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn post_authorize_works_like_get() {
+    let (app, client) = app_with_client().await;
+    let url = app.authorize_url(&client.id, &pkce().challenge, &[("prompt", Some("none"))]);
+    let body = url.split_once('?').unwrap().1.to_owned();
+    let response = app
+        .http
+        .post(format!("{}/authorize", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(query(&location(&response))["error"], "login_required");
+}
