@@ -17,7 +17,7 @@ use crate::crypto::password::PasswordHasher;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
 use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, RedirectUri};
 use crate::domain::scope::ScopeSet;
-use crate::domain::user::{Email, User, Username, PROFILE_CLAIMS};
+use crate::domain::user::{is_settable_claim, Email, User, Username};
 use crate::domain::{Clock, SystemClock};
 use crate::startup::{open_keys, open_store, Application, StartupError};
 use crate::storage::{Store, StoreError};
@@ -478,10 +478,9 @@ async fn user(
                 let (name, value) = pair
                     .split_once('=')
                     .ok_or_else(|| CliError::usage(format!("--claim `{pair}` is not name=value")))?;
-                if !PROFILE_CLAIMS.contains(&name) {
+                if !is_settable_claim(name) {
                     return Err(CliError::usage(format!(
-                        "--claim: `{name}` is not a profile claim ({})",
-                        PROFILE_CLAIMS.join(", ")
+                        "--claim: `{name}` is not a profile claim (OIDC Core 5.1)"
                     )));
                 }
                 claims.insert(name.to_owned(), value.to_owned());

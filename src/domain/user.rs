@@ -60,24 +60,49 @@ impl Email {
 /// Standard OIDC profile claims a person may have (OIDC Core §5.1), stored as JSON.
 pub type ProfileClaims = BTreeMap<String, String>;
 
-/// The OIDC Core §5.1 claims a `user create --claim` may set.
-pub const PROFILE_CLAIMS: &[&str] = &[
-    "name",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "phone_number",
-    "address",
-];
+/// The claims each OIDC scope releases (OIDC Core §5.4).
+pub fn scope_claims(scope: &str) -> &'static [&'static str] {
+    match scope {
+        "profile" => &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+        "email" => &["email", "email_verified"],
+        "address" => &["address"],
+        "phone" => &["phone_number", "phone_number_verified"],
+        _ => &[],
+    }
+}
+
+/// Scopes that release claims about the person.
+pub const CLAIM_SCOPES: &[&str] = &["profile", "email", "address", "phone"];
+
+/// Whether `name` is a standard claim (OIDC Core §5.1) about the person.
+pub fn is_standard_claim(name: &str) -> bool {
+    CLAIM_SCOPES.iter().any(|scope| scope_claims(scope).contains(&name))
+}
+
+/// Whether an operator may set `name` as a profile claim: a standard claim that is not kept
+/// in a column of its own (email, verification flags, updated_at).
+pub fn is_settable_claim(name: &str) -> bool {
+    is_standard_claim(name)
+        && !matches!(
+            name,
+            "email" | "email_verified" | "phone_number_verified" | "updated_at"
+        )
+}
 
 #[derive(Debug, Clone)]
 pub struct User {

@@ -4,12 +4,13 @@
 use serde_json::{json, Value};
 
 use crate::crypto::keys::SigningAlg;
+use crate::domain::user::{scope_claims, CLAIM_SCOPES};
 
 /// Scopes Keyhaven understands (OIDC Core §5.4 plus `offline_access`).
 pub const SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
 
-/// Claims a person's userinfo / ID token may carry (OIDC Core §5.1) and the ID token's own.
-pub const CLAIMS: &[&str] = &[
+/// Claims of the ID token itself; the person's claims come from `domain::user::scope_claims`.
+const PROTOCOL_CLAIMS: &[&str] = &[
     "sub",
     "iss",
     "aud",
@@ -17,30 +18,17 @@ pub const CLAIMS: &[&str] = &[
     "iat",
     "auth_time",
     "nonce",
-    "acr",
     "amr",
     "azp",
     "sid",
-    "name",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "updated_at",
-    "email",
-    "email_verified",
-    "address",
-    "phone_number",
-    "phone_number_verified",
 ];
+
+fn claims_supported() -> Vec<&'static str> {
+    let person = CLAIM_SCOPES
+        .iter()
+        .flat_map(|scope| scope_claims(scope).iter().copied());
+    PROTOCOL_CLAIMS.iter().copied().chain(person).collect()
+}
 
 /// Endpoint paths, relative to the issuer: the router mounts these and discovery advertises
 /// them, so the two cannot drift apart.
@@ -82,7 +70,7 @@ pub fn metadata(issuer: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": SCOPES,
-        "claims_supported": CLAIMS,
+        "claims_supported": claims_supported(),
         "claims_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "request_parameter_supported": false,

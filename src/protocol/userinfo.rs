@@ -5,33 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::access_token::{self, AccessClaims};
 use super::Context;
-use crate::domain::user::User;
-
-/// Claims released by each scope (OIDC Core §5.4).
-pub fn scope_claims(scope: &str) -> &'static [&'static str] {
-    match scope {
-        "profile" => &[
-            "name",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "nickname",
-            "preferred_username",
-            "profile",
-            "picture",
-            "website",
-            "gender",
-            "birthdate",
-            "zoneinfo",
-            "locale",
-            "updated_at",
-        ],
-        "email" => &["email", "email_verified"],
-        "address" => &["address"],
-        "phone" => &["phone_number", "phone_number_verified"],
-        _ => &[],
-    }
-}
+use crate::domain::user::{is_standard_claim, scope_claims, User};
 
 /// One standard claim of a person, if they have it.
 fn claim(user: &User, name: &str) -> Option<Value> {
@@ -52,10 +26,7 @@ pub fn requested_claims(user: &User, member: Option<&Value>) -> Map<String, Valu
     let mut out = Map::new();
     if let Some(Value::Object(requested)) = member {
         for name in requested.keys() {
-            let standard = ["profile", "email", "address", "phone"]
-                .iter()
-                .any(|s| scope_claims(s).contains(&name.as_str()));
-            if let (true, Some(value)) = (standard, claim(user, name)) {
+            if let (true, Some(value)) = (is_standard_claim(name), claim(user, name)) {
                 out.insert(name.clone(), value);
             }
         }

@@ -255,3 +255,27 @@ async fn the_login_hint_prefills_the_form() {
         "labelled inputs"
     );
 }
+
+#[tokio::test]
+async fn templates_can_be_overridden_from_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("error.html"),
+        "{% extends \"base.html\" %}{% block content %}<h1>Custom: {{ title }}</h1>{% endblock content %}",
+    )
+    .unwrap();
+    let app = spawn_app_with(Backend::Sqlite, &[("templates_dir", dir.path().to_str().unwrap())]).await;
+    let html = app.get_url("/authorize?client_id=nobody").await.text().await.unwrap();
+    assert!(
+        html.contains("<h1>Custom: This request cannot be completed</h1>"),
+        "{html}"
+    );
+    // Templates not overridden keep the built-in version.
+    assert!(app
+        .get_url("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Username or email"));
+}
