@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::config::{LogFormat, Settings};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
-use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, RedirectUri};
+use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::{is_settable_claim, Email, User, Username};
 use crate::domain::{Clock, SystemClock};
@@ -105,6 +105,15 @@ pub struct ClientCreate {
     /// Signing algorithm of its ID tokens: RS256 (default) or ES256.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
+    /// Where RP-initiated logout may return to; repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Extra permissions: `introspect` for resource servers; repeat for several.
+    #[arg(long = "permission")]
+    pub permissions: Vec<String>,
+    /// Let this (third-party) client introspect tokens of any audience, not only its own.
+    #[arg(long)]
+    pub introspect_any_audience: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +277,10 @@ struct ClientView<'a> {
     scopes: Option<String>,
     audiences: &'a [String],
     first_party: bool,
+    id_token_alg: crate::domain::SigningAlg,
+    post_logout_redirect_uris: Vec<&'a str>,
+    permissions: &'a [Permission],
+    introspect_any_audience: bool,
     created_at: i64,
 }
 
@@ -282,6 +295,10 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             scopes: c.scopes.as_ref().map(ToString::to_string),
             audiences: &c.audiences,
             first_party: c.first_party,
+            id_token_alg: c.id_token_alg,
+            post_logout_redirect_uris: c.post_logout_redirect_uris.iter().map(RedirectUri::as_str).collect(),
+            permissions: &c.permissions,
+            introspect_any_audience: c.introspect_any_audience,
             created_at: c.created_at,
         }
     }
@@ -335,6 +352,19 @@ fn parse_registration(args: ClientCreate) -> Result<ClientRegistration, CliError
         audiences: args.audiences,
         first_party: args.first_party,
         id_token_alg: args.id_token_alg.parse().map_err(CliError::usage)?,
+        post_logout_redirect_uris: args
+            .post_logout_redirect_uris
+            .iter()
+            .map(|u| RedirectUri::parse(u))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(CliError::usage)?,
+        permissions: args
+            .permissions
+            .iter()
+            .map(|p| p.parse::<Permission>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(CliError::usage)?,
+        introspect_any_audience: args.introspect_any_audience,
     };
     registration.validate().map_err(CliError::usage)?;
     Ok(registration)

@@ -66,6 +66,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "how long a next key is published before it signs (0 allowed)",
     ),
     (
+        "refresh_reuse_grace",
+        "0s",
+        "a retry of the previous refresh token within this time fails without revoking its family",
+    ),
+    (
+        "revocation_refresh_interval",
+        "1s",
+        "how often each instance reads the revocation log",
+    ),
+    (
         "session_idle_ttl",
         "12h",
         "a browser session ends after this long unused",
@@ -121,6 +131,8 @@ pub struct Settings {
     pub key_rotation_interval: i64,
     pub key_rotation_lead: i64,
     pub key_refresh_interval: std::time::Duration,
+    pub refresh_reuse_grace: i64,
+    pub revocation_refresh_interval: std::time::Duration,
     pub session_idle_ttl: i64,
     pub session_absolute_ttl: i64,
     pub dev_insecure_cookies: bool,
@@ -209,6 +221,17 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             .as_secs(),
     };
     i64::try_from(secs).map_err(|_| format!("`{text}` is too long"))
+}
+
+/// A timer interval: more than zero, sub-second values allowed (`100ms`).
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .or_else(|_| text.trim().parse::<u64>().map(std::time::Duration::from_secs))
+        .map_err(|_| format!("`{text}` is not a duration"))?;
+    if d.is_zero() {
+        return Err("must be more than 0".into());
+    }
+    Ok(d)
 }
 
 fn parse_bool(text: &str) -> Result<bool, String> {
@@ -316,15 +339,7 @@ impl Settings {
                 "must not exceed refresh_absolute_ttl",
             ));
         }
-        let key_refresh_secs = raw.parse("key_refresh_interval", "10s", |t| {
-            let d = humantime::parse_duration(t.trim())
-                .or_else(|_| t.trim().parse::<u64>().map(std::time::Duration::from_secs))
-                .map_err(|_| format!("`{t}` is not a duration"))?;
-            if d.is_zero() {
-                return Err("must be more than 0".into());
-            }
-            Ok(d)
-        })?;
+        let key_refresh_secs = raw.parse("key_refresh_interval", "10s", parse_interval)?;
         let issuer = raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?;
         let dev_insecure_cookies = raw.parse("dev_insecure_cookies", "false", parse_bool)?;
         if dev_insecure_cookies && !Url::parse(&issuer).is_ok_and(|u| u.scheme() == "http" && is_loopback_host(&u)) {
@@ -342,6 +357,8 @@ impl Settings {
             ));
         }
         Ok(Self {
+            refresh_reuse_grace: raw.seconds("refresh_reuse_grace", "0s", 0)?,
+            revocation_refresh_interval: raw.parse("revocation_refresh_interval", "1s", parse_interval)?,
             session_idle_ttl,
             session_absolute_ttl,
             dev_insecure_cookies,

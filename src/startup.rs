@@ -17,10 +17,13 @@ use crate::crypto::kek::Kek;
 use crate::crypto::keys::{KeyError, KeyManager, KeyPolicy};
 use crate::crypto::password::PasswordHasher;
 use crate::domain::Clock;
+use crate::events::EventLog;
 use crate::http::{authorize, error, metadata, routes, token, userinfo};
+use crate::protocol::introspect::UsernameCache;
+use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 use crate::web::pages::{self, Pages};
-use crate::web::{consent, login};
+use crate::web::{consent, login, logout};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -33,6 +36,9 @@ pub struct AppState {
     pub pages: Arc<Pages>,
     /// Key of the CSRF tokens, derived from the KEK so every instance shares it.
     pub csrf_key: Arc<Zeroizing<[u8; 32]>>,
+    pub revocations: Arc<RevocationCache>,
+    pub usernames: Arc<UsernameCache>,
+    pub events: EventLog,
 }
 
 impl AppState {
@@ -42,6 +48,8 @@ impl AppState {
             store: &*self.store,
             keys: &self.keys,
             settings: &self.settings,
+            revocations: &self.revocations,
+            events: &self.events,
             now: self.clock.now(),
         }
     }
@@ -122,6 +130,7 @@ impl Application {
             Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
         let passwords = PasswordHasher::new(settings.password_hash_concurrency)
             .map_err(|e| StartupError::Passwords(e.to_string()))?;
+        let store_for_events = store.clone();
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -130,7 +139,15 @@ impl Application {
             passwords,
             pages: Arc::new(pages),
             csrf_key: Arc::new(kek.derive("keyhaven csrf v1")),
+            revocations: Arc::new(RevocationCache::default()),
+            usernames: Arc::new(UsernameCache::default()),
+            events: EventLog::start(store_for_events),
         };
+        state
+            .revocations
+            .refresh(&*state.store, state.clock.now())
+            .await
+            .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the revocation log: {e}")))?;
         Ok(Self {
             listener,
             router: router(state.clone()),
@@ -149,6 +166,7 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, with the key schedule running beside it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let maintenance = tokio::spawn(run_key_maintenance(self.state.clone()));
+        let revocations = tokio::spawn(run_revocation_refresh(self.state.clone()));
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, issuer = %self.state.settings.issuer, "keyhaven listening");
         let result = axum::serve(
@@ -159,6 +177,8 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await;
         maintenance.abort();
+        revocations.abort();
+        self.state.events.flush().await;
         result
     }
 }
@@ -170,6 +190,17 @@ async fn run_key_maintenance(state: AppState) {
         tick.tick().await;
         if let Err(e) = state.keys.maintain().await {
             tracing::error!(error = %e, "key maintenance failed; serving with the keys loaded before");
+        }
+    }
+}
+
+async fn run_revocation_refresh(state: AppState) {
+    let mut tick = tokio::time::interval(state.settings.revocation_refresh_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.revocations.refresh(&*state.store, state.clock.now()).await {
+            tracing::error!(error = %e, "revocation log refresh failed; serving with the set read before");
         }
     }
 }
@@ -215,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
         .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::CONSENT, get(consent::show).post(consent::submit))
+        .route(routes::LOGOUT, get(logout::logout_get).post(logout::logout_post))
         .layer(header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
@@ -222,6 +254,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(routes::TOKEN, post(token::token))
         .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(routes::INTROSPECT, post(token::introspect))
+        .route(routes::REVOKE, post(token::revoke))
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(header(header::PRAGMA, "no-cache"));
     Router::new()

@@ -72,6 +72,24 @@ impl FromStr for GrantType {
     }
 }
 
+/// What a client may do beyond OAuth grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Call the introspection endpoint (resource servers).
+    Introspect,
+}
+
+impl FromStr for Permission {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "introspect" => Ok(Self::Introspect),
+            other => Err(format!("unknown permission `{other}` (introspect)")),
+        }
+    }
+}
+
 /// A registered redirect URI: absolute, no fragment (RFC 6749 §3.1.2), and never plain http
 /// except to a loopback address (RFC 8252 §7.3) or `localhost` for local development.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +176,12 @@ pub struct Client {
     pub first_party: bool,
     /// Algorithm of this client's ID tokens (RS256 unless it registered another).
     pub id_token_alg: SigningAlg,
+    /// Where RP-initiated logout may send people back to (exact match).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub permissions: Vec<Permission>,
+    /// Lifts the default limit of a third-party resource server's introspection to tokens of
+    /// its own audiences.
+    pub introspect_any_audience: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -174,6 +198,16 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    pub fn has_permission(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// Whether this client's introspection is limited to tokens for its own audiences: on by
+    /// default for third-party resource servers.
+    pub fn introspection_restricted(&self) -> bool {
+        !(self.first_party || self.introspect_any_audience)
     }
 }
 
@@ -227,6 +261,9 @@ pub struct ClientRegistration {
     pub audiences: Vec<String>,
     pub first_party: bool,
     pub id_token_alg: SigningAlg,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub permissions: Vec<Permission>,
+    pub introspect_any_audience: bool,
 }
 
 impl ClientRegistration {
@@ -242,6 +279,9 @@ impl ClientRegistration {
             audiences: self.audiences,
             first_party: self.first_party,
             id_token_alg: self.id_token_alg,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            permissions: self.permissions,
+            introspect_any_audience: self.introspect_any_audience,
             created_at: now,
             updated_at: now,
         }
@@ -305,6 +345,9 @@ mod tests {
             audiences: vec![],
             first_party: false,
             id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
         };
         assert!(reg.validate().is_err());
     }
@@ -321,6 +364,9 @@ mod tests {
             audiences: vec![],
             first_party: false,
             id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -3,6 +3,7 @@
 pub mod alg;
 pub mod client;
 pub mod clock;
+pub mod event;
 pub mod pkce;
 pub mod scope;
 pub mod user;

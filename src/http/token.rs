@@ -11,9 +11,15 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
+use crate::domain::client::Client;
+use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::protocol::client_auth::{authenticate, AuthFailure, Credentials};
 use crate::protocol::error::{err, OAuthError, ProtocolError};
+use crate::protocol::introspect::{self, IntrospectRequest};
+use crate::protocol::revoke::{self, RevokeRequest};
 use crate::protocol::token::authorization_code::{self, CodeExchange};
+use crate::protocol::token::client_credentials::{self, ClientCredentialsRequest};
+use crate::protocol::token::refresh_token::{self, RefreshRequest};
 use crate::protocol::Failure;
 use crate::startup::AppState;
 
@@ -124,25 +130,43 @@ pub fn credentials(headers: &HeaderMap, form: &FormParams) -> Result<Credentials
     }
 }
 
+/// Authenticates the calling client from the request (token, introspection and revocation
+/// endpoints alike); the error response is ready to send.
+pub async fn authenticated_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &FormParams,
+) -> Result<Client, Response> {
+    let credentials = credentials(headers, form).map_err(|e| error_response(&e))?;
+    match authenticate(&*state.store, &credentials).await {
+        Ok(client) => Ok(client),
+        Err(AuthFailure::Refused(e)) => {
+            let client_id = credentials
+                .client_id()
+                .unwrap_or("-")
+                .chars()
+                .take(100)
+                .collect::<String>();
+            tracing::info!(client_id = %client_id, "client authentication failed");
+            let mut event = SecurityEvent::new(state.clock.now(), kind::CLIENT_AUTH_FAILED, Outcome::Failure);
+            if credentials.client_id().is_some() {
+                event = event.client(client_id);
+            }
+            state.events.record(event);
+            Err(error_response(&e))
+        }
+        Err(AuthFailure::Internal(e)) => Err(failure_response(Failure::Internal(e))),
+    }
+}
+
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match FormParams::parse(&body) {
         Ok(form) => form,
         Err(e) => return error_response(&e),
     };
-    let credentials = match credentials(&headers, &form) {
-        Ok(c) => c,
-        Err(e) => return error_response(&e),
-    };
-    let client = match authenticate(&*state.store, &credentials).await {
+    let client = match authenticated_client(&state, &headers, &form).await {
         Ok(client) => client,
-        Err(AuthFailure::Refused(e)) => {
-            tracing::info!(
-                client_id = credentials.client_id().unwrap_or("-"),
-                "client authentication failed"
-            );
-            return error_response(&e);
-        }
-        Err(AuthFailure::Internal(e)) => return failure_response(Failure::Internal(e)),
+        Err(response) => return response,
     };
     let ctx = state.protocol();
     let result = match form.get("grant_type") {
@@ -158,16 +182,72 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
             };
             authorization_code::exchange(&ctx, &client, exchange).await
         }
+        Some("refresh_token") => {
+            let request = RefreshRequest {
+                refresh_token: form.take("refresh_token"),
+                scope: form.take("scope"),
+            };
+            refresh_token::refresh(&ctx, &client, request).await
+        }
+        Some("client_credentials") => {
+            let request = ClientCredentialsRequest {
+                scope: form.take("scope"),
+                resources: form.all("resource").into_iter().map(str::to_owned).collect(),
+            };
+            client_credentials::grant(&ctx, &client, request).await
+        }
         Some(_) => Err(Failure::Protocol(err(
             OAuthError::UnsupportedGrantType,
             "this grant type is not supported",
         ))),
     };
     match result {
-        Ok(response) => {
-            tracing::info!(client_id = %client.id, "tokens issued");
-            Json(response).into_response()
+        Ok(response) => Json(response).into_response(),
+        Err(f) => failure_response(f),
+    }
+}
+
+/// `POST /introspect` (RFC 7662).
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match FormParams::parse(&body) {
+        Ok(form) => form,
+        Err(e) => return error_response(&e),
+    };
+    let client = match authenticated_client(&state, &headers, &form).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let request = IntrospectRequest {
+        token: form.take("token"),
+        token_type_hint: form.take("token_type_hint"),
+    };
+    match introspect::introspect(&state.protocol(), &state.usernames, &client, request).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(Failure::Protocol(e)) if e.error == OAuthError::UnauthorizedClient => {
+            let mut response = error_response(&e);
+            *response.status_mut() = StatusCode::FORBIDDEN;
+            response
         }
+        Err(f) => failure_response(f),
+    }
+}
+
+/// `POST /revoke` (RFC 7009).
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match FormParams::parse(&body) {
+        Ok(form) => form,
+        Err(e) => return error_response(&e),
+    };
+    let client = match authenticated_client(&state, &headers, &form).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let request = RevokeRequest {
+        token: form.take("token"),
+        token_type_hint: form.take("token_type_hint"),
+    };
+    match revoke::revoke(&state.protocol(), &client, request).await {
+        Ok(()) => StatusCode::OK.into_response(),
         Err(f) => failure_response(f),
     }
 }

@@ -40,6 +40,9 @@ pub mod paths {
     pub const AUTHORIZE_RESUME: &str = "/authorize/resume";
     pub const TOKEN: &str = "/token";
     pub const USERINFO: &str = "/userinfo";
+    pub const INTROSPECT: &str = "/introspect";
+    pub const REVOKE: &str = "/revoke";
+    pub const LOGOUT: &str = "/logout";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";
     pub const STYLESHEET: &str = "/static/keyhaven.css";
@@ -50,7 +53,7 @@ pub mod paths {
 pub const USERINFO_PATH: &str = paths::USERINFO;
 
 /// Grants the token endpoint accepts.
-pub const GRANT_TYPES: &[&str] = &["authorization_code"];
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
 pub fn metadata(issuer: &str) -> Value {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
@@ -61,6 +64,11 @@ pub fn metadata(issuer: &str) -> Value {
         "token_endpoint": at(paths::TOKEN),
         "userinfo_endpoint": at(paths::USERINFO),
         "jwks_uri": at(paths::JWKS),
+        "introspection_endpoint": at(paths::INTROSPECT),
+        "revocation_endpoint": at(paths::REVOKE),
+        "end_session_endpoint": at(paths::LOGOUT),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GRANT_TYPES,

@@ -5,12 +5,18 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
+pub mod introspect;
+pub mod logout;
+pub mod revocation;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
 use crate::config::Settings;
 use crate::crypto::keys::KeyManager;
+use crate::domain::event::SecurityEvent;
 use crate::domain::UnixTime;
+use crate::events::EventLog;
 use crate::storage::Store;
 
 /// What a protocol operation works with: the store, the keys, the settings and the time.
@@ -19,10 +25,16 @@ pub struct Context<'a> {
     pub store: &'a dyn Store,
     pub keys: &'a KeyManager,
     pub settings: &'a Settings,
+    pub revocations: &'a revocation::RevocationCache,
+    pub events: &'a EventLog,
     pub now: UnixTime,
 }
 
 impl Context<'_> {
+    pub fn record(&self, event: SecurityEvent) {
+        self.events.record(event);
+    }
+
     /// The audience that the userinfo endpoint accepts in access tokens.
     pub fn userinfo_audience(&self) -> String {
         format!("{}{}", self.settings.issuer, discovery::USERINFO_PATH)

@@ -47,13 +47,14 @@ pub async fn userinfo(ctx: &Context<'_>, token: &str) -> Result<Map<String, Valu
     if !claims.audience.contains(&ctx.userinfo_audience()) || !claims.has_scope("openid") {
         return Err(Refusal::InvalidToken("not a token for userinfo"));
     }
+    if ctx.revocations.is_revoked(&claims) {
+        return Err(Refusal::InvalidToken("revoked"));
+    }
     let internal = |e: crate::storage::StoreError| Refusal::Internal(anyhow::Error::new(e));
+    // The claims request of the grant, if any (only tokens of a person's grant have one).
     let family = match &claims.family_id {
         Some(id) => ctx.store.find_family(id).await.map_err(internal)?,
         None => None,
-    };
-    let Some(family) = family.filter(|f| f.revoked_at.is_none()) else {
-        return Err(Refusal::InvalidToken("revoked"));
     };
     let user = match ctx.store.find_user_by_id(&claims.sub).await.map_err(internal)? {
         Some(user) if !user.disabled => user,
@@ -67,7 +68,9 @@ pub async fn userinfo(ctx: &Context<'_>, token: &str) -> Result<Map<String, Valu
             }
         }
     }
-    let requested: Option<Value> = family.claims.as_deref().and_then(|c| serde_json::from_str(c).ok());
+    let requested: Option<Value> = family
+        .and_then(|f| f.claims)
+        .and_then(|c| serde_json::from_str(&c).ok());
     out.extend(requested_claims(
         &user,
         requested.as_ref().and_then(|r| r.get("userinfo")),

@@ -17,11 +17,14 @@ use async_trait::async_trait;
 
 use crate::crypto::keys::{KeyState, SigningAlg};
 use crate::domain::client::Client;
+use crate::domain::event::{EventFilter, SecurityEvent};
 use crate::domain::user::User;
 use crate::domain::UnixTime;
 
 pub use postgres::PostgresStore;
-pub use records::{CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord};
+pub use records::{
+    CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, RefreshTokenRecord, RevocationRecord, SessionRecord,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +124,37 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_family(&self, id: &str, now: UnixTime, reason: &str) -> Result<bool, StoreError>;
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// The compare-and-swap of refresh rotation: marks `old_hash` rotated (pointing at `new`)
+    /// only if it is still live, and inserts `new`, atomically. False when another request
+    /// rotated it first: of concurrent rotations exactly one returns true.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new: &RefreshTokenRecord,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    // Ending sessions and what they started.
+    async fn find_session_by_sid(&self, sid: &str) -> Result<Option<SessionRecord>, StoreError>;
+    async fn end_session_by_sid(&self, sid: &str, now: UnixTime) -> Result<bool, StoreError>;
+    /// Revokes every live family started from session `sid`; returns their ids.
+    async fn revoke_session_families(&self, sid: &str, now: UnixTime, reason: &str) -> Result<Vec<String>, StoreError>;
+
+    // The revocation log.
+    async fn append_revocation(
+        &self,
+        kind: &str,
+        subject: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Entries written at or after `since` that still matter at `now`.
+    async fn revocations_since(&self, since: UnixTime, now: UnixTime) -> Result<Vec<RevocationRecord>, StoreError>;
+
+    // Security events.
+    async fn insert_events(&self, events: &[SecurityEvent]) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<SecurityEvent>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,10 +9,11 @@ use sqlx::PgPool;
 
 use super::sql::*;
 use super::{
-    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord,
-    SigningKeyRecord, StoreError,
+    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, RefreshTokenRecord, RevocationRecord,
+    SessionRecord, SigningKeyRecord, StoreError,
 };
 use crate::domain::client::Client;
+use crate::domain::event::{EventFilter, SecurityEvent};
 use crate::domain::user::User;
 use crate::domain::UnixTime;
 

@@ -94,4 +94,18 @@ pub struct RefreshTokenRecord {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub rotated_at: Option<UnixTime>,
+    /// The token that replaced this one at rotation.
+    pub successor_hash: Option<String>,
+}
+
+/// One entry of the revocation log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRecord {
+    pub seq: i64,
+    /// `session` (a sid), `family` (a grant family id) or `jti` (one access token).
+    pub kind: String,
+    pub subject: String,
+    pub created_at: UnixTime,
+    /// When every token this entry kills has expired anyway.
+    pub expires_at: UnixTime,
 }

@@ -7,9 +7,11 @@ use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
 use super::{
-    CodeRecord, FamilyRecord, PendingAuthorization, RefreshTokenRecord, SessionRecord, SigningKeyRecord, StoreError,
+    CodeRecord, FamilyRecord, PendingAuthorization, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    SigningKeyRecord, StoreError,
 };
 use crate::domain::client::Client;
+use crate::domain::event::SecurityEvent;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 
@@ -80,6 +82,9 @@ pub(super) struct ClientRow {
     audiences: String,
     first_party: bool,
     id_token_alg: String,
+    post_logout_redirect_uris: String,
+    permissions: String,
+    introspect_any_audience: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -101,6 +106,9 @@ impl TryFrom<ClientRow> for Client {
             audiences: decode_json("clients.audiences", &r.audiences)?,
             scopes,
             id_token_alg: parse_column("clients.id_token_alg", &r.id_token_alg)?,
+            post_logout_redirect_uris: decode_json("clients.post_logout_redirect_uris", &r.post_logout_redirect_uris)?,
+            permissions: decode_json("clients.permissions", &r.permissions)?,
+            introspect_any_audience: r.introspect_any_audience,
             id: r.id,
             name: r.name,
             secret_hash: r.secret_hash,
@@ -284,6 +292,7 @@ pub(super) struct RefreshRow {
     created_at: i64,
     expires_at: i64,
     rotated_at: Option<i64>,
+    successor_hash: Option<String>,
 }
 
 impl TryFrom<RefreshRow> for RefreshTokenRecord {
@@ -295,6 +304,59 @@ impl TryFrom<RefreshRow> for RefreshTokenRecord {
             created_at: r.created_at,
             expires_at: r.expires_at,
             rotated_at: r.rotated_at,
+            successor_hash: r.successor_hash,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RevocationRow {
+    seq: i64,
+    kind: String,
+    subject: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<RevocationRow> for RevocationRecord {
+    type Error = StoreError;
+    fn try_from(r: RevocationRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            seq: r.seq,
+            kind: r.kind,
+            subject: r.subject,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EventRow {
+    at: i64,
+    kind: String,
+    outcome: String,
+    user_id: Option<String>,
+    client_id: Option<String>,
+    sid: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+impl TryFrom<EventRow> for SecurityEvent {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            at: r.at,
+            kind: r.kind,
+            outcome: r.outcome,
+            user_id: r.user_id,
+            client_id: r.client_id,
+            sid: r.sid,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            detail: r.detail,
         })
     }
 }
@@ -308,8 +370,8 @@ where
 
 pub(super) const KEY_COLUMNS: &str =
     "kid, alg, state, public_jwk, private_sealed, created_at, activates_at, activated_at, retire_until";
-pub(super) const CLIENT_COLUMNS: &str =
-    "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, first_party, id_token_alg, created_at, updated_at";
+pub(super) const CLIENT_COLUMNS: &str = "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, \
+     first_party, id_token_alg, post_logout_redirect_uris, permissions, introspect_any_audience, created_at, updated_at";
 pub(super) const USER_COLUMNS: &str =
     "id, username, email, email_verified, password_hash, disabled, claims, created_at, updated_at";
 
@@ -320,7 +382,8 @@ pub(super) const PENDING_COLUMNS: &str =
 pub(super) const CODE_COLUMNS: &str = "code_hash, client_id, user_id, sid, redirect_uri, code_challenge, nonce, scope, claims, audience, auth_time, amr, created_at, expires_at";
 pub(super) const FAMILY_COLUMNS: &str =
     "id, client_id, user_id, sid, scope, claims, audience, auth_time, amr, created_at, expires_at, revoked_at, revoked_reason";
-pub(super) const REFRESH_COLUMNS: &str = "token_hash, family_id, created_at, expires_at, rotated_at";
+pub(super) const REFRESH_COLUMNS: &str = "token_hash, family_id, created_at, expires_at, rotated_at, successor_hash";
+pub(super) const EVENT_COLUMNS: &str = "at, kind, outcome, user_id, client_id, sid, ip, user_agent, detail";
 
 /// Implements [`super::Store`] for a struct with a `pool: sqlx::Pool<DB>` field.
 macro_rules! sql_store {
@@ -398,7 +461,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
-                sqlx::query(&format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+                sqlx::query(&format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
                     .bind(&c.id)
                     .bind(&c.name)
                     .bind(c.client_type.as_str())
@@ -409,6 +472,9 @@ macro_rules! sql_store {
                     .bind(encode_json(&c.audiences)?)
                     .bind(c.first_party)
                     .bind(c.id_token_alg.as_str())
+                    .bind(encode_json(&c.post_logout_redirect_uris)?)
+                    .bind(encode_json(&c.permissions)?)
+                    .bind(c.introspect_any_audience)
                     .bind(c.created_at)
                     .bind(c.updated_at)
                     .execute(&self.pool)
@@ -711,12 +777,13 @@ macro_rules! sql_store {
             }
 
             async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
-                sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"))
+                sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
                     .bind(&t.token_hash)
                     .bind(&t.family_id)
                     .bind(t.created_at)
                     .bind(t.expires_at)
                     .bind(t.rotated_at)
+                    .bind(&t.successor_hash)
                     .execute(&self.pool)
                     .await
                     .map_err(db_error)?;
@@ -730,6 +797,127 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_error)?;
                 row.map(RefreshTokenRecord::try_from).transpose()
+            }
+            async fn rotate_refresh_token(&self, old_hash: &str, new: &RefreshTokenRecord, now: UnixTime) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                let swapped = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 WHERE token_hash = $1 AND rotated_at IS NULL",
+                )
+                .bind(old_hash)
+                .bind(now)
+                .bind(&new.token_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+                if swapped != 1 {
+                    tx.rollback().await.map_err(db_error)?;
+                    return Ok(false);
+                }
+                sqlx::query(&format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+                    .bind(&new.token_hash)
+                    .bind(&new.family_id)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .bind(new.rotated_at)
+                    .bind(&new.successor_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                Ok(true)
+            }
+
+            async fn find_session_by_sid(&self, sid: &str) -> Result<Option<SessionRecord>, StoreError> {
+                let row: Option<SessionRow> = sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM browser_sessions WHERE sid = $1"))
+                    .bind(sid)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                row.map(SessionRecord::try_from).transpose()
+            }
+
+            async fn end_session_by_sid(&self, sid: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE browser_sessions SET ended_at = $2 WHERE sid = $1 AND ended_at IS NULL")
+                    .bind(sid)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn revoke_session_families(&self, sid: &str, now: UnixTime, reason: &str) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar(
+                    "UPDATE grant_families SET revoked_at = $2, revoked_reason = $3 WHERE sid = $1 AND revoked_at IS NULL RETURNING id",
+                )
+                .bind(sid)
+                .bind(now)
+                .bind(reason)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)
+            }
+
+            async fn append_revocation(&self, kind: &str, subject: &str, now: UnixTime, expires_at: UnixTime) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO revocations (kind, subject, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(kind)
+                    .bind(subject)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn revocations_since(&self, since: UnixTime, now: UnixTime) -> Result<Vec<RevocationRecord>, StoreError> {
+                let rows: Vec<RevocationRow> = sqlx::query_as(
+                    "SELECT seq, kind, subject, created_at, expires_at FROM revocations WHERE created_at >= $1 AND expires_at > $2 ORDER BY seq",
+                )
+                .bind(since)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                convert_all(rows)
+            }
+
+            async fn insert_events(&self, events: &[SecurityEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                for e in events {
+                    sqlx::query(&format!("INSERT INTO security_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                        .bind(e.at)
+                        .bind(&e.kind)
+                        .bind(&e.outcome)
+                        .bind(&e.user_id)
+                        .bind(&e.client_id)
+                        .bind(&e.sid)
+                        .bind(&e.ip)
+                        .bind(&e.user_agent)
+                        .bind(&e.detail)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn list_events(&self, f: &EventFilter) -> Result<Vec<SecurityEvent>, StoreError> {
+                let rows: Vec<EventRow> = sqlx::query_as(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM security_events \
+                     WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR at >= $3) \
+                     ORDER BY id DESC LIMIT $4"
+                ))
+                .bind(&f.user_id)
+                .bind(&f.kind)
+                .bind(f.since)
+                .bind(f.limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                convert_all(rows)
             }
         }
     };

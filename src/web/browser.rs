@@ -65,6 +65,14 @@ impl Browser {
         }
     }
 
+    /// A placeholder for responses that must not set the cookie (after logout clears it).
+    pub fn new_unset() -> Self {
+        Self {
+            id: String::new(),
+            fresh: false,
+        }
+    }
+
     /// SHA-256 of the cookie value: the only form the store sees.
     pub fn hash(&self) -> String {
         SecretHash::of(&self.id).as_str().to_owned()

@@ -4,4 +4,5 @@
 pub mod browser;
 pub mod consent;
 pub mod login;
+pub mod logout;
 pub mod pages;

@@ -13,6 +13,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("consent.html", include_str!("../../templates/consent.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("message.html", include_str!("../../templates/message.html")),
+    ("logout.html", include_str!("../../templates/logout.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");

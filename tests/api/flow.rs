@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use keyhaven::domain::client::{ClientRegistration, ClientType, GrantType, RedirectUri};
+use keyhaven::domain::client::{ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
 use keyhaven::domain::scope::ScopeSet;
 use keyhaven::domain::user::User;
 use keyhaven::domain::{Clock, SigningAlg};
@@ -29,6 +29,9 @@ pub struct ClientSpec {
     pub scopes: Option<&'static str>,
     pub grants: Vec<GrantType>,
     pub audiences: Vec<&'static str>,
+    pub post_logout_redirect_uris: Vec<&'static str>,
+    pub permissions: Vec<Permission>,
+    pub introspect_any_audience: bool,
 }
 
 impl Default for ClientSpec {
@@ -40,6 +43,9 @@ impl Default for ClientSpec {
             scopes: None,
             grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             audiences: vec![API],
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
         }
     }
 }
@@ -99,6 +105,13 @@ impl TestApp {
             audiences: spec.audiences.iter().map(|a| (*a).to_owned()).collect(),
             first_party: spec.first_party,
             id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: spec
+                .post_logout_redirect_uris
+                .iter()
+                .map(|u| RedirectUri::parse(u).expect("uri"))
+                .collect(),
+            permissions: spec.permissions,
+            introspect_any_audience: spec.introspect_any_audience,
         };
         registration.validate().expect("valid client");
         let id = format!("client-{}", uuid::Uuid::new_v4().simple());

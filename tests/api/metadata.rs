@@ -34,7 +34,10 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
         assert_eq!(doc["issuer"], json!(app.address), "{path}");
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(doc["response_types_supported"], json!(["code"]));
-        assert_eq!(doc["grant_types_supported"], json!(["authorization_code"]));
+        assert_eq!(
+            doc["grant_types_supported"],
+            json!(["authorization_code", "refresh_token", "client_credentials"])
+        );
         assert_eq!(doc["request_parameter_supported"], json!(false));
         assert_eq!(doc["request_uri_parameter_supported"], json!(false));
         assert_eq!(doc["authorization_response_iss_parameter_supported"], json!(true));
@@ -60,7 +63,8 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
             let expected: &[u16] = match name.as_str() {
                 "authorization_endpoint" => &[400],
                 "userinfo_endpoint" => &[401],
-                "token_endpoint" => &[405],
+                "token_endpoint" | "introspection_endpoint" | "revocation_endpoint" => &[405],
+                "end_session_endpoint" => &[200],
                 _ => &[200],
             };
             assert!(expected.contains(&status.as_u16()), "{name} ({url}) answered {status}");

@@ -208,6 +208,9 @@ fn client(id: &str) -> Client {
         audiences: vec!["https://api.example".into()],
         first_party: true,
         id_token_alg: keyhaven::domain::SigningAlg::Es256,
+        post_logout_redirect_uris: vec![RedirectUri::parse("https://app.example/bye").expect("uri")],
+        permissions: vec![keyhaven::domain::client::Permission::Introspect],
+        introspect_any_audience: true,
         created_at: 10,
         updated_at: 11,
     }
@@ -238,6 +241,9 @@ async fn clients_round_trip_and_delete(store: Arc<dyn Store>) {
     assert_eq!(c1.audiences, vec!["https://api.example".to_owned()]);
     assert!(c1.first_party);
     assert_eq!(c1.id_token_alg, keyhaven::domain::SigningAlg::Es256);
+    assert_eq!(c1.post_logout_redirect_uris[0].as_str(), "https://app.example/bye");
+    assert_eq!(c1.permissions, vec![keyhaven::domain::client::Permission::Introspect]);
+    assert!(c1.introspect_any_audience);
     assert_eq!((c1.created_at, c1.updated_at), (10, 11));
     let c2 = store.find_client("c2").await.expect("find").expect("c2");
     assert!(c2.secret_hash.is_none() && c2.scopes.is_none() && !c2.first_party);
@@ -485,6 +491,7 @@ async fn families_revoke_once_and_refresh_tokens_round_trip(store: Arc<dyn Store
         created_at: 20,
         expires_at: 500,
         rotated_at: None,
+        successor_hash: None,
     };
     store.insert_refresh_token(&token).await.expect("insert");
     assert_eq!(store.find_refresh_token("r1").await.expect("find"), Some(token));

@@ -8,10 +8,11 @@ use super::id_token::{self, IdTokenClaims};
 use super::TokenResponse;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
 use crate::domain::client::{Client, GrantType};
+use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::pkce::{CodeChallenge, CodeVerifier};
 use crate::protocol::access_token::{self, AccessGrant};
 use crate::protocol::error::{err, OAuthError};
-use crate::protocol::{userinfo, Context, Failure};
+use crate::protocol::{revocation, userinfo, Context, Failure};
 use crate::storage::{CodeRedemption, RefreshTokenRecord};
 
 /// The grant's parameters. `Debug` is not derived: the code is a secret.
@@ -50,7 +51,12 @@ pub async fn exchange(ctx: &Context<'_>, client: &Client, request: CodeExchange)
         CodeRedemption::NotFound => return Err(invalid_grant("the code is invalid")),
         CodeRedemption::Replayed { family_id } => {
             if let Some(family) = family_id {
-                ctx.store.revoke_family(&family, ctx.now, "code_replay").await?;
+                revocation::revoke_family(ctx, &family, "code_replay").await?;
+                ctx.record(
+                    SecurityEvent::new(ctx.now, kind::CODE_REPLAY, Outcome::Failure)
+                        .client(&client.id)
+                        .detail(format!("family {family} revoked")),
+                );
                 tracing::warn!(client_id = %client.id, family = %family, "authorization code replayed; its grant family is revoked");
             }
             return Err(invalid_grant("the code was already used"));
@@ -138,6 +144,7 @@ pub async fn exchange(ctx: &Context<'_>, client: &Client, request: CodeExchange)
                     created_at: ctx.now,
                     expires_at: (ctx.now + ctx.settings.refresh_idle_ttl).min(absolute_end),
                     rotated_at: None,
+                    successor_hash: None,
                 })
                 .await?;
             Some(token.expose().to_owned())
@@ -145,6 +152,13 @@ pub async fn exchange(ctx: &Context<'_>, client: &Client, request: CodeExchange)
             None
         };
 
+    ctx.record(
+        SecurityEvent::new(ctx.now, kind::TOKEN_ISSUED, Outcome::Success)
+            .user(&user.id)
+            .client(&client.id)
+            .session(&granted.sid)
+            .detail("authorization_code"),
+    );
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

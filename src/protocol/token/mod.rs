@@ -1,7 +1,9 @@
 //! The token endpoint (RFC 6749 §3.2, §5): one module per grant, the response shape here.
 
 pub mod authorization_code;
+pub mod client_credentials;
 pub mod id_token;
+pub mod refresh_token;
 
 use serde::Serialize;
 

@@ -1,0 +1,88 @@
+//! RP-Initiated Logout 1.0: which session the request names, and where the person may be sent
+//! afterwards. Ending the session is `revocation::end_session`.
+
+use serde_json::Value;
+
+use crate::domain::client::Client;
+use crate::storage::{Store, StoreError};
+
+/// The parameters of a logout request. `id_token_hint` is checked by the caller's verifier.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutRequest {
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+}
+
+/// A logout request that may be carried out.
+#[derive(Debug, Clone, Default)]
+pub struct ValidLogout {
+    /// `sid` of the session the hint was issued in.
+    pub hint_sid: Option<String>,
+    /// Where to send the person afterwards, `state` included.
+    pub redirect: Option<String>,
+}
+
+pub enum LogoutError {
+    /// Shown to the person; never redirected.
+    Refused(&'static str),
+    Store(StoreError),
+}
+
+/// Claims of a hint whose signature and issuer checked out (expiry does not matter for a hint).
+pub type HintClaims = serde_json::Map<String, Value>;
+
+pub async fn validate(
+    store: &dyn Store,
+    request: &LogoutRequest,
+    verify_hint: &(dyn Fn(&str) -> Result<HintClaims, String> + Sync),
+) -> Result<ValidLogout, LogoutError> {
+    let hint = match &request.id_token_hint {
+        Some(token) => Some(
+            verify_hint(token)
+                .map_err(|_| LogoutError::Refused("The logout request carries an invalid id_token_hint."))?,
+        ),
+        None => None,
+    };
+    let hint_client = hint.as_ref().and_then(|c| match c.get("aud") {
+        Some(Value::String(aud)) => Some(aud.clone()),
+        Some(Value::Array(auds)) => auds.first().and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    });
+    let client_id = match (&request.client_id, &hint_client) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(LogoutError::Refused("client_id does not match the id_token_hint."))
+        }
+        (Some(id), _) | (None, Some(id)) => Some(id.clone()),
+        (None, None) => None,
+    };
+    let redirect = match &request.post_logout_redirect_uri {
+        None => None,
+        Some(uri) => {
+            let Some(client_id) = client_id else {
+                return Err(LogoutError::Refused(
+                    "post_logout_redirect_uri needs a client_id or an id_token_hint.",
+                ));
+            };
+            let client: Option<Client> = store.find_client(&client_id).await.map_err(LogoutError::Store)?;
+            let registered = client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r.as_str() == uri));
+            if !registered {
+                return Err(LogoutError::Refused(
+                    "The post_logout_redirect_uri is not registered for this application.",
+                ));
+            }
+            let mut params = Vec::new();
+            if let Some(state) = &request.state {
+                params.push(("state", state.as_str()));
+            }
+            Some(super::authorize::redirect_with(uri, &params))
+        }
+    };
+    let hint_sid = hint
+        .as_ref()
+        .and_then(|c| c.get("sid"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(ValidLogout { hint_sid, redirect })
+}

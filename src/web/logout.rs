@@ -1,0 +1,118 @@
+//! `GET`/`POST /logout` (OIDC RP-Initiated Logout 1.0). The session ends server-side: its row,
+//! its refresh families and, through the revocation log, its access tokens everywhere.
+
+use axum::extract::{RawForm, RawQuery, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+use tera::Context;
+
+use super::browser::{self, clear_cookie, Browser};
+use super::login::forbidden;
+use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::http::authorize::see_other;
+use crate::protocol::logout::{self, HintClaims, LogoutError, LogoutRequest};
+use crate::protocol::revocation;
+use crate::startup::AppState;
+
+fn params(encoded: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(encoded.as_bytes())
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn request_of(params: &[(String, String)]) -> LogoutRequest {
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    LogoutRequest {
+        id_token_hint: get("id_token_hint"),
+        client_id: get("client_id"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        state: get("state"),
+    }
+}
+
+/// Our signature (retired keys too) and our issuer; an expired hint still names its session.
+fn verify_hint(state: &AppState, hint: &str) -> Result<HintClaims, String> {
+    let verified = state.keys.verify_jwt(hint).map_err(|_| "bad signature".to_owned())?;
+    if verified.claims.get("iss").and_then(Value::as_str) != Some(state.settings.issuer.as_str()) {
+        return Err("another issuer".into());
+    }
+    Ok(verified.claims)
+}
+
+fn failed(state: &AppState, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "logout failed");
+    state.pages.error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again later.",
+    )
+}
+
+pub async fn logout_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    logout(state, headers, params(query.as_deref().unwrap_or_default()), false).await
+}
+
+pub async fn logout_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+    logout(state, headers, params(&String::from_utf8_lossy(&body)), true).await
+}
+
+async fn logout(state: AppState, headers: HeaderMap, params: Vec<(String, String)>, posted: bool) -> Response {
+    let browser = Browser::from_headers(&headers, &state.settings);
+    let request = request_of(&params);
+    let verify = |hint: &str| verify_hint(&state, hint);
+    let valid = match logout::validate(&*state.store, &request, &verify).await {
+        Ok(valid) => valid,
+        Err(LogoutError::Refused(message)) => {
+            return state.pages.error(
+                StatusCode::BAD_REQUEST,
+                "This sign-out request cannot be completed",
+                message,
+            )
+        }
+        Err(LogoutError::Store(e)) => return failed(&state, e),
+    };
+    let confirmed = posted && params.iter().any(|(k, v)| k == "confirm" && v == "yes");
+    if confirmed {
+        let csrf = params.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str());
+        if !browser.csrf_ok(&state.csrf_key, csrf) {
+            return forbidden(&state);
+        }
+    }
+    let session = match browser::signed_in(&state, &browser).await {
+        Ok(session) => session,
+        Err(e) => return failed(&state, e),
+    };
+    if let Some((session, user)) = session {
+        let hint_names_this_session = valid.hint_sid.as_deref() == Some(session.sid.as_str());
+        if !(confirmed || hint_names_this_session) {
+            let mut context = Context::new();
+            context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
+            context.insert("username", &user.username);
+            context.insert("id_token_hint", &request.id_token_hint);
+            context.insert("client_id", &request.client_id);
+            context.insert("post_logout_redirect_uri", &request.post_logout_redirect_uri);
+            context.insert("state", &request.state);
+            return state.pages.render(StatusCode::OK, "logout.html", &context);
+        }
+        let ctx = state.protocol();
+        if let Err(e) = revocation::end_session(&ctx, &session.sid, "logout").await {
+            return failed(&state, e);
+        }
+        ctx.record(
+            SecurityEvent::new(ctx.now, kind::LOGOUT, Outcome::Success)
+                .user(&user.id)
+                .session(&session.sid)
+                .from_peer(session.ip.clone(), browser::user_agent(&headers)),
+        );
+        tracing::info!(user_id = %user.id, sid = %session.sid, "signed out");
+    }
+    let mut response = match &valid.redirect {
+        Some(location) => see_other(location, &Browser::new_unset(), &state),
+        None => state.pages.message("Signed out", "You are signed out."),
+    };
+    response.headers_mut().append(SET_COOKIE, clear_cookie(&state.settings));
+    response
+}
