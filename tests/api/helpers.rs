@@ -156,7 +156,32 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
     }
 }
 
+/// Another server on the same database and KEK, as a second instance behind a load balancer.
+pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
+    let shared: Vec<(&'static str, String)> = first
+        .settings
+        .iter()
+        .filter(|(k, _)| matches!(*k, "database_url" | "kek" | "issuer"))
+        .cloned()
+        .collect();
+    let extra: Vec<(&'static str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn_app_with(Backend::Sqlite, &extra).await
+}
+
 impl TestApp {
+    /// The same server seen through another handle (tests replace `http` for a second browser).
+    pub fn shallow_clone(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            http: self.http.clone(),
+            state: self.state.clone(),
+            clock: self.clock.clone(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            settings: self.settings.clone(),
+            pg: None,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.address))

@@ -14,6 +14,7 @@ mod config;
 mod flow;
 mod helpers;
 mod keys;
+mod lifecycle;
 mod metadata;
 mod oidc;
 mod pages;
