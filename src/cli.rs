@@ -529,6 +529,8 @@ async fn user(
                 password_hash,
                 disabled: false,
                 claims,
+                totp_secret: None,
+                totp_pending: None,
                 created_at: now,
                 updated_at: now,
             };

@@ -75,6 +75,29 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "1s",
         "how often each instance reads the revocation log",
     ),
+    ("reset_token_ttl", "15m", "how long a password reset link works"),
+    (
+        "smtp_url",
+        "(unset)",
+        "smtp:// (STARTTLS) or smtps:// (TLS) URL with credentials; unset writes mail to <data_dir>/outbox",
+    ),
+    (
+        "mail_from",
+        "Keyhaven <no-reply@localhost>",
+        "sender address of the mail Keyhaven sends",
+    ),
+    (
+        "rate_limit_pages",
+        "30/1m",
+        "per-IP limit on /login, /login/otp and /reset: requests per period",
+    ),
+    ("rate_limit_api", "100/1s", "per-IP limit on /token and /revoke"),
+    ("rate_limit_introspect", "2000/1s", "per-IP limit on /introspect"),
+    (
+        "trust_forwarded_for",
+        "false",
+        "take the client IP from X-Forwarded-For (only behind a proxy that sets it)",
+    ),
     (
         "session_idle_ttl",
         "12h",
@@ -131,6 +154,13 @@ pub struct Settings {
     pub key_rotation_interval: i64,
     pub key_rotation_lead: i64,
     pub key_refresh_interval: std::time::Duration,
+    pub reset_token_ttl: i64,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub rate_limit_pages: RateLimit,
+    pub rate_limit_api: RateLimit,
+    pub rate_limit_introspect: RateLimit,
+    pub trust_forwarded_for: bool,
     pub refresh_reuse_grace: i64,
     pub revocation_refresh_interval: std::time::Duration,
     pub session_idle_ttl: i64,
@@ -221,6 +251,35 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
             .as_secs(),
     };
     i64::try_from(secs).map_err(|_| format!("`{text}` is too long"))
+}
+
+/// A rate limit: `count` requests per `per`, written `30/1m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub per: std::time::Duration,
+}
+
+impl RateLimit {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not a rate such as 30/1m");
+        let (count, per) = text.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let per = parse_interval(per).map_err(|_| bad())?;
+        if count == 0 {
+            return Err("the count must be at least 1".into());
+        }
+        Ok(Self { count, per })
+    }
+}
+
+/// Checks an SMTP URL's shape without echoing it (it may hold a password).
+fn parse_smtp_url(text: &str) -> Result<String, String> {
+    let url = Url::parse(text.trim()).map_err(|_| "is not a URL".to_owned())?;
+    if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
+        return Err("must be smtp://host[:port] (STARTTLS) or smtps://host[:port] (TLS)".into());
+    }
+    Ok(text.trim().to_owned())
 }
 
 /// A timer interval: more than zero, sub-second values allowed (`100ms`).
@@ -357,6 +416,22 @@ impl Settings {
             ));
         }
         Ok(Self {
+            reset_token_ttl: raw.seconds("reset_token_ttl", "15m", 60)?,
+            smtp_url: match raw.get("smtp_url") {
+                None => None,
+                Some(url) => Some(SecretString::from(
+                    parse_smtp_url(url).map_err(|m| ConfigError::invalid("smtp_url", m))?,
+                )),
+            },
+            mail_from: raw.parse("mail_from", "Keyhaven <no-reply@localhost>", |t| {
+                t.parse::<lettre::message::Mailbox>()
+                    .map(|_| t.to_owned())
+                    .map_err(|_| format!("`{t}` is not a mailbox"))
+            })?,
+            rate_limit_pages: raw.parse("rate_limit_pages", "30/1m", RateLimit::parse)?,
+            rate_limit_api: raw.parse("rate_limit_api", "100/1s", RateLimit::parse)?,
+            rate_limit_introspect: raw.parse("rate_limit_introspect", "2000/1s", RateLimit::parse)?,
+            trust_forwarded_for: raw.parse("trust_forwarded_for", "false", parse_bool)?,
             refresh_reuse_grace: raw.seconds("refresh_reuse_grace", "0s", 0)?,
             revocation_refresh_interval: raw.parse("revocation_refresh_interval", "1s", parse_interval)?,
             session_idle_ttl,

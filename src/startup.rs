@@ -18,12 +18,14 @@ use crate::crypto::keys::{KeyError, KeyManager, KeyPolicy};
 use crate::crypto::password::PasswordHasher;
 use crate::domain::Clock;
 use crate::events::EventLog;
+use crate::http::rate_limit::{rate_limit, RateLimits};
 use crate::http::{authorize, error, metadata, routes, token, userinfo};
+use crate::mail::Mailer;
 use crate::protocol::introspect::UsernameCache;
 use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 use crate::web::pages::{self, Pages};
-use crate::web::{consent, login, logout};
+use crate::web::{consent, login, logout, otp, reset, security};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -39,6 +41,10 @@ pub struct AppState {
     pub revocations: Arc<RevocationCache>,
     pub usernames: Arc<UsernameCache>,
     pub events: EventLog,
+    pub mailer: Mailer,
+    pub limits: Arc<RateLimits>,
+    /// Seals TOTP secrets (signing keys are sealed by the key manager).
+    pub kek: Arc<Kek>,
 }
 
 impl AppState {
@@ -131,6 +137,9 @@ impl Application {
         let passwords = PasswordHasher::new(settings.password_hash_concurrency)
             .map_err(|e| StartupError::Passwords(e.to_string()))?;
         let store_for_events = store.clone();
+        let mailer = Mailer::start(&settings).map_err(|e| ConfigError::invalid("smtp_url", e))?;
+        let settings_for_limits = &settings;
+        let limits = RateLimits::new(settings_for_limits);
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -142,6 +151,9 @@ impl Application {
             revocations: Arc::new(RevocationCache::default()),
             usernames: Arc::new(UsernameCache::default()),
             events: EventLog::start(store_for_events),
+            mailer,
+            limits: Arc::new(limits),
+            kek: kek.clone(),
         };
         state
             .revocations
@@ -167,6 +179,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let maintenance = tokio::spawn(run_key_maintenance(self.state.clone()));
         let revocations = tokio::spawn(run_revocation_refresh(self.state.clone()));
+        let limits = self.state.limits.clone();
+        let forget = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits.forget_idle();
+            }
+        });
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, issuer = %self.state.settings.issuer, "keyhaven listening");
         let result = axum::serve(
@@ -178,6 +198,7 @@ impl Application {
         .await;
         maintenance.abort();
         revocations.abort();
+        forget.abort();
         self.state.events.flush().await;
         result
     }
@@ -238,13 +259,26 @@ const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router(state: AppState) -> Router {
+    let limited = |limiter: &Arc<crate::http::rate_limit::Limiter>| {
+        axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit)
+    };
+    let guarded_pages = Router::new()
+        .route(routes::LOGIN, get(login::show).post(login::submit))
+        .route(routes::LOGIN_OTP, get(otp::show).post(otp::submit))
+        .route(routes::RESET, get(reset::show_request).post(reset::submit_request))
+        .route(routes::RESET_LINK, get(reset::show_link).post(reset::submit_link))
+        .layer(limited(&state.limits.pages));
     let pages = Router::new()
+        .merge(guarded_pages)
+        .route(routes::ACCOUNT_SECURITY, get(security::show))
+        .route(routes::TOTP_START, post(security::start))
+        .route(routes::TOTP_CONFIRM, post(security::confirm))
+        .route(routes::TOTP_DISABLE, post(security::disable))
         .route(
             routes::AUTHORIZE,
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
-        .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::CONSENT, get(consent::show).post(consent::submit))
         .route(routes::LOGOUT, get(logout::logout_get).post(logout::logout_post))
         .layer(header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
@@ -253,9 +287,13 @@ pub fn router(state: AppState) -> Router {
         .layer(header(header::CACHE_CONTROL, "no-store"));
     let api = Router::new()
         .route(routes::TOKEN, post(token::token))
-        .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
-        .route(routes::INTROSPECT, post(token::introspect))
         .route(routes::REVOKE, post(token::revoke))
+        .layer(limited(&state.limits.api))
+        .route(
+            routes::INTROSPECT,
+            post(token::introspect).layer(limited(&state.limits.introspect)),
+        )
+        .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(header(header::PRAGMA, "no-cache"));
     Router::new()

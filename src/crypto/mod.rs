@@ -4,3 +4,4 @@ pub mod kek;
 pub mod keys;
 pub mod password;
 pub mod tokens;
+pub mod totp;

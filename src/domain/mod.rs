@@ -4,6 +4,7 @@ pub mod alg;
 pub mod client;
 pub mod clock;
 pub mod event;
+pub mod password_policy;
 pub mod pkce;
 pub mod scope;
 pub mod user;

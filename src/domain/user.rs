@@ -114,13 +114,45 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub claims: ProfileClaims,
+    /// The TOTP secret, sealed under the KEK; None when the second factor is off.
+    pub totp_secret: Option<String>,
+    /// A secret being enrolled, sealed, until a first code confirms it.
+    pub totp_pending: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+impl User {
+    pub fn has_totp(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+}
+
+/// Account lockout (OWASP ASVS 2.2.1): after `MAX_FAILURES` wrong passwords or codes within
+/// `WINDOW` seconds the account is locked for `BASE` seconds, doubling with each lockout up to
+/// `CAP`. Counters live in the store so every instance sees them.
+pub mod lockout {
+    pub const MAX_FAILURES: i64 = 5;
+    pub const WINDOW: i64 = 15 * 60;
+    pub const BASE: i64 = 60;
+    pub const CAP: i64 = 3600;
+
+    /// How long the `n`-th lockout (0-based) lasts.
+    pub fn duration(previous_lockouts: i64) -> i64 {
+        let doublings = u32::try_from(previous_lockouts.clamp(0, 16)).unwrap_or(16);
+        BASE.saturating_mul(1_i64 << doublings).min(CAP)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lockouts_double_up_to_an_hour() {
+        let durations: Vec<i64> = (0..8).map(lockout::duration).collect();
+        assert_eq!(durations, vec![60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
 
     #[test]
     fn usernames_and_emails_are_normalised() {

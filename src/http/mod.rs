@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod error;
 pub mod metadata;
+pub mod rate_limit;
 pub mod routes;
 pub mod token;
 pub mod userinfo;

@@ -44,6 +44,13 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     pub const LOGOUT: &str = "/logout";
     pub const LOGIN: &str = "/login";
+    pub const LOGIN_OTP: &str = "/login/otp";
+    pub const RESET: &str = "/reset";
+    pub const RESET_LINK: &str = "/reset/{token}";
+    pub const ACCOUNT_SECURITY: &str = "/account/security";
+    pub const TOTP_START: &str = "/account/security/totp/start";
+    pub const TOTP_CONFIRM: &str = "/account/security/totp/confirm";
+    pub const TOTP_DISABLE: &str = "/account/security/totp/disable";
     pub const CONSENT: &str = "/consent";
     pub const STYLESHEET: &str = "/static/keyhaven.css";
     pub const HEALTHZ: &str = "/healthz";

@@ -23,7 +23,8 @@ use crate::domain::UnixTime;
 
 pub use postgres::PostgresStore;
 pub use records::{
-    CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord,
+    SessionRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -155,6 +156,40 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_events(&self, events: &[SecurityEvent]) -> Result<(), StoreError>;
     /// Newest first.
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<SecurityEvent>, StoreError>;
+
+    // Account security.
+    async fn list_live_sessions(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Stores a new reset token for the person, deleting any older one (a newer link voids it).
+    async fn replace_reset_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The person an unused, unexpired reset token belongs to.
+    async fn find_reset_token(&self, token_hash: &str, now: UnixTime) -> Result<Option<String>, StoreError>;
+    /// Spends a reset token (once, atomically); returns its person.
+    async fn consume_reset_token(&self, token_hash: &str, now: UnixTime) -> Result<Option<String>, StoreError>;
+    /// Until when the account (or unknown login name) is locked, if it is.
+    async fn login_locked_until(&self, account_key: &str, now: UnixTime) -> Result<Option<UnixTime>, StoreError>;
+    /// Counts a failure; returns the end of the lockout when this failure started one.
+    async fn record_login_failure(&self, account_key: &str, now: UnixTime) -> Result<Option<UnixTime>, StoreError>;
+    async fn clear_login_failures(&self, account_key: &str) -> Result<(), StoreError>;
+    async fn set_totp_pending(&self, user_id: &str, sealed: Option<&str>) -> Result<(), StoreError>;
+    /// Turns TOTP on with `sealed` and replaces the recovery codes, atomically.
+    async fn enable_totp(&self, user_id: &str, sealed: &str, recovery_hashes: &[String]) -> Result<(), StoreError>;
+    async fn disable_totp(&self, user_id: &str) -> Result<(), StoreError>;
+    /// Accepts time step `step` for the person only if it is later than every step accepted
+    /// before (a code works once).
+    async fn accept_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError>;
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
+    async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String]) -> Result<(), StoreError>;
+    async fn put_pending_login(&self, pending: &PendingLogin) -> Result<(), StoreError>;
+    async fn find_pending_login(&self, browser_hash: &str, now: UnixTime) -> Result<Option<PendingLogin>, StoreError>;
+    /// Counts a wrong code; returns the failures so far.
+    async fn record_otp_failure(&self, browser_hash: &str) -> Result<i64, StoreError>;
+    async fn delete_pending_login(&self, browser_hash: &str) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use sqlx::PgPool;
 
 use super::sql::*;
 use super::{
-    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, RefreshTokenRecord, RevocationRecord,
-    SessionRecord, SigningKeyRecord, StoreError,
+    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord,
+    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError,
 };
 use crate::domain::client::Client;
 use crate::domain::event::{EventFilter, SecurityEvent};

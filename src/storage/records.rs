@@ -109,3 +109,15 @@ pub struct RevocationRecord {
     /// When every token this entry kills has expired anyway.
     pub expires_at: UnixTime,
 }
+
+/// A right password waiting for its second factor, bound to the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLogin {
+    pub browser_hash: String,
+    pub user_id: String,
+    /// The pending authorization request to resume afterwards, if any.
+    pub request_id: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub failures: i64,
+}

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
 use super::{
-    CodeRecord, FamilyRecord, PendingAuthorization, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    CodeRecord, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SigningKeyRecord, StoreError,
 };
 use crate::domain::client::Client;
@@ -128,6 +128,8 @@ pub(super) struct UserRow {
     password_hash: String,
     disabled: bool,
     claims: String,
+    totp_secret: Option<String>,
+    totp_pending: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -143,6 +145,8 @@ impl TryFrom<UserRow> for User {
             email_verified: r.email_verified,
             password_hash: r.password_hash,
             disabled: r.disabled,
+            totp_secret: r.totp_secret,
+            totp_pending: r.totp_pending,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -361,6 +365,30 @@ impl TryFrom<EventRow> for SecurityEvent {
     }
 }
 
+#[derive(sqlx::FromRow)]
+pub(super) struct PendingLoginRow {
+    browser_hash: String,
+    user_id: String,
+    request_id: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    failures: i64,
+}
+
+impl TryFrom<PendingLoginRow> for PendingLogin {
+    type Error = StoreError;
+    fn try_from(r: PendingLoginRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            browser_hash: r.browser_hash,
+            user_id: r.user_id,
+            request_id: r.request_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            failures: r.failures,
+        })
+    }
+}
+
 pub(super) fn convert_all<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
 where
     T: TryFrom<R, Error = StoreError>,
@@ -373,7 +401,7 @@ pub(super) const KEY_COLUMNS: &str =
 pub(super) const CLIENT_COLUMNS: &str = "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, \
      first_party, id_token_alg, post_logout_redirect_uris, permissions, introspect_any_audience, created_at, updated_at";
 pub(super) const USER_COLUMNS: &str =
-    "id, username, email, email_verified, password_hash, disabled, claims, created_at, updated_at";
+    "id, username, email, email_verified, password_hash, disabled, claims, totp_secret, totp_pending, created_at, updated_at";
 
 pub(super) const SESSION_COLUMNS: &str =
     "id_hash, sid, user_id, auth_time, amr, created_at, last_seen_at, expires_at, ip, user_agent";
@@ -510,7 +538,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
-                sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
                     .bind(&u.id)
                     .bind(&u.username)
                     .bind(&u.email)
@@ -518,6 +546,8 @@ macro_rules! sql_store {
                     .bind(&u.password_hash)
                     .bind(u.disabled)
                     .bind(encode_json(&u.claims)?)
+                    .bind(&u.totp_secret)
+                    .bind(&u.totp_pending)
                     .bind(u.created_at)
                     .bind(u.updated_at)
                     .execute(&self.pool)
@@ -918,6 +948,249 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)?;
                 convert_all(rows)
+            }
+            async fn list_live_sessions(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionRecord>, StoreError> {
+                let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM browser_sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at"
+                ))
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                convert_all(rows)
+            }
+
+            async fn replace_reset_token(&self, user_id: &str, token_hash: &str, now: UnixTime, expires_at: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                sqlx::query("DELETE FROM reset_tokens WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
+                    .bind(token_hash)
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn find_reset_token(&self, token_hash: &str, now: UnixTime) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar("SELECT user_id FROM reset_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn consume_reset_token(&self, token_hash: &str, now: UnixTime) -> Result<Option<String>, StoreError> {
+                sqlx::query_scalar(
+                    "UPDATE reset_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)
+            }
+
+            async fn login_locked_until(&self, account_key: &str, now: UnixTime) -> Result<Option<UnixTime>, StoreError> {
+                let until: Option<Option<i64>> = sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE account_key = $1")
+                    .bind(account_key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(until.flatten().filter(|until| *until > now))
+            }
+
+            async fn record_login_failure(&self, account_key: &str, now: UnixTime) -> Result<Option<UnixTime>, StoreError> {
+                use crate::domain::user::lockout;
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                let (failures, lockouts): (i64, i64) = sqlx::query_as(
+                    "INSERT INTO login_throttle (account_key, failures, window_start, locked_until, lockouts) VALUES ($1, 1, $2, NULL, 0) \
+                     ON CONFLICT (account_key) DO UPDATE SET \
+                       failures = CASE WHEN login_throttle.window_start + $3 <= $2 THEN 1 ELSE login_throttle.failures + 1 END, \
+                       window_start = CASE WHEN login_throttle.window_start + $3 <= $2 THEN $2 ELSE login_throttle.window_start END \
+                     RETURNING failures, lockouts",
+                )
+                .bind(account_key)
+                .bind(now)
+                .bind(lockout::WINDOW)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                let locked = if failures >= lockout::MAX_FAILURES {
+                    let until = now + lockout::duration(lockouts);
+                    sqlx::query(
+                        "UPDATE login_throttle SET locked_until = $2, lockouts = lockouts + 1, failures = 0, window_start = $3 WHERE account_key = $1",
+                    )
+                    .bind(account_key)
+                    .bind(until)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                    Some(until)
+                } else {
+                    None
+                };
+                tx.commit().await.map_err(db_error)?;
+                Ok(locked)
+            }
+
+            async fn clear_login_failures(&self, account_key: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM login_throttle WHERE account_key = $1")
+                    .bind(account_key)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn set_totp_pending(&self, user_id: &str, sealed: Option<&str>) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET totp_pending = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(sealed)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn enable_totp(&self, user_id: &str, sealed: &str, recovery_hashes: &[String]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                sqlx::query("UPDATE users SET totp_secret = $2, totp_pending = NULL, totp_last_step = NULL WHERE id = $1")
+                    .bind(user_id)
+                    .bind(sealed)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                for hash in recovery_hashes {
+                    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+                        .bind(user_id)
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn disable_totp(&self, user_id: &str) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn accept_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                )
+                .bind(user_id)
+                .bind(step)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_recovery_code(&self, user_id: &str, code_hash: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
+                    .bind(user_id)
+                    .bind(code_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn replace_recovery_codes(&self, user_id: &str, hashes: &[String]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                for hash in hashes {
+                    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+                        .bind(user_id)
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn put_pending_login(&self, p: &PendingLogin) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO pending_logins (browser_hash, user_id, request_id, created_at, expires_at, failures) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (browser_hash) DO UPDATE SET \
+                     user_id = excluded.user_id, request_id = excluded.request_id, created_at = excluded.created_at, \
+                     expires_at = excluded.expires_at, failures = excluded.failures",
+                )
+                .bind(&p.browser_hash)
+                .bind(&p.user_id)
+                .bind(&p.request_id)
+                .bind(p.created_at)
+                .bind(p.expires_at)
+                .bind(p.failures)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn find_pending_login(&self, browser_hash: &str, now: UnixTime) -> Result<Option<PendingLogin>, StoreError> {
+                let row: Option<PendingLoginRow> = sqlx::query_as(
+                    "SELECT browser_hash, user_id, request_id, created_at, expires_at, failures FROM pending_logins \
+                     WHERE browser_hash = $1 AND expires_at > $2",
+                )
+                .bind(browser_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                row.map(PendingLogin::try_from).transpose()
+            }
+
+            async fn record_otp_failure(&self, browser_hash: &str) -> Result<i64, StoreError> {
+                let failures: Option<i64> =
+                    sqlx::query_scalar("UPDATE pending_logins SET failures = failures + 1 WHERE browser_hash = $1 RETURNING failures")
+                        .bind(browser_hash)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                Ok(failures.unwrap_or(i64::MAX))
+            }
+
+            async fn delete_pending_login(&self, browser_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM pending_logins WHERE browser_hash = $1")
+                    .bind(browser_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
             }
         }
     };

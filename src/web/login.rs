@@ -1,5 +1,7 @@
 //! `GET`/`POST /login`: username or email and password. Wrong username and wrong password get
-//! the same page, status and (a dummy argon2 verify for unknown users) time.
+//! the same page, status and (a dummy argon2 verify for unknown users) time. Failures count per
+//! account in the store (per login name for unknown accounts, so those lock alike); a locked
+//! account gets only "too many attempts". A person with TOTP continues at `/login/otp`.
 
 use std::net::SocketAddr;
 
@@ -13,11 +15,14 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::browser::{self, Browser};
-use crate::crypto::tokens::random_base64url;
+use crate::crypto::tokens::{random_base64url, SecretHash};
+use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::domain::user::User;
 use crate::http::authorize::{expired, load_pending, see_other};
+use crate::http::rate_limit::client_ip;
 use crate::http::routes;
 use crate::startup::AppState;
-use crate::storage::SessionRecord;
+use crate::storage::{PendingLogin, SessionRecord};
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -35,7 +40,10 @@ pub struct LoginForm {
     password: String,
 }
 
-const WRONG_CREDENTIALS: &str = "Wrong username or password.";
+pub const WRONG_CREDENTIALS: &str = "Wrong username or password.";
+pub const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Try again later.";
+/// How long the second factor may take after the password.
+const OTP_STEP_TTL: i64 = 300;
 
 pub fn forbidden(state: &AppState) -> Response {
     state.pages.error(
@@ -43,6 +51,42 @@ pub fn forbidden(state: &AppState) -> Response {
         "This form has expired",
         "For your security the form could not be accepted. Go back, reload the page and try again.",
     )
+}
+
+pub fn internal(state: &AppState, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "page failed");
+    state.pages.error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again later.",
+    )
+}
+
+/// The key of the failure counter: the account, or the login name when no account has it.
+pub fn account_key(user: Option<&User>, login: &str) -> String {
+    match user {
+        Some(user) => user.id.clone(),
+        None => format!("unknown:{}", SecretHash::of(&login.trim().to_lowercase()).as_str()),
+    }
+}
+
+/// Where the browser is, for events.
+pub struct Peer {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+impl Peer {
+    pub fn of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Self {
+        Self {
+            ip: client_ip(state.settings.trust_forwarded_for, Some(peer), headers).to_string(),
+            user_agent: browser::user_agent(headers),
+        }
+    }
+
+    pub fn event(&self, state: &AppState, kind: &str, outcome: Outcome) -> SecurityEvent {
+        SecurityEvent::new(state.clock.now(), kind, outcome).from_peer(Some(self.ip.clone()), self.user_agent.clone())
+    }
 }
 
 async fn login_page(
@@ -96,18 +140,35 @@ pub async fn submit(
     if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
         return forbidden(&state);
     }
+    let peer = Peer::of(&state, peer, &headers);
     let request_id = form.request.as_deref().filter(|r| !r.is_empty());
     let user = match state.store.find_user_by_login(&form.login).await {
         Ok(user) => user,
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in lookup failed");
-            return state.pages.error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again later.",
-            );
-        }
+        Err(e) => return internal(&state, e),
     };
+    let key = account_key(user.as_ref(), &form.login);
+    let now = state.clock.now();
+    match state.store.login_locked_until(&key, now).await {
+        Ok(Some(_)) => {
+            let mut event = peer
+                .event(&state, kind::LOGIN, Outcome::Failure)
+                .detail("account locked");
+            if let Some(user) = &user {
+                event = event.user(&user.id);
+            }
+            state.events.record(event);
+            return login_page(
+                &state,
+                &browser,
+                request_id,
+                Some(TOO_MANY_ATTEMPTS),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
+        Ok(None) => {}
+        Err(e) => return internal(&state, e),
+    }
     let password = SecretString::from(form.password);
     // Always one argon2 verify: against the person's hash, or a dummy one.
     let verified = state
@@ -116,7 +177,17 @@ pub async fn submit(
         .await;
     let user = match user {
         Some(user) if verified && !user.disabled => user,
-        _ => {
+        other => {
+            let mut event = peer
+                .event(&state, kind::LOGIN, Outcome::Failure)
+                .detail("wrong credentials");
+            if let Some(user) = &other {
+                event = event.user(&user.id);
+            }
+            state.events.record(event);
+            if let Err(e) = note_failure(&state, &peer, &key, other.as_ref()).await {
+                return internal(&state, e);
+            }
             return login_page(
                 &state,
                 &browser,
@@ -124,12 +195,61 @@ pub async fn submit(
                 Some(WRONG_CREDENTIALS),
                 StatusCode::UNAUTHORIZED,
             )
-            .await
+            .await;
         }
     };
+    if let Err(e) = state.store.clear_login_failures(&key).await {
+        return internal(&state, e);
+    }
+    if user.has_totp() {
+        let pending = PendingLogin {
+            browser_hash: browser.hash(),
+            user_id: user.id.clone(),
+            request_id: request_id.map(str::to_owned),
+            created_at: now,
+            expires_at: now + OTP_STEP_TTL,
+            failures: 0,
+        };
+        if let Err(e) = state.store.put_pending_login(&pending).await {
+            return internal(&state, e);
+        }
+        return see_other(routes::LOGIN_OTP, &browser, &state);
+    }
+    start_session(&state, &browser, &user, vec!["pwd".into()], &peer, request_id).await
+}
 
+/// Counts a failed sign-in (password or code) against `key`; records a lockout event when this
+/// failure locks the account.
+pub async fn note_failure(
+    state: &AppState,
+    peer: &Peer,
+    key: &str,
+    user: Option<&User>,
+) -> Result<(), crate::storage::StoreError> {
+    if let Some(until) = state.store.record_login_failure(key, state.clock.now()).await? {
+        let mut event = peer
+            .event(state, kind::LOCKOUT, Outcome::Failure)
+            .detail(format!("locked until {until}"));
+        if let Some(user) = user {
+            event = event.user(&user.id);
+        }
+        state.events.record(event);
+        tracing::warn!("account locked after repeated failures");
+    }
+    Ok(())
+}
+
+/// Signs the browser in: a fresh cookie value (no fixation), a session row, the pending
+/// authorization request moved to the new cookie and resumed, or a signed-in page.
+pub async fn start_session(
+    state: &AppState,
+    browser: &Browser,
+    user: &User,
+    amr: Vec<String>,
+    peer: &Peer,
+    request_id: Option<&str>,
+) -> Response {
     let now = state.clock.now();
-    // A new cookie value at sign-in: whatever id the browser had before is worthless now.
     if !browser.fresh {
         if let Err(e) = state.store.end_session(&browser.hash(), now).await {
             tracing::error!(error = %e, "could not end the previous session");
@@ -141,21 +261,22 @@ pub async fn submit(
         sid: random_base64url(16),
         user_id: user.id.clone(),
         auth_time: now,
-        amr: vec!["pwd".into()],
+        amr,
         created_at: now,
         last_seen_at: now,
         expires_at: now + state.settings.session_absolute_ttl,
-        ip: Some(peer.ip().to_string()),
-        user_agent: browser::user_agent(&headers),
+        ip: Some(peer.ip.clone()),
+        user_agent: peer.user_agent.clone(),
     };
     if let Err(e) = state.store.insert_session(&session).await {
-        tracing::error!(error = %e, "could not create the session");
-        return state.pages.error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Please try again later.",
-        );
+        return internal(state, e);
     }
+    state.events.record(
+        peer.event(state, kind::LOGIN, Outcome::Success)
+            .user(&user.id)
+            .session(&session.sid)
+            .detail(session.amr.join("+")),
+    );
     tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
 
     let Some(id) = request_id else {
@@ -168,21 +289,17 @@ pub async fn submit(
         return response;
     };
     // The pending request follows the browser to its new cookie, marked as signed in.
-    match load_pending(&state, &browser, id).await {
+    match load_pending(state, browser, id).await {
         Ok(Some((mut pending, _))) => {
             pending.browser_hash = signed_in.hash();
             pending.login_done_at = Some(now);
             if let Err(e) = state.store.update_pending_authorization(&pending).await {
                 tracing::error!(error = %e, "could not update the pending request");
             }
-            see_other(
-                &format!("{}?request={id}", routes::AUTHORIZE_RESUME),
-                &signed_in,
-                &state,
-            )
+            see_other(&format!("{}?request={id}", routes::AUTHORIZE_RESUME), &signed_in, state)
         }
         Ok(None) => {
-            let mut response = expired(&state);
+            let mut response = expired(state);
             response
                 .headers_mut()
                 .append(SET_COOKIE, signed_in.set_cookie(&state.settings));

@@ -5,4 +5,7 @@ pub mod browser;
 pub mod consent;
 pub mod login;
 pub mod logout;
+pub mod otp;
 pub mod pages;
+pub mod reset;
+pub mod security;

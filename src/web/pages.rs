@@ -14,6 +14,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/error.html")),
     ("message.html", include_str!("../../templates/message.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
+    ("otp.html", include_str!("../../templates/otp.html")),
+    ("reset_request.html", include_str!("../../templates/reset_request.html")),
+    ("reset_form.html", include_str!("../../templates/reset_form.html")),
+    ("security.html", include_str!("../../templates/security.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");

@@ -146,6 +146,8 @@ impl TestApp {
                 ("locale".to_owned(), "en".to_owned()),
             ]
             .into(),
+            totp_secret: None,
+            totp_pending: None,
             created_at: now,
             updated_at: now,
         };

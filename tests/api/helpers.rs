@@ -123,6 +123,10 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         ("kek", random_kek()),
         ("key_refresh_interval", "100ms".into()),
         ("password_hash_concurrency", "2".into()),
+        // Generous limits: flows in tests sign in many times from one address. The rate-limit
+        // tests set their own.
+        ("rate_limit_pages", "10000/1s".into()),
+        ("rate_limit_api", "10000/1s".into()),
         (
             "log_level",
             std::env::var("KEYHAVEN_TEST_LOG").unwrap_or_else(|_| "warn".into()),

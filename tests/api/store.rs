@@ -263,6 +263,8 @@ fn user(id: &str, username: &str, email: &str) -> User {
         password_hash: "$argon2id$dummy".into(),
         disabled: false,
         claims: BTreeMap::from([("name".to_owned(), "Alice".to_owned())]),
+        totp_secret: None,
+        totp_pending: None,
         created_at: 1,
         updated_at: 1,
     }

@@ -1,0 +1,126 @@
+//! Per-IP token buckets (`governor`) in front of the guessable and costly endpoints. Local to
+//! each instance by design: the per-account counters in the store are what hold across
+//! instances. Over the limit: 429 with `Retry-After`, as JSON for API endpoints and as a page
+//! for pages.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+
+use crate::config::RateLimit;
+use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::startup::AppState;
+
+/// The client's address: the peer, or with `trust_forwarded_for` the last (nearest) entry
+/// of `X-Forwarded-For`, which our own proxy appended.
+pub fn client_ip(trust_forwarded_for: bool, peer: Option<SocketAddr>, headers: &HeaderMap) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+    forwarded
+        .or(peer.map(|p| p.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Pages,
+    Api,
+}
+
+pub struct Limiter {
+    buckets: DefaultKeyedRateLimiter<IpAddr>,
+    audience: Audience,
+}
+
+impl Limiter {
+    pub fn new(limit: RateLimit, audience: Audience) -> Self {
+        let burst = NonZeroU32::new(limit.count).unwrap_or(NonZeroU32::MIN);
+        let period = limit.per / limit.count.max(1);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        Self {
+            buckets: RateLimiter::keyed(quota),
+            audience,
+        }
+    }
+
+    /// Forgets addresses whose buckets are full again, so the map does not grow without end.
+    pub fn forget_idle(&self) {
+        self.buckets.retain_recent();
+    }
+}
+
+/// The three limiters, built once from the settings.
+pub struct RateLimits {
+    pub pages: Arc<Limiter>,
+    pub api: Arc<Limiter>,
+    pub introspect: Arc<Limiter>,
+}
+
+impl RateLimits {
+    pub fn new(settings: &crate::config::Settings) -> Self {
+        Self {
+            pages: Arc::new(Limiter::new(settings.rate_limit_pages, Audience::Pages)),
+            api: Arc::new(Limiter::new(settings.rate_limit_api, Audience::Api)),
+            introspect: Arc::new(Limiter::new(settings.rate_limit_introspect, Audience::Api)),
+        }
+    }
+
+    pub fn forget_idle(&self) {
+        self.pages.forget_idle();
+        self.api.forget_idle();
+        self.introspect.forget_idle();
+    }
+}
+
+/// The middleware: `from_fn_with_state((state, limiter), rate_limit)`.
+pub async fn rate_limit(
+    State((state, limiter)): State<(AppState, Arc<Limiter>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let ip = client_ip(state.settings.trust_forwarded_for, peer, request.headers());
+    let Err(not_until) = limiter.buckets.check_key(&ip) else {
+        return next.run(request).await;
+    };
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let path = request.uri().path().to_owned();
+    tracing::info!(%ip, path, "rate limited");
+    state.events.record(
+        SecurityEvent::new(state.clock.now(), kind::RATE_LIMITED, Outcome::Failure)
+            .from_peer(Some(ip.to_string()), None)
+            .detail(path),
+    );
+    let mut response = match limiter.audience {
+        Audience::Api => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "error": "too_many_requests", "error_description": "slow down and retry later" })),
+        )
+            .into_response(),
+        Audience::Pages => state.pages.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            "Too many attempts from your network. Wait a moment and try again.",
+        ),
+    };
+    if let Ok(value) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}

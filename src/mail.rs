@@ -1,0 +1,128 @@
+//! Outgoing mail, sent off the request path: handlers queue a message and a task delivers it
+//! with retries. With `smtp_url` set it goes over SMTP (STARTTLS for smtp://, TLS for
+//! smtps://); without, each message is written as an `.eml` file under `<data_dir>/outbox`
+//! and its path logged, so a person running locally can open the link.
+//!
+//! The queue is in memory, not in the store: a message holds a live secret (a reset link), and
+//! this way it is never written anywhere but to its recipient. A crash loses queued mail; the
+//! person asks again.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+
+use crate::config::Settings;
+
+const QUEUE: usize = 1_000;
+const ATTEMPTS: u64 = 4;
+
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// What kind of mail this is, for logs (never the body: it may hold a link).
+    pub kind: &'static str,
+}
+
+impl fmt::Debug for Mail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mail").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    queue: mpsc::Sender<Mail>,
+}
+
+impl Mailer {
+    pub fn start(settings: &Settings) -> Result<Self, String> {
+        let from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|_| "mail_from is not a mailbox".to_owned())?;
+        let transport = match &settings.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|_| "smtp_url cannot be used".to_owned())?
+                    .build(),
+            ),
+            None => {
+                let dir = settings.data_dir.join("outbox");
+                std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Transport::Outbox(AsyncFileTransport::new(&dir), dir)
+            }
+        };
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(deliver(transport, from, receiver));
+        Ok(Self { queue })
+    }
+
+    /// Queues a message; never fails the request that asked for it.
+    pub fn send(&self, mail: Mail) {
+        let kind = mail.kind;
+        if self.queue.try_send(mail).is_err() {
+            tracing::error!(kind, "mail queue full; message dropped");
+        }
+    }
+}
+
+async fn deliver(transport: Transport, from: Mailbox, mut receiver: mpsc::Receiver<Mail>) {
+    while let Some(mail) = receiver.recv().await {
+        let message = match mail.to.parse::<Mailbox>().map_err(|e| e.to_string()).and_then(|to| {
+            Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(mail.subject.clone())
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone())
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::error!(kind = mail.kind, error = %e, "cannot build mail; dropped");
+                continue;
+            }
+        };
+        for attempt in 1..=ATTEMPTS {
+            let result = match &transport {
+                Transport::Smtp(smtp) => smtp
+                    .send(message.clone())
+                    .await
+                    .map(|_| None)
+                    .map_err(|e| e.to_string()),
+                Transport::Outbox(files, dir) => files
+                    .send(message.clone())
+                    .await
+                    .map(|id| Some(dir.join(format!("{id}.eml"))))
+                    .map_err(|e| e.to_string()),
+            };
+            match result {
+                Ok(Some(path)) => {
+                    tracing::info!(kind = mail.kind, path = %path.display(), "mail written to the outbox");
+                    break;
+                }
+                Ok(None) => {
+                    tracing::info!(kind = mail.kind, "mail sent");
+                    break;
+                }
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::warn!(kind = mail.kind, attempt, error = %e, "mail delivery failed; will retry");
+                    tokio::time::sleep(Duration::from_secs(2u64.pow(u32::try_from(attempt).unwrap_or(1)))).await;
+                }
+                Err(e) => tracing::error!(kind = mail.kind, error = %e, "mail delivery failed; giving up"),
+            }
+        }
+    }
+}
