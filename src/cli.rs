@@ -57,6 +57,24 @@ pub enum Command {
     /// People who sign in.
     #[command(subcommand)]
     User(UserCommand),
+    /// The security event log, newest first.
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this person's events (username, email or id).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only events of this kind (e.g. login, lockout, refresh_token_reuse).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only events since this time: RFC 3339 (2026-11-22T10:00:00Z), Unix seconds, or an age (1h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys(cmd, &settings, clock, &out).await,
         Command::Client(cmd) => client(cmd, &*open_store(&settings).await?, clock, &out).await,
         Command::User(cmd) => user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await,
+        Command::Events(args) => events(args, &*open_store(&settings).await?, clock, &out).await,
     }
 }
 
@@ -569,5 +588,60 @@ async fn user(
             });
         }
     }
+    Ok(())
+}
+
+/// `--since`: RFC 3339, Unix seconds, or an age before now.
+fn parse_since(text: &str, now: i64) -> Result<i64, CliError> {
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+        let secs = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        return Ok(i64::try_from(secs).unwrap_or(i64::MAX));
+    }
+    crate::config::parse_duration(text).map(|age| now - age).map_err(|_| {
+        CliError::usage(format!(
+            "--since `{text}` is neither a time, Unix seconds nor an age like 1h"
+        ))
+    })
+}
+
+async fn events(args: EventsArgs, store: &dyn Store, clock: Arc<dyn Clock>, out: &Output) -> Result<(), CliError> {
+    let user_id = match &args.user {
+        Some(who) => Some(find_user(store, who).await?.id),
+        None => None,
+    };
+    let since = args.since.as_deref().map(|s| parse_since(s, clock.now())).transpose()?;
+    let filter = crate::domain::event::EventFilter {
+        user_id,
+        kind: args.kind,
+        since,
+        limit: args.limit.clamp(1, 10_000),
+    };
+    let events = store.list_events(&filter).await?;
+    out.print(&events, || {
+        events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {:<20} {:<7} user={} client={} ip={} {}",
+                    humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(e.at).unwrap_or(0))
+                    ),
+                    e.kind,
+                    e.outcome,
+                    e.user_id.as_deref().unwrap_or("-"),
+                    e.client_id.as_deref().unwrap_or("-"),
+                    e.ip.as_deref().unwrap_or("-"),
+                    e.detail.as_deref().unwrap_or(""),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     Ok(())
 }

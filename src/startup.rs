@@ -315,8 +315,13 @@ pub fn router(state: AppState) -> Router {
                         .get::<RequestId>()
                         .and_then(|id| id.header_value().to_str().ok())
                         .unwrap_or_default();
-                    // The path only: query strings carry codes and tokens.
-                    tracing::info_span!("request", request_id, method = %request.method(), path = %request.uri().path())
+                    // The route template only (`/reset/{token}`): query strings and some
+                    // path segments carry codes and tokens.
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("(no route)", |m| m.as_str());
+                    tracing::info_span!("request", request_id, method = %request.method(), route = %route)
                 })
                 .on_request(())
                 .on_response(

@@ -124,3 +124,29 @@ pub async fn end_session(ctx: &Context<'_>, sid: &str, reason: &str) -> Result<V
     ctx.revocations.apply(SESSION, sid, access_horizon(ctx));
     Ok(families)
 }
+
+/// Ends every session of a person but `keep_sid`, and revokes every grant family of theirs
+/// outside it (also those whose session already expired): a password reset or change.
+pub async fn end_user_sessions(
+    ctx: &Context<'_>,
+    user_id: &str,
+    keep_sid: Option<&str>,
+    reason: &str,
+) -> Result<(), StoreError> {
+    for session in ctx.store.list_live_sessions(user_id, ctx.now).await? {
+        if Some(session.sid.as_str()) != keep_sid {
+            end_session(ctx, &session.sid, reason).await?;
+        }
+    }
+    for family in ctx
+        .store
+        .revoke_user_families(user_id, keep_sid, ctx.now, reason)
+        .await?
+    {
+        ctx.store
+            .append_revocation(FAMILY, &family, ctx.now, access_horizon(ctx))
+            .await?;
+        ctx.revocations.apply(FAMILY, &family, access_horizon(ctx));
+    }
+    Ok(())
+}

@@ -190,6 +190,15 @@ pub trait Store: Send + Sync + 'static {
     /// Counts a wrong code; returns the failures so far.
     async fn record_otp_failure(&self, browser_hash: &str) -> Result<i64, StoreError>;
     async fn delete_pending_login(&self, browser_hash: &str) -> Result<(), StoreError>;
+    /// Revokes every live family of the person except those of session `keep_sid`; returns
+    /// their ids.
+    async fn revoke_user_families(
+        &self,
+        user_id: &str,
+        keep_sid: Option<&str>,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

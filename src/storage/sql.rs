@@ -1192,6 +1192,19 @@ macro_rules! sql_store {
                     .map_err(db_error)?;
                 Ok(())
             }
+            async fn revoke_user_families(&self, user_id: &str, keep_sid: Option<&str>, now: UnixTime, reason: &str) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar(
+                    "UPDATE grant_families SET revoked_at = $2, revoked_reason = $3 \
+                     WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR sid <> $4) RETURNING id",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(reason)
+                .bind(keep_sid)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)
+            }
         }
     };
 }

@@ -236,10 +236,5 @@ pub async fn finish_password_change(
 ) -> Result<(), crate::storage::StoreError> {
     let ctx = state.protocol();
     state.store.set_user_password(user_id, new_hash, ctx.now).await?;
-    for session in state.store.list_live_sessions(user_id, ctx.now).await? {
-        if Some(session.sid.as_str()) != keep_sid {
-            revocation::end_session(&ctx, &session.sid, "password_changed").await?;
-        }
-    }
-    Ok(())
+    revocation::end_user_sessions(&ctx, user_id, keep_sid, "password_changed").await
 }

@@ -82,6 +82,34 @@ impl Drop for PgTestDb {
     }
 }
 
+/// Every log line of every server in this test binary (one global subscriber per process).
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+#[derive(Clone, Copy)]
+pub struct CapturedLogs;
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        *self
+    }
+}
+
+/// What the servers logged so far.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
@@ -127,9 +155,10 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         // tests set their own.
         ("rate_limit_pages", "10000/1s".into()),
         ("rate_limit_api", "10000/1s".into()),
+        // Verbose, and captured: the tests search every log line for the secrets they used.
         (
             "log_level",
-            std::env::var("KEYHAVEN_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            std::env::var("KEYHAVEN_TEST_LOG").unwrap_or_else(|_| "debug,hyper=info,h2=info,reqwest=info".into()),
         ),
     ];
     for (name, value) in extra {
@@ -137,7 +166,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         settings.push((name, (*value).to_owned()));
     }
     let parsed = Settings::from_pairs(settings.iter().map(|(k, v)| (*k, v.clone()))).expect("valid test settings");
-    keyhaven::telemetry::init(parsed.log_format, &parsed.log_level);
+    keyhaven::telemetry::init_with_writer(parsed.log_format, &parsed.log_level, CapturedLogs, false);
     let clock = Arc::new(OffsetClock::default());
     let app = Application::build_on(parsed, clock.clone(), listener)
         .await

@@ -18,5 +18,6 @@ mod lifecycle;
 mod metadata;
 mod oidc;
 mod pages;
+mod security;
 mod store;
 mod token;
