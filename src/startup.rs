@@ -25,7 +25,7 @@ use crate::protocol::introspect::UsernameCache;
 use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 use crate::web::pages::{self, Pages};
-use crate::web::{consent, login, logout, otp, reset, security};
+use crate::web::{account, consent, login, logout, otp, reset, security};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -274,6 +274,24 @@ pub fn router(state: AppState) -> Router {
         .route(routes::TOTP_START, post(security::start))
         .route(routes::TOTP_CONFIRM, post(security::confirm))
         .route(routes::TOTP_DISABLE, post(security::disable))
+        .route(routes::RECOVERY_CODES, post(security::regenerate_recovery_codes))
+        .route(routes::ACCOUNT, get(account::profile))
+        .route(routes::ACCOUNT_PROFILE, post(account::update_profile))
+        .route(routes::ACCOUNT_EMAIL, post(account::change_email))
+        .route(routes::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
+        .route(
+            routes::ACCOUNT_PASSWORD,
+            get(account::password_page).post(account::change_password),
+        )
+        .route(routes::ACCOUNT_DEVICES, get(account::devices))
+        .route(routes::ACCOUNT_DEVICE_REVOKE, post(account::revoke_device))
+        .route(
+            routes::ACCOUNT_DEVICES_REVOKE_OTHERS,
+            post(account::revoke_other_devices),
+        )
+        .route(routes::ACCOUNT_APPS, get(account::apps))
+        .route(routes::ACCOUNT_APP_REMOVE, post(account::remove_app))
+        .route(routes::ACCOUNT_ACTIVITY, get(account::activity))
         .route(
             routes::AUTHORIZE,
             get(authorize::authorize_get).post(authorize::authorize_post),

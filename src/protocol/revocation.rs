@@ -106,6 +106,16 @@ pub async fn revoke_family(ctx: &Context<'_>, family_id: &str, reason: &str) -> 
     Ok(changed)
 }
 
+/// Logs a family that the store already marked revoked, so every instance drops its access
+/// tokens.
+pub async fn record_family_revoked(ctx: &Context<'_>, family_id: &str) -> Result<(), StoreError> {
+    ctx.store
+        .append_revocation(FAMILY, family_id, ctx.now, access_horizon(ctx))
+        .await?;
+    ctx.revocations.apply(FAMILY, family_id, access_horizon(ctx));
+    Ok(())
+}
+
 /// Makes one access token inactive until it expires.
 pub async fn revoke_access_token(ctx: &Context<'_>, jti: &str, exp: UnixTime) -> Result<(), StoreError> {
     ctx.store.append_revocation(JTI, jti, ctx.now, exp).await?;

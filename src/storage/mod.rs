@@ -199,6 +199,46 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
         reason: &str,
     ) -> Result<Vec<String>, StoreError>;
+
+    // The account area.
+    /// Notes that the session was used (callers do it at most once a minute).
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> Result<(), StoreError>;
+    /// Grant families of the person that are neither revoked nor past their absolute end.
+    async fn list_live_families(&self, user_id: &str, now: UnixTime) -> Result<Vec<FamilyRecord>, StoreError>;
+    /// (client id, scope, granted at) of every consent the person gave.
+    async fn list_consents(&self, user_id: &str) -> Result<Vec<(String, String, UnixTime)>, StoreError>;
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> Result<(), StoreError>;
+    /// Revokes the person's live families with `client_id`; returns their ids.
+    async fn revoke_client_families(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    async fn update_user_claims(
+        &self,
+        user_id: &str,
+        claims: &crate::domain::user::ProfileClaims,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// `Conflict` when another account has the address.
+    async fn set_user_email(&self, user_id: &str, email: &str, now: UnixTime) -> Result<(), StoreError>;
+    /// Stores a pending email change, voiding older ones of the person.
+    async fn replace_email_change(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        new_email: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Spends an email-change token once; returns (person, new address).
+    async fn consume_email_change(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(String, String)>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

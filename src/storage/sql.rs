@@ -1205,6 +1205,111 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)
             }
+            async fn touch_session(&self, id_hash: &str, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query("UPDATE browser_sessions SET last_seen_at = $2 WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn list_live_families(&self, user_id: &str, now: UnixTime) -> Result<Vec<FamilyRecord>, StoreError> {
+                let rows: Vec<FamilyRow> = sqlx::query_as(&format!(
+                    "SELECT {FAMILY_COLUMNS} FROM grant_families WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at"
+                ))
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                convert_all(rows)
+            }
+
+            async fn list_consents(&self, user_id: &str) -> Result<Vec<(String, String, UnixTime)>, StoreError> {
+                sqlx::query_as("SELECT client_id, scope, granted_at FROM consents WHERE user_id = $1 ORDER BY granted_at")
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn delete_consent(&self, user_id: &str, client_id: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn revoke_client_families(&self, user_id: &str, client_id: &str, now: UnixTime, reason: &str) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar(
+                    "UPDATE grant_families SET revoked_at = $3, revoked_reason = $4 \
+                     WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL RETURNING id",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .bind(reason)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)
+            }
+
+            async fn update_user_claims(&self, user_id: &str, claims: &crate::domain::user::ProfileClaims, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET claims = $2, updated_at = $3 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(encode_json(claims)?)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn set_user_email(&self, user_id: &str, email: &str, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET email = $2, email_verified = TRUE, updated_at = $3 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(email)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn replace_email_change(&self, user_id: &str, token_hash: &str, new_email: &str, now: UnixTime, expires_at: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
+                sqlx::query("DELETE FROM email_changes WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("INSERT INTO email_changes (token_hash, user_id, new_email, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)")
+                    .bind(token_hash)
+                    .bind(user_id)
+                    .bind(new_email)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn consume_email_change(&self, token_hash: &str, now: UnixTime) -> Result<Option<(String, String)>, StoreError> {
+                sqlx::query_as(
+                    "UPDATE email_changes SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id, new_email",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)
+            }
         }
     };
 }

@@ -134,7 +134,13 @@ pub async fn signed_in(state: &AppState, browser: &Browser) -> Result<Option<(Se
         return Ok(None);
     };
     if session.last_seen_at + state.settings.session_idle_ttl <= now {
+        // Idle too long: the session ends here, with what it started.
+        crate::protocol::revocation::end_session(&state.protocol(), &session.sid, "idle_timeout").await?;
         return Ok(None);
+    }
+    // Last seen is kept to the minute: no write on every request.
+    if now - session.last_seen_at >= 60 {
+        state.store.touch_session(&session.id_hash, now).await?;
     }
     match state.store.find_user_by_id(&session.user_id).await? {
         Some(user) if !user.disabled => Ok(Some((session, user))),

@@ -1,6 +1,7 @@
 //! Hosted pages: sign-in, consent, errors. Server-rendered (tera), no JavaScript, CSRF-protected
 //! forms, strict headers (set by a layer in `startup::router`).
 
+pub mod account;
 pub mod browser;
 pub mod consent;
 pub mod login;

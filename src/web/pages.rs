@@ -18,6 +18,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("reset_request.html", include_str!("../../templates/reset_request.html")),
     ("reset_form.html", include_str!("../../templates/reset_form.html")),
     ("security.html", include_str!("../../templates/security.html")),
+    ("account.html", include_str!("../../templates/account.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");

@@ -236,3 +236,40 @@ pub async fn disable(
     };
     page(&state, &browser, &user, |_| {}, StatusCode::OK)
 }
+
+/// New recovery codes (the old ones stop working), shown once.
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let browser = Browser::from_headers(&headers, &state.settings);
+    if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
+        return forbidden(&state);
+    }
+    let (_, user) = match require_session(&state, &browser).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !user.has_totp() {
+        return page(
+            &state,
+            &browser,
+            &user,
+            |c| c.insert("error", "Turn on two-step verification first."),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
+    if let Err(e) = state.store.replace_recovery_codes(&user.id, &hashes).await {
+        return internal(&state, e);
+    }
+    page(
+        &state,
+        &browser,
+        &user,
+        |c| c.insert("recovery_codes", &codes),
+        StatusCode::OK,
+    )
+}
