@@ -44,7 +44,8 @@ impl Default for ClientSpec {
             grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             audiences: vec![API],
             post_logout_redirect_uris: vec![],
-            permissions: vec![],
+            // So a test can ask whether this client's own refresh tokens are active.
+            permissions: vec![Permission::Introspect],
             introspect_any_audience: false,
         }
     }

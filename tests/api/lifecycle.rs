@@ -116,12 +116,17 @@ async fn a_rotation_chain_kills_each_used_token_and_keeps_the_absolute_lifetime(
         assert!(id.get("nonce").is_none(), "no nonce on refresh");
         for used in &chain {
             assert_eq!(
-                app.introspect(&rs, used).await,
+                app.introspect(&client, used).await,
                 json!({"active": false}),
                 "a used refresh token is dead"
             );
         }
         chain.push(text(&tokens, "refresh_token"));
+        let live = app.introspect(&client, chain.last().unwrap()).await;
+        assert_eq!(
+            (live["active"].clone(), live["token_type"].clone()),
+            (json!(true), json!("refresh_token"))
+        );
     }
     // 60 h have passed; the idle lifetime (1 d) slid with each rotation but the absolute (3 d)
     // does not: 13 h more is past it although the last token is only 13 h old.
@@ -192,7 +197,7 @@ async fn reuse_of_a_rotated_token_revokes_the_family_and_is_recorded() {
         (400, "invalid_grant".into())
     );
     assert_eq!(
-        app.introspect(&rs, &text(&t3, "refresh_token")).await,
+        app.introspect(&client, &text(&t3, "refresh_token")).await,
         json!({"active": false})
     );
     for tokens in [&t1, &t2, &t3] {
@@ -451,6 +456,7 @@ async fn introspection_needs_an_authenticated_client_with_the_permission_and_kee
         .register_client(ClientSpec {
             grants: vec![GrantType::ClientCredentials],
             redirect_uris: vec![],
+            permissions: vec![],
             ..Default::default()
         })
         .await;

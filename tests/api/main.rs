@@ -8,6 +8,7 @@
 //! One black-box test binary: each module spawns its own server(s) and talks HTTP (or runs the
 //! `keyhaven` binary) against them.
 
+mod account;
 mod authorize;
 mod cli;
 mod config;

@@ -134,7 +134,7 @@ async fn reset_answers_alike_for_existing_and_missing_accounts_and_each_link_wor
 
     // Everything from before is signed out: the refresh token, the access token, the browser.
     assert_eq!(
-        app.introspect(&rs, &text(&before, "refresh_token")).await,
+        app.introspect(&client, &text(&before, "refresh_token")).await,
         json!({"active": false})
     );
     assert_eq!(
