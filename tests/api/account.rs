@@ -146,6 +146,10 @@ async fn sign_out_everywhere_else_keeps_only_this_device() {
     assert_signed_out(&desktop, &client).await;
     assert_signed_out(&third, &client).await;
     assert_eq!(
+        app.introspect(&rs, &text(&desktop_tokens, "access_token")).await,
+        json!({"active": false})
+    );
+    assert_eq!(
         app.introspect(&client, &text(&laptop_tokens, "refresh_token")).await["active"],
         true
     );
@@ -186,6 +190,10 @@ async fn a_password_change_signs_out_the_other_sessions() {
         json!({"active": false})
     );
     assert_signed_out(&desktop, &client).await;
+    assert_eq!(
+        app.introspect(&rs, &text(&desktop_tokens, "access_token")).await,
+        json!({"active": false})
+    );
     assert_eq!(
         app.introspect(&client, &text(&laptop_tokens, "refresh_token")).await["active"],
         true,

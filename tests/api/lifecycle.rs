@@ -95,7 +95,7 @@ async fn setup(extra: &[(&'static str, &str)]) -> (TestApp, TestClient, TestClie
 
 #[tokio::test]
 async fn a_rotation_chain_kills_each_used_token_and_keeps_the_absolute_lifetime() {
-    let (app, client, rs) = setup(&[("refresh_idle_ttl", "1d"), ("refresh_absolute_ttl", "3d")]).await;
+    let (app, client, _) = setup(&[("refresh_idle_ttl", "1d"), ("refresh_absolute_ttl", "3d")]).await;
     let first = app.tokens_for(&client, "alice").await;
     let mut chain = vec![text(&first, "refresh_token")];
     for _ in 0..5 {
