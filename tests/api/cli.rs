@@ -253,3 +253,27 @@ async fn migrate_and_keys_list_print_json() {
         "sealed private keys are never printed"
     );
 }
+
+#[tokio::test]
+async fn events_prints_the_security_log_filtered() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
+    app.submit_login("/login", "alice", "not the password").await;
+    app.submit_login("/login", "alice", crate::flow::PASSWORD).await;
+    app.state.events.flush().await;
+    let all = stdout_json(&app.cli(&["events", "--user", "alice", "--json"]));
+    let all = all.as_array().expect("list");
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(
+        (all[0]["kind"].as_str(), all[0]["outcome"].as_str()),
+        (Some("login"), Some("success")),
+        "newest first"
+    );
+    let failures = stdout_json(&app.cli(&["events", "--kind", "login", "--since", "1h", "--json"]));
+    assert_eq!(failures.as_array().expect("list").len(), 2);
+    let none = stdout_json(&app.cli(&["events", "--kind", "lockout", "--json"]));
+    assert!(none.as_array().expect("list").is_empty());
+    let human = app.cli(&["events"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("login"));
+    assert_eq!(app.cli(&["events", "--since", "yesterday-ish"]).status.code(), Some(2));
+}

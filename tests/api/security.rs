@@ -543,3 +543,74 @@ async fn every_flow_leaves_events_and_no_secret_reaches_a_log_or_the_event_table
     );
     let _ = rs;
 }
+
+/// A minimal SMTP server on port 0 that accepts one message and hands its DATA over.
+async fn fake_smtp() -> (u16, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut tx = Some(tx);
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+        let mut data = String::new();
+        let mut in_data = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if in_data {
+                if line == "." {
+                    in_data = false;
+                    write.write_all(b"250 queued\r\n").await.unwrap();
+                    // The client keeps pooled connections open: hand the message over now.
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(std::mem::take(&mut data));
+                    }
+                } else {
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let verb = line.split_whitespace().next().unwrap_or_default().to_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250 fake\r\n",
+                "DATA" => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                "QUIT" => {
+                    write.write_all(b"221 bye\r\n").await.unwrap();
+                    break;
+                }
+                _ => b"250 ok\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn mail_goes_over_smtp_when_configured() {
+    let (port, received) = fake_smtp().await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("smtp_url", &url), ("mail_from", "Keyhaven <id@example.com>")],
+    )
+    .await;
+    app.create_user("alice").await;
+    app.request_reset("alice@example.com").await;
+    let Ok(Ok(data)) = tokio::time::timeout(Duration::from_secs(20), received).await else {
+        let logs = captured_logs();
+        let mail_lines: Vec<&str> = logs.lines().filter(|l| l.contains("mail")).collect();
+        panic!("no message within 20 s: {mail_lines:?}");
+    };
+    let data = data.replace("=\n", "").replace("=3D", "=");
+    assert!(data.contains("To: alice@example.com"), "{data}");
+    assert!(data.contains("From: Keyhaven <id@example.com>"));
+    assert!(data.contains("/reset/khp_"));
+    assert!(app.mails().is_empty(), "nothing in the outbox when SMTP is configured");
+}
