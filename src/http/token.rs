@@ -159,13 +159,16 @@ pub async fn authenticated_client(
     }
 }
 
+/// The form of a client-authenticated endpoint and the client it authenticates.
+async fn client_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(FormParams, Client), Response> {
+    let form = FormParams::parse(body).map_err(|e| error_response(&e))?;
+    let client = authenticated_client(state, headers, &form).await?;
+    Ok((form, client))
+}
+
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match FormParams::parse(&body) {
-        Ok(form) => form,
-        Err(e) => return error_response(&e),
-    };
-    let client = match authenticated_client(&state, &headers, &form).await {
-        Ok(client) => client,
+    let (form, client) = match client_request(&state, &headers, &body).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let ctx = state.protocol();
@@ -209,12 +212,8 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 
 /// `POST /introspect` (RFC 7662).
 pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match FormParams::parse(&body) {
-        Ok(form) => form,
-        Err(e) => return error_response(&e),
-    };
-    let client = match authenticated_client(&state, &headers, &form).await {
-        Ok(client) => client,
+    let (form, client) = match client_request(&state, &headers, &body).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let request = IntrospectRequest {
@@ -234,12 +233,8 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
 
 /// `POST /revoke` (RFC 7009).
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match FormParams::parse(&body) {
-        Ok(form) => form,
-        Err(e) => return error_response(&e),
-    };
-    let client = match authenticated_client(&state, &headers, &form).await {
-        Ok(client) => client,
+    let (form, client) = match client_request(&state, &headers, &body).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let request = RevokeRequest {

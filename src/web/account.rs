@@ -14,8 +14,8 @@ use serde_json::json;
 use tera::Context;
 
 use super::browser::Browser;
-use super::login::{forbidden, internal, Peer};
-use super::security::require_session;
+use super::login::{internal, Peer};
+use super::security::{signed_in_page, signed_in_post};
 use crate::crypto::tokens::{OpaqueSecret, SecretHash};
 use crate::domain::event::{kind, EventFilter, Outcome};
 use crate::domain::password_policy;
@@ -64,27 +64,6 @@ fn render(
     state.pages.render(status, "account.html", &context)
 }
 
-/// The session and person of a page request, or the response to send instead.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(Browser, SessionRecord, User), Response> {
-    let browser = Browser::from_headers(headers, &state.settings);
-    let (session, user) = require_session(state, &browser).await?;
-    Ok((browser, session, user))
-}
-
-/// The same for a form post, checking its CSRF token first.
-async fn signed_in_post(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf: Option<&str>,
-) -> Result<(Browser, SessionRecord, User), Response> {
-    let browser = Browser::from_headers(headers, &state.settings);
-    if !browser.csrf_ok(&state.csrf_key, csrf) {
-        return Err(forbidden(state));
-    }
-    let (session, user) = require_session(state, &browser).await?;
-    Ok((browser, session, user))
-}
-
 macro_rules! or_respond {
     ($e:expr) => {
         match $e {
@@ -95,7 +74,7 @@ macro_rules! or_respond {
 }
 
 pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (browser, _, user) = or_respond!(signed_in(&state, &headers).await);
+    let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     render(&state, &browser, &user, "profile", |_| {}, StatusCode::OK)
 }
 
@@ -233,7 +212,7 @@ pub async fn confirm_email(State(state): State<AppState>, Path(token): Path<Stri
 }
 
 pub async fn password_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (browser, _, user) = or_respond!(signed_in(&state, &headers).await);
+    let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     render(&state, &browser, &user, "password", |_| {}, StatusCode::OK)
 }
 
@@ -308,7 +287,7 @@ pub async fn change_password(
 }
 
 pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (browser, current, user) = or_respond!(signed_in(&state, &headers).await);
+    let (browser, current, user) = or_respond!(signed_in_page(&state, &headers).await);
     devices_page(&state, &browser, &current, &user, None).await
 }
 
@@ -423,7 +402,7 @@ pub async fn revoke_other_devices(
 }
 
 pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (browser, _, user) = or_respond!(signed_in(&state, &headers).await);
+    let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     apps_page(&state, &browser, &user, None).await
 }
 
@@ -507,7 +486,7 @@ pub async fn remove_app(
 }
 
 pub async fn activity(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (browser, _, user) = or_respond!(signed_in(&state, &headers).await);
+    let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     let filter = EventFilter {
         user_id: Some(user.id.clone()),
         kind: None,

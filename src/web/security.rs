@@ -46,6 +46,27 @@ pub async fn require_session(state: &AppState, browser: &Browser) -> Result<(Ses
     }
 }
 
+/// The browser, session and person of a signed-in page request, or the response to send.
+pub async fn signed_in_page(state: &AppState, headers: &HeaderMap) -> Result<(Browser, SessionRecord, User), Response> {
+    let browser = Browser::from_headers(headers, &state.settings);
+    let (session, user) = require_session(state, &browser).await?;
+    Ok((browser, session, user))
+}
+
+/// The same for a form post, checking its CSRF token first.
+pub async fn signed_in_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<(Browser, SessionRecord, User), Response> {
+    let browser = Browser::from_headers(headers, &state.settings);
+    if !browser.csrf_ok(&state.csrf_key, csrf) {
+        return Err(forbidden(state));
+    }
+    let (session, user) = require_session(state, &browser).await?;
+    Ok((browser, session, user))
+}
+
 fn page(
     state: &AppState,
     browser: &Browser,
@@ -78,11 +99,7 @@ fn enrollment_context(state: &AppState, user: &User, secret: &[u8]) -> Option<to
 }
 
 pub async fn start(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let browser = Browser::from_headers(&headers, &state.settings);
-    if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
-        return forbidden(&state);
-    }
-    let (_, user) = match require_session(&state, &browser).await {
+    let (browser, _, user) = match signed_in_post(&state, &headers, form.csrf_token.as_deref()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -120,11 +137,7 @@ pub async fn confirm(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let browser = Browser::from_headers(&headers, &state.settings);
-    if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
-        return forbidden(&state);
-    }
-    let (_, user) = match require_session(&state, &browser).await {
+    let (browser, _, user) = match signed_in_post(&state, &headers, form.csrf_token.as_deref()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -188,11 +201,7 @@ pub async fn disable(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let browser = Browser::from_headers(&headers, &state.settings);
-    if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
-        return forbidden(&state);
-    }
-    let (_, user) = match require_session(&state, &browser).await {
+    let (browser, _, user) = match signed_in_post(&state, &headers, form.csrf_token.as_deref()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -243,11 +252,7 @@ pub async fn regenerate_recovery_codes(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let browser = Browser::from_headers(&headers, &state.settings);
-    if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
-        return forbidden(&state);
-    }
-    let (_, user) = match require_session(&state, &browser).await {
+    let (browser, _, user) = match signed_in_post(&state, &headers, form.csrf_token.as_deref()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
