@@ -160,3 +160,14 @@ pub async fn end_user_sessions(
     }
     Ok(())
 }
+
+/// Signs out sessions that lapsed (absolute end, or idle) without anyone noticing, and revokes
+/// what they started; returns how many. Run by the housekeeping pass, in batches.
+pub async fn end_lapsed_sessions(ctx: &Context<'_>, batch: i64) -> Result<usize, StoreError> {
+    let idle_since = ctx.now - ctx.settings.session_idle_ttl;
+    let lapsed = ctx.store.lapsed_sessions(ctx.now, idle_since, batch).await?;
+    for sid in &lapsed {
+        end_session(ctx, sid, "session_expired").await?;
+    }
+    Ok(lapsed.len())
+}

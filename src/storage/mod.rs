@@ -239,6 +239,10 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: UnixTime,
     ) -> Result<Option<(String, String)>, StoreError>;
+    /// Sessions past their absolute end, or unused since `idle_since`, that nobody ended yet
+    /// (at most `limit`).
+    async fn lapsed_sessions(&self, now: UnixTime, idle_since: UnixTime, limit: i64)
+        -> Result<Vec<String>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

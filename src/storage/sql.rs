@@ -1310,6 +1310,17 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)
             }
+            async fn lapsed_sessions(&self, now: UnixTime, idle_since: UnixTime, limit: i64) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT sid FROM browser_sessions WHERE ended_at IS NULL AND (expires_at <= $1 OR last_seen_at <= $2) LIMIT $3",
+                )
+                .bind(now)
+                .bind(idle_since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)
+            }
         }
     };
 }

@@ -325,3 +325,25 @@ async fn profile_email_change_and_activity() {
         .unwrap();
     assert_eq!(forged.status(), 403, "CSRF on the account forms too");
 }
+
+#[tokio::test]
+async fn lapsed_sessions_are_signed_out_with_their_refresh_families() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app.register_client(ClientSpec::default()).await;
+    app.create_user("alice").await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let ended = keyhaven::protocol::revocation::end_lapsed_sessions(&app.state.protocol(), 100)
+        .await
+        .unwrap();
+    assert_eq!(ended, 0, "a fresh session has not lapsed");
+    app.clock.advance(12 * 3600 + 1);
+    let ended = keyhaven::protocol::revocation::end_lapsed_sessions(&app.state.protocol(), 100)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1, "idle for longer than session_idle_ttl");
+    assert_eq!(
+        app.introspect(&client, &text(&tokens, "refresh_token")).await,
+        json!({"active": false})
+    );
+    assert_signed_out(&app, &client).await;
+}
