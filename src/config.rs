@@ -99,6 +99,12 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "take the client IP from X-Forwarded-For (only behind a proxy that sets it)",
     ),
     (
+        "janitor_interval",
+        "5m",
+        "how often the housekeeping pass deletes expired rows (one instance at a time)",
+    ),
+    ("event_retention", "90d", "security events older than this are deleted"),
+    (
         "session_idle_ttl",
         "12h",
         "a browser session ends after this long unused",
@@ -161,6 +167,8 @@ pub struct Settings {
     pub rate_limit_api: RateLimit,
     pub rate_limit_introspect: RateLimit,
     pub trust_forwarded_for: bool,
+    pub janitor_interval: std::time::Duration,
+    pub event_retention: i64,
     pub refresh_reuse_grace: i64,
     pub revocation_refresh_interval: std::time::Duration,
     pub session_idle_ttl: i64,
@@ -416,6 +424,8 @@ impl Settings {
             ));
         }
         Ok(Self {
+            janitor_interval: raw.parse("janitor_interval", "5m", parse_interval)?,
+            event_retention: raw.seconds("event_retention", "90d", 3600)?,
             reset_token_ttl: raw.seconds("reset_token_ttl", "15m", 60)?,
             smtp_url: match raw.get("smtp_url") {
                 None => None,

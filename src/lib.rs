@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod janitor;
 pub mod mail;
 pub mod protocol;
 pub mod startup;

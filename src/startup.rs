@@ -179,6 +179,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let maintenance = tokio::spawn(run_key_maintenance(self.state.clone()));
         let revocations = tokio::spawn(run_revocation_refresh(self.state.clone()));
+        let janitor = tokio::spawn(crate::janitor::run(self.state.clone()));
         let limits = self.state.limits.clone();
         let forget = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -198,6 +199,7 @@ impl Application {
         .await;
         maintenance.abort();
         revocations.abort();
+        janitor.abort();
         forget.abort();
         self.state.events.flush().await;
         result

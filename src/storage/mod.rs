@@ -243,6 +243,43 @@ pub trait Store: Send + Sync + 'static {
     /// (at most `limit`).
     async fn lapsed_sessions(&self, now: UnixTime, idle_since: UnixTime, limit: i64)
         -> Result<Vec<String>, StoreError>;
+
+    // Housekeeping.
+    /// Takes (or renews) the named lease for `holder` until `expires_at` if it is free or
+    /// already theirs; true when `holder` has it.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes at most `limit` rows that no one needs any more from one table (see
+    /// `storage::Expired`); returns how many.
+    async fn delete_expired(&self, what: Expired, now: UnixTime, limit: i64) -> Result<u64, StoreError>;
+}
+
+/// What the housekeeping pass deletes, each once nothing can need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// Codes an hour past expiry (kept that long so a late replay still revokes its family).
+    Codes,
+    /// Refresh tokens past their idle end.
+    RefreshTokens,
+    /// Grant families past their absolute end (their refresh tokens go with them).
+    Families,
+    /// Sessions ended or expired more than a day ago.
+    Sessions,
+    /// Pending authorizations and second-factor steps past expiry.
+    PendingSteps,
+    /// Reset and email-change links past expiry or used.
+    Links,
+    /// Revocation-log entries whose tokens have all expired.
+    Revocations,
+    /// Failure counters with no lock and no failure in the window.
+    LoginThrottle,
+    /// Security events older than the retention (`now` is then the cut-off).
+    Events,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use super::sql::*;
+use super::Expired;
 use super::{
     CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord,
     RevocationRecord, SessionRecord, SigningKeyRecord, StoreError,

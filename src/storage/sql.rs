@@ -1321,6 +1321,65 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)
             }
+            async fn take_lease(&self, name: &str, holder: &str, now: UnixTime, expires_at: UnixTime) -> Result<bool, StoreError> {
+                let taken: Option<String> = sqlx::query_scalar(
+                    "INSERT INTO janitor_lease (name, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE janitor_lease.expires_at <= $4 OR janitor_lease.holder = excluded.holder RETURNING holder",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(expires_at)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(taken.as_deref() == Some(holder))
+            }
+
+            async fn delete_expired(&self, what: Expired, now: UnixTime, limit: i64) -> Result<u64, StoreError> {
+                let (table, key, condition) = match what {
+                    Expired::Codes => ("authorization_codes", "code_hash", "expires_at <= $1 - 3600"),
+                    Expired::RefreshTokens => ("refresh_tokens", "token_hash", "expires_at <= $1"),
+                    Expired::Families => ("grant_families", "id", "expires_at <= $1"),
+                    Expired::Sessions => ("browser_sessions", "id_hash", "(ended_at IS NOT NULL AND ended_at <= $1 - 86400) OR expires_at <= $1 - 86400"),
+                    Expired::PendingSteps => ("pending_authorizations", "id_hash", "expires_at <= $1"),
+                    Expired::Links => ("reset_tokens", "token_hash", "expires_at <= $1 OR used_at IS NOT NULL"),
+                    Expired::Revocations => ("revocations", "seq", "expires_at <= $1"),
+                    Expired::LoginThrottle => (
+                        "login_throttle",
+                        "account_key",
+                        "(locked_until IS NULL OR locked_until <= $1) AND window_start <= $1 - 900",
+                    ),
+                    Expired::Events => ("security_events", "id", "at <= $1"),
+                };
+                let statement = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {condition} LIMIT $2)");
+                let mut deleted = sqlx::query(&statement)
+                    .bind(now)
+                    .bind(limit)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected();
+                // Tables that travel with another: second-factor steps with pending
+                // authorizations, email changes with reset links.
+                let companion = match what {
+                    Expired::PendingSteps => Some(("pending_logins", "browser_hash", "expires_at <= $1")),
+                    Expired::Links => Some(("email_changes", "token_hash", "expires_at <= $1 OR used_at IS NOT NULL")),
+                    _ => None,
+                };
+                if let Some((table, key, condition)) = companion {
+                    let statement = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {condition} LIMIT $2)");
+                    deleted += sqlx::query(&statement)
+                        .bind(now)
+                        .bind(limit)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_error)?
+                        .rows_affected();
+                }
+                Ok(deleted)
+            }
         }
     };
 }

@@ -14,6 +14,7 @@ mod cli;
 mod config;
 mod flow;
 mod helpers;
+mod janitor;
 mod keys;
 mod lifecycle;
 mod metadata;

@@ -74,6 +74,7 @@ contract!(
     consent_is_one_row_per_person_and_client,
     a_code_is_redeemed_once_under_concurrency,
     families_revoke_once_and_refresh_tokens_round_trip,
+    a_lease_has_one_holder_at_a_time,
 );
 
 fn key(kid: &str, alg: SigningAlg, state: KeyState, activates_at: i64) -> SigningKeyRecord {
@@ -503,5 +504,29 @@ async fn families_revoke_once_and_refresh_tokens_round_trip(store: Arc<dyn Store
     assert_eq!(
         (family.revoked_at, family.revoked_reason.as_deref()),
         (Some(30), Some("code_replay"))
+    );
+}
+
+async fn a_lease_has_one_holder_at_a_time(store: Arc<dyn Store>) {
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .take_lease("janitor", &format!("instance-{i}"), 100, 700)
+                    .await
+                    .expect("lease")
+            })
+        })
+        .collect();
+    let mut holders = 0;
+    for attempt in attempts {
+        holders += usize::from(attempt.await.expect("task"));
+    }
+    assert_eq!(holders, 1, "one instance gets the lease");
+    assert!(!store.take_lease("janitor", "late", 699, 1_300).await.expect("lease"));
+    assert!(
+        store.take_lease("janitor", "late", 700, 1_300).await.expect("lease"),
+        "free once expired"
     );
 }

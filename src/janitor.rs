@@ -1,0 +1,95 @@
+//! Housekeeping: every instance wakes up every `janitor_interval`, but only the holder of the
+//! store's lease works, so two instances never do the same deletions. A pass ends lapsed
+//! sessions (revoking what they started), then deletes, in batches, every row nothing can need
+//! any more: expired codes, refresh tokens, families, sessions, pending steps, used or expired
+//! links, revocation-log entries past their tokens' lifetime, old security events.
+
+use crate::protocol::revocation;
+use crate::startup::AppState;
+use crate::storage::{Expired, StoreError};
+
+const LEASE: &str = "janitor";
+const BATCH: i64 = 500;
+/// A pass stops after this many batches per kind; the next pass goes on.
+const MAX_BATCHES: usize = 200;
+
+/// What one pass removed, by kind.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    pub lapsed_sessions: usize,
+    pub deleted: Vec<(Expired, u64)>,
+}
+
+impl PassReport {
+    pub fn deleted(&self, what: Expired) -> u64 {
+        self.deleted.iter().filter(|(w, _)| *w == what).map(|(_, n)| n).sum()
+    }
+}
+
+/// One pass, if this instance (`holder`) gets the lease; None when another instance has it.
+pub async fn run_pass(state: &AppState, holder: &str) -> Result<Option<PassReport>, StoreError> {
+    let ctx = state.protocol();
+    let lease_for = i64::try_from(state.settings.janitor_interval.as_secs())
+        .unwrap_or(300)
+        .max(60)
+        * 2;
+    if !state
+        .store
+        .take_lease(LEASE, holder, ctx.now, ctx.now + lease_for)
+        .await?
+    {
+        return Ok(None);
+    }
+    let mut report = PassReport::default();
+    for _ in 0..MAX_BATCHES {
+        let ended = revocation::end_lapsed_sessions(&ctx, BATCH).await?;
+        report.lapsed_sessions += ended;
+        if i64::try_from(ended).unwrap_or(0) < BATCH {
+            break;
+        }
+    }
+    for what in [
+        Expired::Codes,
+        Expired::RefreshTokens,
+        Expired::Families,
+        Expired::Sessions,
+        Expired::PendingSteps,
+        Expired::Links,
+        Expired::Revocations,
+        Expired::LoginThrottle,
+        Expired::Events,
+    ] {
+        let cut_off = if what == Expired::Events {
+            ctx.now - state.settings.event_retention
+        } else {
+            ctx.now
+        };
+        let mut total = 0;
+        for _ in 0..MAX_BATCHES {
+            let deleted = state.store.delete_expired(what, cut_off, BATCH).await?;
+            total += deleted;
+            if deleted < u64::try_from(BATCH).unwrap_or(0) {
+                break;
+            }
+        }
+        report.deleted.push((what, total));
+    }
+    Ok(Some(report))
+}
+
+/// The background task of `Application::run_until_stopped`.
+pub async fn run(state: AppState) {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut tick = tokio::time::interval(state.settings.janitor_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first pass waits one interval: starting instances have other work to do.
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match run_pass(&state, &holder).await {
+            Ok(Some(report)) => tracing::debug!(?report, "housekeeping pass done"),
+            Ok(None) => tracing::debug!("housekeeping: another instance holds the lease"),
+            Err(e) => tracing::error!(error = %e, "housekeeping pass failed"),
+        }
+    }
+}

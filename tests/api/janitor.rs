@@ -1,0 +1,119 @@
+//! Housekeeping: expired rows go, live ones stay, one instance at a time.
+
+use keyhaven::janitor::run_pass;
+use keyhaven::storage::Expired;
+
+use crate::flow::ClientSpec;
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    let url = &app.settings.iter().find(|(k, _)| *k == "database_url").unwrap().1;
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_janitor_removes_expired_rows_and_keeps_live_ones() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app.register_client(ClientSpec::default()).await;
+    app.create_user("alice").await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let _unused_code = app.code_for(&client, "alice", &[]).await;
+    app.revoke(&client, tokens["access_token"].as_str().unwrap(), None)
+        .await;
+    app.request_reset("alice@example.com").await;
+    app.wait_for_mails(1).await;
+    app.state.events.flush().await;
+    let tables = [
+        "authorization_codes",
+        "grant_families",
+        "refresh_tokens",
+        "browser_sessions",
+        "revocations",
+        "reset_tokens",
+        "security_events",
+    ];
+    let mut before = Vec::new();
+    for t in tables {
+        let n = count(&app, t).await;
+        assert!(n > 0, "{t} has rows to begin with");
+        before.push(n);
+    }
+
+    // Nothing has expired yet: a pass deletes nothing.
+    let report = run_pass(&app.state, "instance-a")
+        .await
+        .unwrap()
+        .expect("the lease is free");
+    assert_eq!(report.lapsed_sessions, 0);
+    for (t, n) in tables.iter().zip(&before) {
+        assert_eq!(count(&app, t).await, *n, "{t} kept its live rows");
+    }
+
+    // 31 days on: codes, tokens, families, sessions, links and revocations are past their ends.
+    app.clock.advance(31 * 86400);
+    let report = run_pass(&app.state, "instance-a")
+        .await
+        .unwrap()
+        .expect("the holder renews its lease");
+    assert_eq!(report.lapsed_sessions, 1);
+    assert!(report.deleted(Expired::Codes) >= 2);
+    for t in [
+        "authorization_codes",
+        "grant_families",
+        "refresh_tokens",
+        "reset_tokens",
+        "pending_authorizations",
+    ] {
+        assert_eq!(count(&app, t).await, 0, "{t} emptied");
+    }
+    // The old revocation entries are gone; ending the lapsed session wrote one that still counts.
+    assert_eq!(count(&app, "revocations").await, 1);
+    // The session ended at its absolute end (14 days) and is deleted a day after that; events
+    // stay for the retention (90 days).
+    assert_eq!(count(&app, "browser_sessions").await, 0);
+    assert!(count(&app, "security_events").await > 0);
+    app.clock.advance(60 * 86400);
+    run_pass(&app.state, "instance-a").await.unwrap().expect("lease");
+    assert_eq!(count(&app, "revocations").await, 0);
+    app.state.events.flush().await;
+    let remaining = app
+        .state
+        .store
+        .list_events(&keyhaven::domain::event::EventFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        remaining
+            .iter()
+            .all(|e| e.at > keyhaven::domain::Clock::now(&*app.clock) - 90 * 86400),
+        "old events are gone"
+    );
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_works() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert!(run_pass(&app.state, "instance-a").await.unwrap().is_some());
+    assert!(
+        run_pass(&app.state, "instance-b").await.unwrap().is_none(),
+        "b waits while a holds the lease"
+    );
+    assert!(
+        run_pass(&app.state, "instance-a").await.unwrap().is_some(),
+        "a renews it"
+    );
+    app.clock.advance(3600);
+    assert!(
+        run_pass(&app.state, "instance-b").await.unwrap().is_some(),
+        "an expired lease can be taken"
+    );
+}
