@@ -105,6 +105,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     ("event_retention", "90d", "security events older than this are deleted"),
     (
+        "metrics_listen",
+        "(unset)",
+        "serve /metrics on this address:port only, instead of on the main listener",
+    ),
+    (
         "session_idle_ttl",
         "12h",
         "a browser session ends after this long unused",
@@ -167,6 +172,7 @@ pub struct Settings {
     pub rate_limit_api: RateLimit,
     pub rate_limit_introspect: RateLimit,
     pub trust_forwarded_for: bool,
+    pub metrics_listen: Option<SocketAddr>,
     pub janitor_interval: std::time::Duration,
     pub event_retention: i64,
     pub refresh_reuse_grace: i64,
@@ -424,6 +430,14 @@ impl Settings {
             ));
         }
         Ok(Self {
+            metrics_listen: match raw.get("metrics_listen") {
+                None => None,
+                Some(t) => Some(
+                    t.trim()
+                        .parse::<SocketAddr>()
+                        .map_err(|_| ConfigError::invalid("metrics_listen", format!("`{t}` is not an address:port")))?,
+                ),
+            },
             janitor_interval: raw.parse("janitor_interval", "5m", parse_interval)?,
             event_retention: raw.seconds("event_retention", "90d", 3600)?,
             reset_token_ttl: raw.seconds("reset_token_ttl", "15m", 60)?,

@@ -9,6 +9,7 @@ pub mod events;
 pub mod http;
 pub mod janitor;
 pub mod mail;
+pub mod metrics;
 pub mod protocol;
 pub mod startup;
 pub mod storage;

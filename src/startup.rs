@@ -21,6 +21,7 @@ use crate::events::EventLog;
 use crate::http::rate_limit::{rate_limit, RateLimits};
 use crate::http::{authorize, error, metadata, routes, token, userinfo};
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::protocol::introspect::UsernameCache;
 use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
@@ -45,6 +46,7 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Seals TOTP secrets (signing keys are sealed by the key manager).
     pub kek: Arc<Kek>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             settings: &self.settings,
             revocations: &self.revocations,
             events: &self.events,
+            metrics: &self.metrics,
             now: self.clock.now(),
         }
     }
@@ -154,6 +157,7 @@ impl Application {
             mailer,
             limits: Arc::new(limits),
             kek: kek.clone(),
+            metrics: Arc::new(Metrics::new()),
         };
         state
             .revocations
@@ -180,6 +184,16 @@ impl Application {
         let maintenance = tokio::spawn(run_key_maintenance(self.state.clone()));
         let revocations = tokio::spawn(run_revocation_refresh(self.state.clone()));
         let janitor = tokio::spawn(crate::janitor::run(self.state.clone()));
+        let metrics_server = match self.state.settings.metrics_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await?;
+                let app = Router::new()
+                    .route(routes::METRICS, get(metadata::metrics))
+                    .with_state(self.state.clone());
+                Some(tokio::spawn(async move { axum::serve(listener, app).await }))
+            }
+            None => None,
+        };
         let limits = self.state.limits.clone();
         let forget = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -200,6 +214,9 @@ impl Application {
         maintenance.abort();
         revocations.abort();
         janitor.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         forget.abort();
         self.state.events.flush().await;
         result
@@ -222,7 +239,10 @@ async fn run_revocation_refresh(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = state.revocations.refresh(&*state.store, state.clock.now()).await {
+        let started = std::time::Instant::now();
+        let refreshed = state.revocations.refresh(&*state.store, state.clock.now()).await;
+        state.metrics.store_query("revocation_log", started.elapsed());
+        if let Err(e) = refreshed {
             tracing::error!(error = %e, "revocation log refresh failed; serving with the set read before");
         }
     }
@@ -259,6 +279,34 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 /// post, which goes to the client.
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
+/// `/metrics` on the main listener, unless `metrics_listen` gives it a listener of its own.
+fn metrics_router(state: &AppState) -> Router<AppState> {
+    if state.settings.metrics_listen.is_some() {
+        Router::new()
+    } else {
+        Router::new().route(routes::METRICS, get(metadata::metrics))
+    }
+}
+
+/// Counts every request by route template, method and status, with its latency.
+async fn count_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "(no route)".to_owned(), |m| m.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .http_request(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}
 
 pub fn router(state: AppState) -> Router {
     let limited = |limiter: &Arc<crate::http::rate_limit::Limiter>| {
@@ -324,8 +372,10 @@ pub fn router(state: AppState) -> Router {
         .route(routes::JWKS, get(metadata::jwks))
         .route(routes::STYLESHEET, get(pages::stylesheet))
         .route(routes::HEALTHZ, get(metadata::healthz))
+        .merge(metrics_router(&state))
         .route(routes::READYZ, get(metadata::readyz))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
         .layer(
             TraceLayer::new_for_http()

@@ -61,3 +61,22 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         }
     }
 }
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let (entries, refreshed_at) = state.revocations.stats();
+    let age = if refreshed_at == 0 {
+        0
+    } else {
+        state.clock.now() - refreshed_at
+    };
+    let body = state.metrics.render(state.events.dropped(), entries, age);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}

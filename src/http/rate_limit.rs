@@ -100,12 +100,16 @@ pub async fn rate_limit(
     };
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let path = request.uri().path().to_owned();
-    tracing::info!(%ip, path, "rate limited");
+    tracing::info!(%ip, "rate limited");
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", |m| m.as_str());
+    state.metrics.rate_limited(route);
     state.events.record(
         SecurityEvent::new(state.clock.now(), kind::RATE_LIMITED, Outcome::Failure)
             .from_peer(Some(ip.to_string()), None)
-            .detail(path),
+            .detail(route),
     );
     let mut response = match limiter.audience {
         Audience::Api => (

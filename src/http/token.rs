@@ -205,7 +205,10 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         ))),
     };
     match result {
-        Ok(response) => Json(response).into_response(),
+        Ok(response) => {
+            state.metrics.token_issued(form.get("grant_type").unwrap_or_default());
+            Json(response).into_response()
+        }
         Err(f) => failure_response(f),
     }
 }
@@ -221,7 +224,12 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
         token_type_hint: form.take("token_type_hint"),
     };
     match introspect::introspect(&state.protocol(), &state.usernames, &client, request).await {
-        Ok(answer) => Json(answer).into_response(),
+        Ok(answer) => {
+            state
+                .metrics
+                .introspection(answer.get("active") == Some(&serde_json::Value::Bool(true)));
+            Json(answer).into_response()
+        }
         Err(Failure::Protocol(e)) if e.error == OAuthError::UnauthorizedClient => {
             let mut response = error_response(&e);
             *response.status_mut() = StatusCode::FORBIDDEN;

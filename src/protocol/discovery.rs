@@ -66,6 +66,7 @@ pub mod paths {
     pub const CONSENT: &str = "/consent";
     pub const STYLESHEET: &str = "/static/keyhaven.css";
     pub const HEALTHZ: &str = "/healthz";
+    pub const METRICS: &str = "/metrics";
     pub const READYZ: &str = "/readyz";
 }
 

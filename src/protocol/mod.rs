@@ -27,6 +27,7 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     pub revocations: &'a revocation::RevocationCache,
     pub events: &'a EventLog,
+    pub metrics: &'a crate::metrics::Metrics,
     pub now: UnixTime,
 }
 

@@ -185,6 +185,7 @@ pub async fn submit(
                 event = event.user(&user.id);
             }
             state.events.record(event);
+            state.metrics.login(false);
             if let Err(e) = note_failure(&state, &peer, &key, other.as_ref()).await {
                 return internal(&state, e);
             }
@@ -234,6 +235,7 @@ pub async fn note_failure(
             event = event.user(&user.id);
         }
         state.events.record(event);
+        state.metrics.lockout();
         tracing::warn!("account locked after repeated failures");
     }
     Ok(())
@@ -277,6 +279,7 @@ pub async fn start_session(
             .session(&session.sid)
             .detail(session.amr.join("+")),
     );
+    state.metrics.login(true);
     tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
 
     let Some(id) = request_id else {

@@ -18,6 +18,7 @@ mod janitor;
 mod keys;
 mod lifecycle;
 mod metadata;
+mod metrics;
 mod oidc;
 mod pages;
 mod security;

@@ -43,6 +43,7 @@ async fn reused(ctx: &Context<'_>, token: &RefreshTokenRecord, family: &FamilyRe
         }
     }
     revocation::revoke_family(ctx, &family.id, "refresh_token_reuse").await?;
+    ctx.metrics.refresh_reuse();
     ctx.record(
         SecurityEvent::new(ctx.now, kind::REFRESH_TOKEN_REUSE, Outcome::Failure)
             .user(&family.user_id)
