@@ -621,6 +621,7 @@ async fn events(args: EventsArgs, store: &dyn Store, clock: Arc<dyn Clock>, out:
         kind: args.kind,
         since,
         limit: args.limit.clamp(1, 10_000),
+        offset: 0,
     };
     let events = store.list_events(&filter).await?;
     out.print(&events, || {

@@ -373,6 +373,7 @@ pub fn router(state: AppState) -> Router {
         .route(routes::STYLESHEET, get(pages::stylesheet))
         .route(routes::HEALTHZ, get(metadata::healthz))
         .merge(metrics_router(&state))
+        .merge(crate::http::admin::router().layer(header(header::CACHE_CONTROL, "no-store")))
         .route(routes::READYZ, get(metadata::readyz))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))

@@ -104,4 +104,5 @@ pub struct EventFilter {
     pub kind: Option<String>,
     pub since: Option<UnixTime>,
     pub limit: i64,
+    pub offset: i64,
 }

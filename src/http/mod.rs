@@ -1,5 +1,6 @@
 //! axum glue: routes, endpoint handlers, middleware.
 
+pub mod admin;
 pub mod authorize;
 pub mod error;
 pub mod metadata;

@@ -244,6 +244,13 @@ pub trait Store: Send + Sync + 'static {
     async fn lapsed_sessions(&self, now: UnixTime, idle_since: UnixTime, limit: i64)
         -> Result<Vec<String>, StoreError>;
 
+    // Administration.
+    /// Rewrites a client's registration (not its id, secret or creation time).
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    async fn set_client_secret(&self, id: &str, secret_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
+    /// People whose username or email contains `search` (all when None), by username.
+    async fn search_users(&self, search: Option<&str>, offset: i64, limit: i64) -> Result<Vec<User>, StoreError>;
+
     // Housekeeping.
     /// Takes (or renews) the named lease for `holder` until `expires_at` if it is free or
     /// already theirs; true when `holder` has it.

@@ -938,12 +938,13 @@ macro_rules! sql_store {
                 let rows: Vec<EventRow> = sqlx::query_as(&format!(
                     "SELECT {EVENT_COLUMNS} FROM security_events \
                      WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR at >= $3) \
-                     ORDER BY id DESC LIMIT $4"
+                     ORDER BY id DESC LIMIT $4 OFFSET $5"
                 ))
                 .bind(&f.user_id)
                 .bind(&f.kind)
                 .bind(f.since)
                 .bind(f.limit)
+                .bind(f.offset)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_error)?;
@@ -1379,6 +1380,55 @@ macro_rules! sql_store {
                         .rows_affected();
                 }
                 Ok(deleted)
+            }
+            async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE clients SET name = $2, client_type = $3, redirect_uris = $4, grant_types = $5, scopes = $6, audiences = $7, \
+                     first_party = $8, id_token_alg = $9, post_logout_redirect_uris = $10, permissions = $11, introspect_any_audience = $12, \
+                     updated_at = $13 WHERE id = $1",
+                )
+                .bind(&c.id)
+                .bind(&c.name)
+                .bind(c.client_type.as_str())
+                .bind(encode_json(&c.redirect_uris)?)
+                .bind(encode_json(&c.grant_types)?)
+                .bind(c.scopes.as_ref().map(ToString::to_string))
+                .bind(encode_json(&c.audiences)?)
+                .bind(c.first_party)
+                .bind(c.id_token_alg.as_str())
+                .bind(encode_json(&c.post_logout_redirect_uris)?)
+                .bind(encode_json(&c.permissions)?)
+                .bind(c.introspect_any_audience)
+                .bind(c.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_client_secret(&self, id: &str, secret_hash: &str, now: UnixTime) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE clients SET secret_hash = $2, updated_at = $3 WHERE id = $1 AND client_type = 'confidential'")
+                    .bind(id)
+                    .bind(secret_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn search_users(&self, search: Option<&str>, offset: i64, limit: i64) -> Result<Vec<User>, StoreError> {
+                let pattern = search.map(|s| format!("%{}%", s.to_lowercase().replace('%', "").replace('_', "")));
+                let rows: Vec<UserRow> = sqlx::query_as(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE ($1 IS NULL OR username LIKE $1 OR email LIKE $1) ORDER BY username LIMIT $2 OFFSET $3"
+                ))
+                .bind(pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                convert_all(rows)
             }
         }
     };

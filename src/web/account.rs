@@ -492,6 +492,7 @@ pub async fn activity(State(state): State<AppState>, headers: HeaderMap) -> Resp
         kind: None,
         since: None,
         limit: 50,
+        offset: 0,
     };
     let events = match state.store.list_events(&filter).await {
         Ok(events) => events,

@@ -9,6 +9,7 @@
 //! `keyhaven` binary) against them.
 
 mod account;
+mod admin;
 mod authorize;
 mod cli;
 mod config;

@@ -1,0 +1,402 @@
+//! The admin API: every operation, its auth, its validation, its events, its OpenAPI document.
+
+use keyhaven::domain::client::GrantType;
+use keyhaven::domain::event::EventFilter;
+use serde_json::{json, Value};
+
+use crate::flow::{ClientSpec, TestClient, PASSWORD};
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+struct Admin {
+    app: TestApp,
+    token: String,
+    client: TestClient,
+}
+
+impl Admin {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .app
+            .http
+            .request(method, format!("{}/admin/v1{path}", self.app.address))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+async fn admin_app() -> Admin {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            audiences: vec!["keyhaven-admin"],
+            scopes: Some("keyhaven:admin"),
+            ..Default::default()
+        })
+        .await;
+    let tokens: Value = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "keyhaven:admin"),
+                ("resource", "keyhaven-admin"),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"))
+        .to_owned();
+    Admin { app, token, client }
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_an_admin_token() {
+    let admin = admin_app().await;
+    let app = &admin.app;
+    let none = app
+        .http
+        .get(format!("{}/admin/v1/clients", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 401);
+    assert!(none.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    let garbage = app
+        .http
+        .get(format!("{}/admin/v1/clients", app.address))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 401);
+
+    // A valid token for another audience and scope: authenticated, not allowed.
+    let service = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            ..Default::default()
+        })
+        .await;
+    let tokens: Value = app
+        .token(&service, &[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other = app
+        .http
+        .get(format!("{}/admin/v1/clients", app.address))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 403);
+    assert_eq!(other.json::<Value>().await.unwrap()["error"], "insufficient_scope");
+
+    // A revoked admin token stops working.
+    assert_eq!(admin.get("/clients").await.0, 200);
+    app.revoke(&admin.client, &admin.token, None).await;
+    assert_eq!(admin.get("/clients").await.0, 401);
+}
+
+#[tokio::test]
+async fn clients_can_be_listed_created_read_updated_rotated_and_deleted() {
+    let admin = admin_app().await;
+    let (status, created) = admin
+        .post("/clients", json!({ "name": "Shop", "redirect_uris": ["https://shop.example/cb"], "scopes": ["openid", "email"], "audiences": ["https://api.shop.example"] }))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("khs_"));
+
+    for (body, field) in [
+        (json!({ "redirect_uris": ["https://x.example/cb"] }), "name"),
+        (
+            json!({ "name": "X", "redirect_uris": ["http://evil.example/cb"] }),
+            "redirect_uris",
+        ),
+        (
+            json!({ "name": "X", "redirect_uris": ["https://x.example/cb"], "grant_types": ["password"] }),
+            "grant_types",
+        ),
+        (json!({ "name": "X", "client_type": "sometimes" }), "client_type"),
+        (json!({ "name": "X", "scopes": "openid" }), "scopes"),
+        (json!(["not", "an", "object"]), "body"),
+    ] {
+        let (status, error) = admin.post("/clients", body.clone()).await;
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (400, Some(field)),
+            "{body} -> {error}"
+        );
+    }
+
+    let (status, list) = admin.get("/clients").await;
+    assert_eq!(status, 200);
+    assert!(list.as_array().unwrap().iter().any(|c| c["client_id"] == json!(id)));
+    assert!(!list.to_string().contains(&secret), "secrets are shown only once");
+    let (status, got) = admin.get(&format!("/clients/{id}")).await;
+    assert_eq!((status, got["name"].clone()), (200, json!("Shop")));
+    assert_eq!(admin.get("/clients/nope").await.0, 404);
+
+    let (status, updated) = admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({ "name": "Shop 2", "first_party": true })),
+        )
+        .await;
+    assert_eq!(
+        (status, updated["name"].clone(), updated["first_party"].clone()),
+        (200, json!("Shop 2"), json!(true))
+    );
+    let (status, error) = admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({ "redirect_uris": ["nope"] })),
+        )
+        .await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("redirect_uris")));
+
+    let (status, rotated) = admin.post(&format!("/clients/{id}/secret"), json!({})).await;
+    assert_eq!(status, 200);
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    let stored = admin.app.state.store.find_client(&id).await.unwrap().unwrap();
+    assert!(keyhaven::crypto::tokens::SecretHash::from_stored(stored.secret_hash.unwrap()).matches(&new_secret));
+
+    assert_eq!(
+        admin
+            .call(reqwest::Method::DELETE, &format!("/clients/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        admin
+            .call(reqwest::Method::DELETE, &format!("/clients/{id}"), None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn users_and_their_sessions_can_be_managed() {
+    let admin = admin_app().await;
+    let app = &admin.app;
+    let (status, bob) = admin
+        .post("/users", json!({ "username": "bob", "email": "bob@example.com", "password": "violet kettle marmalade", "claims": { "name": "Bob" } }))
+        .await;
+    assert_eq!(status, 201, "{bob}");
+    let bob_id = bob["id"].as_str().unwrap().to_owned();
+    for (body, field) in [
+        (
+            json!({ "username": "carol", "email": "not-an-email", "password": "violet kettle marmalade" }),
+            "email",
+        ),
+        (
+            json!({ "username": "carol", "email": "carol@example.com", "password": "password" }),
+            "password",
+        ),
+        (
+            json!({ "email": "carol@example.com", "password": "violet kettle marmalade" }),
+            "username",
+        ),
+        (
+            json!({ "username": "carol", "email": "carol@example.com", "password": "violet kettle marmalade", "claims": { "sub": "x" } }),
+            "claims",
+        ),
+    ] {
+        let (status, error) = admin.post("/users", body.clone()).await;
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (400, Some(field)),
+            "{body} -> {error}"
+        );
+    }
+    let alice = app.create_user("alice").await;
+
+    let (status, page) = admin.get("/users?search=bo&limit=10").await;
+    assert_eq!(status, 200);
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    let (_, first) = admin.get("/users?limit=1&offset=0").await;
+    let (_, second) = admin.get("/users?limit=1&offset=1").await;
+    assert_eq!(
+        (first[0]["username"].as_str(), second[0]["username"].as_str()),
+        (Some("alice"), Some("bob"))
+    );
+    assert_eq!(admin.get("/users?limit=0").await.0, 400);
+    assert_eq!(admin.get(&format!("/users/{bob_id}")).await.1["claims"]["name"], "Bob");
+    assert_eq!(admin.get("/users/nobody").await.0, 404);
+    let (status, updated) = admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/users/{bob_id}"),
+            Some(json!({ "claims": { "name": "Robert" } })),
+        )
+        .await;
+    assert_eq!((status, updated["claims"]["name"].clone()), (200, json!("Robert")));
+
+    // Sessions: alice signs in; the admin lists and revokes them.
+    let client = app.register_client(ClientSpec::default()).await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let (status, sessions) = admin.get(&format!("/users/{}/sessions", alice.id)).await;
+    assert_eq!(status, 200);
+    let sid = sessions[0]["sid"].as_str().unwrap().to_owned();
+    assert_eq!(
+        admin
+            .call(reqwest::Method::DELETE, &format!("/sessions/{sid}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        app.introspect(&client, tokens["refresh_token"].as_str().unwrap()).await,
+        json!({"active": false})
+    );
+    assert_eq!(admin.call(reqwest::Method::DELETE, "/sessions/nope", None).await.0, 404);
+
+    // Disable / enable, unlock, reset TOTP, revoke all sessions.
+    let tokens = app.tokens_for(&client, "alice").await;
+    assert_eq!(
+        admin
+            .post(&format!("/users/{}/revoke-sessions", alice.id), json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.introspect(&client, tokens["refresh_token"].as_str().unwrap()).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        admin.post(&format!("/users/{}/disable", alice.id), json!({})).await.1["disabled"],
+        true
+    );
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 401);
+    assert_eq!(
+        admin.post(&format!("/users/{}/enable", alice.id), json!({})).await.1["disabled"],
+        false
+    );
+    for _ in 0..5 {
+        app.submit_login("/login", "alice", "wrong password").await;
+    }
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 429);
+    assert_eq!(
+        admin.post(&format!("/users/{}/unlock", alice.id), json!({})).await.0,
+        200
+    );
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    app.state
+        .store
+        .enable_totp(&alice.id, "kek1.sealed", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        admin
+            .post(&format!("/users/{}/reset-totp", alice.id), json!({}))
+            .await
+            .1["totp"],
+        false
+    );
+    assert_eq!(
+        admin
+            .post(&format!("/users/{}/frobnicate", alice.id), json!({}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(admin.post("/users/nobody/disable", json!({})).await.0, 404);
+}
+
+#[tokio::test]
+async fn events_keys_and_the_openapi_document() {
+    let admin = admin_app().await;
+    let (status, keys) = admin.get("/keys").await;
+    assert_eq!((status, keys.as_array().unwrap().len()), (200, 2));
+    let (status, rotated) = admin.post("/keys/rotate", json!({})).await;
+    assert_eq!(
+        (status, rotated.as_array().unwrap().len()),
+        (200, 4),
+        "a next key per algorithm (24 h lead)"
+    );
+
+    admin.app.state.events.flush().await;
+    let (status, events) = admin.get("/events?kind=admin_action&limit=100").await;
+    assert_eq!(status, 200);
+    let events = events.as_array().unwrap();
+    assert!(events.len() >= 2);
+    assert!(
+        events.iter().all(|e| e["client_id"] == json!(admin.client.id)),
+        "each names the acting client"
+    );
+    let (_, paged) = admin.get("/events?kind=admin_action&limit=1&offset=1").await;
+    assert_eq!(paged.as_array().unwrap().len(), 1);
+    let stored = admin
+        .app
+        .state
+        .store
+        .list_events(&EventFilter {
+            kind: Some("admin_action".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(stored.iter().any(|e| e.detail.as_deref() == Some("rotate keys")));
+
+    let doc: Value = admin
+        .app
+        .http
+        .get(format!("{}/admin/v1/openapi.json", admin.app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
+    let paths = doc["paths"].as_object().unwrap();
+    for route in [
+        "/admin/v1/clients",
+        "/admin/v1/clients/{id}",
+        "/admin/v1/clients/{id}/secret",
+        "/admin/v1/users",
+        "/admin/v1/users/{id}",
+        "/admin/v1/users/{id}/{action}",
+        "/admin/v1/users/{id}/sessions",
+        "/admin/v1/sessions/{sid}",
+        "/admin/v1/events",
+        "/admin/v1/keys",
+        "/admin/v1/keys/rotate",
+    ] {
+        assert!(paths.contains_key(route), "the document lacks {route}");
+    }
+}
