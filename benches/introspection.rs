@@ -115,6 +115,9 @@ fn main() {
             ("database_url", format!("sqlite://{}/bench.db", dir.path().display())),
             ("kek", keyhaven::crypto::tokens::random_base64url(32)),
             ("log_level", "warn".to_owned()),
+            // The limiter stays in the path, set high enough not to refuse the benchmark.
+            ("rate_limit_introspect", "10000000/1s".to_owned()),
+            ("rate_limit_api", "10000000/1s".to_owned()),
         ])
         .expect("settings");
         keyhaven::telemetry::init(settings.log_format, &settings.log_level);
