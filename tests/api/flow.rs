@@ -32,6 +32,7 @@ pub struct ClientSpec {
     pub post_logout_redirect_uris: Vec<&'static str>,
     pub permissions: Vec<Permission>,
     pub introspect_any_audience: bool,
+    pub id_token_alg: SigningAlg,
 }
 
 impl Default for ClientSpec {
@@ -47,6 +48,7 @@ impl Default for ClientSpec {
             // So a test can ask whether this client's own refresh tokens are active.
             permissions: vec![Permission::Introspect],
             introspect_any_audience: false,
+            id_token_alg: SigningAlg::Rs256,
         }
     }
 }
@@ -105,7 +107,7 @@ impl TestApp {
             scopes: spec.scopes.map(|s| ScopeSet::parse(s).expect("scope")),
             audiences: spec.audiences.iter().map(|a| (*a).to_owned()).collect(),
             first_party: spec.first_party,
-            id_token_alg: SigningAlg::Rs256,
+            id_token_alg: spec.id_token_alg,
             post_logout_redirect_uris: spec
                 .post_logout_redirect_uris
                 .iter()

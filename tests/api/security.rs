@@ -614,3 +614,42 @@ async fn mail_goes_over_smtp_when_configured() {
     assert!(data.contains("/reset/khp_"));
     assert!(app.mails().is_empty(), "nothing in the outbox when SMTP is configured");
 }
+
+#[tokio::test]
+async fn new_recovery_codes_replace_the_old_ones() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app
+        .register_client(ClientSpec {
+            first_party: true,
+            ..Default::default()
+        })
+        .await;
+    app.create_user("alice").await;
+    app.submit_login("/login", "alice", PASSWORD).await;
+    let (_, old_codes) = enroll_totp(&app).await;
+    let page = app.get_url("/account/security").await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let fresh = app
+        .http
+        .post(format!("{}/account/security/recovery-codes", app.address))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 200);
+    let html = fresh.text().await.unwrap();
+    let new_codes: Vec<String> = html
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(new_codes.len(), 10);
+    let browser = new_browser(&app);
+    password_step(&browser, &client).await;
+    assert_eq!(
+        submit_code(&browser, &old_codes[0]).await.status(),
+        401,
+        "the old codes no longer work"
+    );
+    assert_eq!(submit_code(&browser, &new_codes[0]).await.status(), 303);
+}

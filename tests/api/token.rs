@@ -419,3 +419,31 @@ async fn codes_and_refresh_tokens_are_stored_as_hashes() {
         .unwrap();
     assert!(!dump[0].0.contains(&code) && !dump[0].0.contains(refresh));
 }
+
+#[tokio::test]
+async fn a_client_that_registered_es256_gets_es256_id_tokens() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app
+        .register_client(ClientSpec {
+            id_token_alg: keyhaven::domain::SigningAlg::Es256,
+            ..Default::default()
+        })
+        .await;
+    app.create_user("alice").await;
+    let (code, p) = app.code_for(&client, "alice", &[]).await;
+    let tokens: Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(id_token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let verified = app
+        .state
+        .keys
+        .verify_jwt(id_token)
+        .expect("verifies with the published ES256 key");
+    assert_eq!(verified.claims["aud"], client.id);
+    let at = tokens["access_token"].as_str().unwrap();
+    let at_header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(at.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(at_header["alg"], "RS256", "access tokens stay RS256");
+}
