@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::routing::{get, post};
 use axum::Router;
@@ -194,12 +195,14 @@ impl Application {
             }
             None => None,
         };
-        let limits = self.state.limits.clone();
+        let limits_state = self.state.clone();
         let forget = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 tick.tick().await;
+                let limits = &limits_state.limits;
                 limits.forget_idle();
+                limits.flush_refusals(limits_state.clock.now(), &limits_state.events);
             }
         });
         let addr = self.listener.local_addr()?;
@@ -342,11 +345,15 @@ pub fn router(state: AppState) -> Router {
         .route(routes::ACCOUNT_APPS, get(account::apps))
         .route(routes::ACCOUNT_APP_REMOVE, post(account::remove_app))
         .route(routes::ACCOUNT_ACTIVITY, get(account::activity))
-        .route(
-            routes::AUTHORIZE,
-            get(authorize::authorize_get).post(authorize::authorize_post),
+        .merge(
+            Router::new()
+                .route(
+                    routes::AUTHORIZE,
+                    get(authorize::authorize_get).post(authorize::authorize_post),
+                )
+                .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
+                .layer(limited(&state.limits.authorize)),
         )
-        .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
         .route(routes::CONSENT, get(consent::show).post(consent::submit))
         .route(routes::LOGOUT, get(logout::logout_get).post(logout::logout_post))
         .layer(header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
@@ -356,12 +363,12 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(routes::TOKEN, post(token::token))
         .route(routes::REVOKE, post(token::revoke))
+        .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
         .layer(limited(&state.limits.api))
         .route(
             routes::INTROSPECT,
             post(token::introspect).layer(limited(&state.limits.introspect)),
         )
-        .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(header(header::PRAGMA, "no-cache"));
     Router::new()
@@ -376,6 +383,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::http::admin::router().layer(header(header::CACHE_CONTROL, "no-store")))
         .route(routes::READYZ, get(metadata::readyz))
         .fallback(error::not_found)
+        // Every body is bounded (forms, OAuth requests, admin JSON): what an endpoint may read
+        // is the same cap its parameters are parsed under.
+        .layer(DefaultBodyLimit::max(crate::protocol::params::MAX_ENCODED_LEN))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
         .layer(

@@ -102,6 +102,11 @@ impl RedirectUri {
         if url.fragment().is_some() {
             return Err(format!("redirect URI `{raw}` must not have a fragment"));
         }
+        if url.port() == Some(0) {
+            return Err(format!(
+                "redirect URI `{raw}` names port 0, which nothing can listen on"
+            ));
+        }
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
@@ -224,7 +229,8 @@ fn loopback_matches_ignoring_port(registered: &RedirectUri, requested: &str) -> 
     let Ok(parsed) = Url::parse(requested) else {
         return false;
     };
-    if !is_loopback_ip(&parsed) || parsed.host() != registered.url().host() {
+    // Port 0 is no port: nothing listens there, and an OS may treat it as "any".
+    if !is_loopback_ip(&parsed) || parsed.host() != registered.url().host() || parsed.port() == Some(0) {
         return false;
     }
     strip_port(registered.as_str()) == strip_port(requested)

@@ -15,20 +15,22 @@ use crate::protocol::authorize::{
     self, code_redirect, error_redirect, next_step, AuthorizationRequest, ErrorRedirect, Params, Progress,
     RequestError, Step,
 };
-use crate::protocol::error::{err, OAuthError};
 use crate::startup::AppState;
 use crate::storage::{CodeRecord, PendingAuthorization, SessionRecord};
 use crate::web::browser::{self, Browser};
 
 /// How long a person has to sign in and consent before the request must start over.
 const PENDING_TTL: i64 = 600;
+/// The most sign-in requests one browser keeps pending (tabs of several apps at once); a newer
+/// one pushes out the oldest.
+const PENDING_PER_BROWSER: i64 = 16;
 
 pub async fn authorize_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    authorize(state, headers, Params::parse(query.as_deref().unwrap_or_default())).await
+    authorize(state, headers, query.as_deref().unwrap_or_default().as_bytes()).await
 }
 
 pub async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
-    authorize(state, headers, Params::parse(&String::from_utf8_lossy(&body))).await
+    authorize(state, headers, &body).await
 }
 
 /// A 303 to `location`, setting the browser cookie when it is new.
@@ -57,8 +59,12 @@ fn internal(state: &AppState, error: impl std::fmt::Display) -> Response {
     )
 }
 
-async fn authorize(state: AppState, headers: HeaderMap, params: Params) -> Response {
+async fn authorize(state: AppState, headers: HeaderMap, encoded: &[u8]) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
+    let params = match Params::parse(encoded) {
+        Ok(params) => params,
+        Err(_) => return untrusted(&state, "The request is too large or has too many parameters."),
+    };
     let client_id = match authorize::client_id(&params) {
         Ok(id) => id.to_owned(),
         Err(RequestError::Untrusted(message)) => return untrusted(&state, &message),
@@ -206,15 +212,10 @@ async fn proceed(
     };
     match step {
         Err(error) => {
-            let description = match error {
-                OAuthError::LoginRequired => "the person is not signed in",
-                OAuthError::ConsentRequired => "the person has not consented",
-                _ => "interaction is required",
-            };
             let e = ErrorRedirect {
                 redirect_to: request.redirect_to.clone(),
                 state: request.state.clone(),
-                error: err(error, description),
+                error,
             };
             finish(error_redirect(&e, issuer)).await
         }
@@ -261,7 +262,7 @@ async fn remember(state: &AppState, browser: &Browser, request: &AuthorizationRe
     };
     state
         .store
-        .insert_pending_authorization(&pending)
+        .insert_pending_authorization(&pending, PENDING_PER_BROWSER)
         .await
         .map_err(|e| internal(state, e))?;
     Ok(id)

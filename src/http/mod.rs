@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod error;
+pub mod form;
 pub mod metadata;
 pub mod rate_limit;
 pub mod routes;

@@ -64,11 +64,13 @@ impl Limiter {
     }
 }
 
-/// The three limiters, built once from the settings.
+/// The limiters, built once from the settings, and the tally of refusals.
 pub struct RateLimits {
     pub pages: Arc<Limiter>,
     pub api: Arc<Limiter>,
     pub introspect: Arc<Limiter>,
+    pub authorize: Arc<Limiter>,
+    refusals: RefusalTally,
 }
 
 impl RateLimits {
@@ -77,6 +79,8 @@ impl RateLimits {
             pages: Arc::new(Limiter::new(settings.rate_limit_pages, Audience::Pages)),
             api: Arc::new(Limiter::new(settings.rate_limit_api, Audience::Api)),
             introspect: Arc::new(Limiter::new(settings.rate_limit_introspect, Audience::Api)),
+            authorize: Arc::new(Limiter::new(settings.rate_limit_authorize, Audience::Pages)),
+            refusals: RefusalTally::default(),
         }
     }
 
@@ -84,6 +88,52 @@ impl RateLimits {
         self.pages.forget_idle();
         self.api.forget_idle();
         self.introspect.forget_idle();
+        self.authorize.forget_idle();
+    }
+
+    /// Ends the current tally period: one summary event per address and route that was
+    /// refused more than once in it (the first refusal was recorded when it happened).
+    pub fn flush_refusals(&self, now: crate::domain::UnixTime, events: &crate::events::EventLog) {
+        for ((ip, route), count) in self.refusals.take() {
+            if count > 1 {
+                events.record(
+                    SecurityEvent::new(now, kind::RATE_LIMITED, Outcome::Failure)
+                        .from_peer(Some(ip.to_string()), None)
+                        .detail(format!("{route}: {} more refused", count - 1)),
+                );
+            }
+        }
+    }
+}
+
+/// Refusals per (address, route) in the current period. Unauthenticated traffic must not
+/// decide how many rows we write: the first refusal of an address and route in a period is an
+/// event, the rest are counted and summed up in one event when the period ends, and the map is
+/// bounded (beyond it, refusals are only counted in the metrics).
+#[derive(Default)]
+struct RefusalTally(std::sync::Mutex<std::collections::HashMap<(IpAddr, String), u64>>);
+
+/// The most (address, route) pairs tallied in one period.
+const MAX_TALLIED: usize = 10_000;
+
+impl RefusalTally {
+    /// Counts a refusal; true when it is the first of its address and route in this period.
+    fn count(&self, ip: IpAddr, route: &str) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = map.get_mut(&(ip, route.to_owned())) {
+            *count += 1;
+            return false;
+        }
+        if map.len() >= MAX_TALLIED {
+            return false;
+        }
+        map.insert((ip, route.to_owned()), 1);
+        true
+    }
+
+    fn take(&self) -> Vec<((IpAddr, String), u64)> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *map).into_iter().collect()
     }
 }
 
@@ -106,11 +156,13 @@ pub async fn rate_limit(
         .get::<axum::extract::MatchedPath>()
         .map_or("(no route)", |m| m.as_str());
     state.metrics.rate_limited(route);
-    state.events.record(
-        SecurityEvent::new(state.clock.now(), kind::RATE_LIMITED, Outcome::Failure)
-            .from_peer(Some(ip.to_string()), None)
-            .detail(route),
-    );
+    if state.limits.refusals.count(ip, route) {
+        state.events.record(
+            SecurityEvent::new(state.clock.now(), kind::RATE_LIMITED, Outcome::Failure)
+                .from_peer(Some(ip.to_string()), None)
+                .detail(route),
+        );
+    }
     let mut response = match limiter.audience {
         Audience::Api => (
             StatusCode::TOO_MANY_REQUESTS,

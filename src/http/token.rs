@@ -1,7 +1,6 @@
 //! `POST /token`: client authentication from the request, then the grant. Errors are RFC 6749
 //! §5.2 JSON; `invalid_client` is a 401 with `WWW-Authenticate: Basic`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,11 +10,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
+use super::form::FormBody;
 use crate::domain::client::Client;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::protocol::client_auth::{authenticate, AuthFailure, Credentials};
 use crate::protocol::error::{err, OAuthError, ProtocolError};
 use crate::protocol::introspect::{self, IntrospectRequest};
+use crate::protocol::params::Params;
 use crate::protocol::revoke::{self, RevokeRequest};
 use crate::protocol::token::authorization_code::{self, CodeExchange};
 use crate::protocol::token::client_credentials::{self, ClientCredentialsRequest};
@@ -54,45 +55,8 @@ pub fn failure_response(f: Failure) -> Response {
     }
 }
 
-/// Form parameters; any given twice makes the request invalid (RFC 6749 §3.2).
-pub struct FormParams(Vec<(String, String)>);
-
-impl FormParams {
-    pub fn parse(body: &[u8]) -> Result<Self, ProtocolError> {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs.iter().skip(i + 1).any(|(other, _)| other == name) && name != "resource" {
-                return Err(err(
-                    OAuthError::InvalidRequest,
-                    format!("parameter {name} is given more than once"),
-                ));
-            }
-        }
-        Ok(Self(pairs))
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    pub fn take(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::to_owned)
-    }
-
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
 /// The client's credentials, from `Authorization: Basic` or the body, never both.
-pub fn credentials(headers: &HeaderMap, form: &FormParams) -> Result<Credentials, ProtocolError> {
+pub fn credentials(headers: &HeaderMap, form: &Params) -> Result<Credentials, ProtocolError> {
     let body_id = form.take("client_id");
     let body_secret = form.take("client_secret");
     let basic = match headers.get(AUTHORIZATION) {
@@ -132,11 +96,7 @@ pub fn credentials(headers: &HeaderMap, form: &FormParams) -> Result<Credentials
 
 /// Authenticates the calling client from the request (token, introspection and revocation
 /// endpoints alike); the error response is ready to send.
-pub async fn authenticated_client(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: &FormParams,
-) -> Result<Client, Response> {
+pub async fn authenticated_client(state: &AppState, headers: &HeaderMap, form: &Params) -> Result<Client, Response> {
     let credentials = credentials(headers, form).map_err(|e| error_response(&e))?;
     match authenticate(&*state.store, &credentials).await {
         Ok(client) => Ok(client),
@@ -160,13 +120,13 @@ pub async fn authenticated_client(
 }
 
 /// The form of a client-authenticated endpoint and the client it authenticates.
-async fn client_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(FormParams, Client), Response> {
-    let form = FormParams::parse(body).map_err(|e| error_response(&e))?;
+async fn client_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(Params, Client), Response> {
+    let form = Params::parse_unique(body).map_err(|e| error_response(&e))?;
     let client = authenticated_client(state, headers, &form).await?;
     Ok((form, client))
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let (form, client) = match client_request(&state, &headers, &body).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -214,7 +174,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 }
 
 /// `POST /introspect` (RFC 7662).
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let (form, client) = match client_request(&state, &headers, &body).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -240,7 +200,7 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
 }
 
 /// `POST /revoke` (RFC 7009).
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let (form, client) = match client_request(&state, &headers, &body).await {
         Ok(found) => found,
         Err(response) => return response,

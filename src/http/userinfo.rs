@@ -1,6 +1,5 @@
 //! `GET`/`POST /userinfo` with a Bearer access token (RFC 6750 §2.1 header, §2.2 form body).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -8,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::token::FormParams;
+use super::form::FormBody;
+use crate::protocol::params::Params;
 use crate::protocol::userinfo::{self, Refusal};
 use crate::startup::AppState;
 
@@ -30,7 +30,12 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
     response
 }
 
-pub async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
     let from_header = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -40,7 +45,7 @@ pub async fn userinfo(State(state): State<AppState>, method: Method, headers: He
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let from_body = if method == Method::POST && is_form {
-        match FormParams::parse(&body) {
+        match Params::parse_unique(&body) {
             Ok(form) => form.take("access_token"),
             Err(_) => {
                 return challenge(

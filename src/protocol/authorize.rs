@@ -10,52 +10,17 @@ use url::Url;
 
 use super::discovery::SCOPES;
 use super::error::{err, OAuthError, ProtocolError};
+pub use super::params::Params;
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::ScopeSet;
 use crate::domain::UnixTime;
 use crate::storage::SessionRecord;
 
-/// Request parameters in order, with empty values dropped (RFC 6749 §3.1: a parameter sent
-/// without a value is treated as omitted).
-#[derive(Debug, Clone, Default)]
-pub struct Params(Vec<(String, String)>);
-
-impl Params {
-    pub fn parse(encoded: &str) -> Self {
-        Self(
-            url::form_urlencoded::parse(encoded.as_bytes())
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    /// The value of a parameter that may appear once; `Err` when it appears more often.
-    fn single(&self, name: &str) -> Result<Option<&str>, ()> {
-        match self.all(name).as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some(one)),
-            _ => Err(()),
-        }
-    }
-
-    /// A parameter given more than once (only `resource` may repeat, RFC 8707 §2).
-    fn duplicated(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .find(|k| *k != "resource" && self.all(k).len() > 1)
-    }
-}
+/// The longest `state` or `nonce` accepted: both are echoed (in the redirect, in the ID token).
+pub const MAX_ECHOED_LEN: usize = 2048;
+/// The longest `login_hint` used; a longer one is ignored.
+const MAX_LOGIN_HINT_LEN: usize = 320;
 
 /// A validated authorization request. It is kept (as JSON) while the person signs in or
 /// consents, and checked again when the flow resumes.
@@ -73,7 +38,8 @@ pub struct AuthorizationRequest {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    /// `sub` of a verified `id_token_hint`.
+    /// The person the request names: `sub` of a verified `id_token_hint`, or the value a
+    /// `claims` request sets for `sub` (OIDC Core §5.5.1). Only that person may get a code.
     pub hint_sub: Option<String>,
     /// The OIDC `claims` request parameter.
     pub claims: Option<Value>,
@@ -125,7 +91,7 @@ pub fn client_id(params: &Params) -> Result<&str, RequestError> {
     match params.single("client_id") {
         Ok(Some(id)) => Ok(id),
         Ok(None) => Err(RequestError::Untrusted("The request has no client_id.".into())),
-        Err(()) => Err(RequestError::Untrusted(
+        Err(_) => Err(RequestError::Untrusted(
             "The request names client_id more than once.".into(),
         )),
     }
@@ -142,7 +108,7 @@ pub fn validate(
 ) -> Result<AuthorizationRequest, RequestError> {
     let redirect_uri = params
         .single("redirect_uri")
-        .map_err(|()| RequestError::Untrusted("The request names redirect_uri more than once.".into()))?;
+        .map_err(|_| RequestError::Untrusted("The request names redirect_uri more than once.".into()))?;
     let redirect_to = match redirect_uri {
         Some(uri) => client.registered_redirect(uri).map(|_| uri.to_owned()).ok_or_else(|| {
             RequestError::Untrusted("The redirect_uri is not registered for this application.".into())
@@ -161,7 +127,10 @@ pub fn validate(
             }
         },
     };
-    let state = params.single("state").ok().flatten().map(str::to_owned);
+    // A state too long to echo is refused and not echoed: otherwise the request would decide
+    // the size of our Location header.
+    let sent_state = params.single("state").ok().flatten();
+    let state = sent_state.filter(|s| s.len() <= MAX_ECHOED_LEN).map(str::to_owned);
     let fail = |error: OAuthError, description: &str| {
         RequestError::Redirect(ErrorRedirect {
             redirect_to: redirect_to.clone(),
@@ -173,6 +142,12 @@ pub fn validate(
         return Err(fail(
             OAuthError::InvalidRequest,
             &format!("parameter {name} is given more than once"),
+        ));
+    }
+    if state.is_none() && sent_state.is_some() {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("state is longer than {MAX_ECHOED_LEN} characters"),
         ));
     }
     let get = |name: &str| params.single(name).ok().flatten();
@@ -197,6 +172,13 @@ pub fn validate(
                 "only response_type=code is supported",
             ))
         }
+    }
+    // Responses go in the redirect URI's query; form_post and fragment are not offered.
+    if get("response_mode").is_some_and(|mode| mode != "query") {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(fail(
@@ -321,6 +303,26 @@ pub fn validate(
             Some(verify_hint(hint).map_err(|e| fail(OAuthError::InvalidRequest, &format!("id_token_hint: {e}")))?)
         }
     };
+    let claims_sub = match &claims {
+        Some(claims) => requested_sub(claims).map_err(|e| fail(OAuthError::InvalidRequest, e))?,
+        None => None,
+    };
+    let required_sub = match (hint_sub, claims_sub) {
+        (Some(hint), Some(asked)) if hint != asked => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "the claims parameter asks for another sub than the id_token_hint names",
+            ))
+        }
+        (hint, asked) => hint.or(asked),
+    };
+    let nonce = get("nonce");
+    if nonce.is_some_and(|n| n.len() > MAX_ECHOED_LEN) {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("nonce is longer than {MAX_ECHOED_LEN} characters"),
+        ));
+    }
 
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
@@ -328,15 +330,39 @@ pub fn validate(
         redirect_to: redirect_to.clone(),
         scope: scopes.to_string(),
         state: state.clone(),
-        nonce: get("nonce").map(str::to_owned),
+        nonce: nonce.map(str::to_owned),
         code_challenge: code_challenge.as_str().to_owned(),
         prompt,
         max_age,
-        login_hint: get("login_hint").map(str::to_owned),
-        hint_sub,
+        // A hint only: one too long to be a login name is ignored rather than shown.
+        login_hint: get("login_hint")
+            .filter(|h| h.len() <= MAX_LOGIN_HINT_LEN)
+            .map(str::to_owned),
+        hint_sub: required_sub,
         claims,
         audience,
     })
+}
+
+/// The `sub` value a `claims` request asks for (OIDC Core §5.5.1), in the ID token or at
+/// userinfo; both must agree.
+fn requested_sub(claims: &Value) -> Result<Option<String>, &'static str> {
+    let mut asked: Option<&str> = None;
+    for member in ["id_token", "userinfo"] {
+        let Some(value) = claims
+            .get(member)
+            .and_then(|m| m.get("sub"))
+            .and_then(|s| s.get("value"))
+        else {
+            continue;
+        };
+        let sub = value.as_str().ok_or("claims: the value of sub must be a string")?;
+        if asked.is_some_and(|a| a != sub) {
+            return Err("claims: id_token and userinfo ask for different sub values");
+        }
+        asked = Some(sub);
+    }
+    Ok(asked.map(str::to_owned))
 }
 
 /// Where the person is in the flow for this request.
@@ -364,7 +390,16 @@ pub fn next_step(
     consented_scope: Option<&str>,
     progress: Progress,
     now: UnixTime,
-) -> Result<Step, OAuthError> {
+) -> Result<Step, ProtocolError> {
+    if let (Some(sub), Some(s)) = (&request.hint_sub, session) {
+        // Someone else signed in for this very request: asking again would loop.
+        if *sub != s.user_id && progress.login_done_at.is_some() {
+            return Err(err(
+                OAuthError::LoginRequired,
+                "the person who signed in is not the one the request names",
+            ));
+        }
+    }
     let needs_login = match session {
         None => true,
         Some(s) => {
@@ -376,7 +411,7 @@ pub fn next_step(
     };
     if needs_login {
         return if request.prompt_none() {
-            Err(OAuthError::LoginRequired)
+            Err(err(OAuthError::LoginRequired, "the person is not signed in"))
         } else {
             Ok(Step::Login)
         };
@@ -388,7 +423,7 @@ pub fn next_step(
     let needs_consent = !client.first_party && ((request.prompt_consent() && !progress.consent_done) || !covered);
     if needs_consent {
         return if request.prompt_none() {
-            Err(OAuthError::ConsentRequired)
+            Err(err(OAuthError::ConsentRequired, "the person has not consented"))
         } else {
             Ok(Step::Consent)
         };

@@ -58,6 +58,9 @@ impl fmt::Display for OAuthError {
     }
 }
 
+/// The longest `error_description` sent, in characters.
+pub const MAX_DESCRIPTION_LEN: usize = 200;
+
 /// An error code with a plain-ASCII description for the client developer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolError {
@@ -68,6 +71,12 @@ pub struct ProtocolError {
 impl ProtocolError {
     pub fn new(error: OAuthError, description: impl Into<String>) -> Self {
         let description: String = description.into();
+        // Descriptions may quote the request (an unknown scope, a parameter name): keep them
+        // short so a request cannot decide the size of what we send back.
+        let mut description: String = description.chars().take(MAX_DESCRIPTION_LEN + 1).collect();
+        if description.chars().count() > MAX_DESCRIPTION_LEN {
+            description = description.chars().take(MAX_DESCRIPTION_LEN - 3).collect::<String>() + "...";
+        }
         // RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
         let description = description
             .chars()
@@ -92,4 +101,21 @@ impl fmt::Display for ProtocolError {
 /// Shorthand: `err(InvalidGrant, "code expired")`.
 pub fn err(error: OAuthError, description: impl Into<String>) -> ProtocolError {
     ProtocolError::new(error, description)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_ascii_and_bounded() {
+        let e = err(
+            OAuthError::InvalidScope,
+            format!("unknown scope {}", "x".repeat(1_000_000)),
+        );
+        assert_eq!(e.description.chars().count(), MAX_DESCRIPTION_LEN);
+        assert!(e.description.ends_with("..."));
+        assert_eq!(err(OAuthError::InvalidScope, "a\"b\n").description, "a?b?");
+        assert_eq!(err(OAuthError::InvalidScope, "short").description, "short");
+    }
 }

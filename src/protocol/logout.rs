@@ -38,6 +38,14 @@ pub async fn validate(
     request: &LogoutRequest,
     verify_hint: &(dyn Fn(&str) -> Result<HintClaims, String> + Sync),
 ) -> Result<ValidLogout, LogoutError> {
+    // The state is echoed in the redirect: bounded like the authorization request's.
+    if request
+        .state
+        .as_ref()
+        .is_some_and(|s| s.len() > super::authorize::MAX_ECHOED_LEN)
+    {
+        return Err(LogoutError::Refused("The sign-out request's state is too long."));
+    }
     let hint = match &request.id_token_hint {
         Some(token) => Some(
             verify_hint(token)

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod introspect;
 pub mod logout;
+pub mod params;
 pub mod revocation;
 pub mod revoke;
 pub mod token;

@@ -94,7 +94,13 @@ pub trait Store: Send + Sync + 'static {
     async fn end_session(&self, id_hash: &str, now: UnixTime) -> Result<bool, StoreError>;
 
     // Pending authorization requests.
-    async fn insert_pending_authorization(&self, pending: &PendingAuthorization) -> Result<(), StoreError>;
+    /// Inserts a pending request and deletes the oldest others of its browser, so that the
+    /// browser keeps at most `keep_per_browser` (unauthenticated traffic writes these rows).
+    async fn insert_pending_authorization(
+        &self,
+        pending: &PendingAuthorization,
+        keep_per_browser: i64,
+    ) -> Result<(), StoreError>;
     async fn find_pending_authorization(
         &self,
         id_hash: &str,

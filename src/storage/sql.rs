@@ -644,7 +644,8 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn insert_pending_authorization(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
+            async fn insert_pending_authorization(&self, p: &PendingAuthorization, keep_per_browser: i64) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_error)?;
                 sqlx::query(&format!("INSERT INTO pending_authorizations ({PENDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
                     .bind(&p.id_hash)
                     .bind(&p.browser_hash)
@@ -653,9 +654,22 @@ macro_rules! sql_store {
                     .bind(p.expires_at)
                     .bind(p.login_done_at)
                     .bind(p.consent_done)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_error)?;
+                // The browser's other requests beyond the newest `keep_per_browser - 1` go.
+                sqlx::query(
+                    "DELETE FROM pending_authorizations WHERE browser_hash = $1 AND id_hash <> $2 AND id_hash NOT IN \
+                     (SELECT id_hash FROM pending_authorizations WHERE browser_hash = $1 AND id_hash <> $2 \
+                      ORDER BY created_at DESC, id_hash DESC LIMIT $3)",
+                )
+                .bind(&p.browser_hash)
+                .bind(&p.id_hash)
+                .bind((keep_per_browser - 1).max(0))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
                 Ok(())
             }
 

@@ -13,23 +13,16 @@ use super::login::forbidden;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::http::authorize::see_other;
 use crate::protocol::logout::{self, HintClaims, LogoutError, LogoutRequest};
+use crate::protocol::params::Params;
 use crate::protocol::revocation;
 use crate::startup::AppState;
 
-fn params(encoded: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(encoded.as_bytes())
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn request_of(params: &[(String, String)]) -> LogoutRequest {
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+fn request_of(params: &Params) -> LogoutRequest {
     LogoutRequest {
-        id_token_hint: get("id_token_hint"),
-        client_id: get("client_id"),
-        post_logout_redirect_uri: get("post_logout_redirect_uri"),
-        state: get("state"),
+        id_token_hint: params.take("id_token_hint"),
+        client_id: params.take("client_id"),
+        post_logout_redirect_uri: params.take("post_logout_redirect_uri"),
+        state: params.take("state"),
     }
 }
 
@@ -52,15 +45,22 @@ fn failed(state: &AppState, e: impl std::fmt::Display) -> Response {
 }
 
 pub async fn logout_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    logout(state, headers, params(query.as_deref().unwrap_or_default()), false).await
+    logout(state, headers, query.as_deref().unwrap_or_default().as_bytes(), false).await
 }
 
 pub async fn logout_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
-    logout(state, headers, params(&String::from_utf8_lossy(&body)), true).await
+    logout(state, headers, &body, true).await
 }
 
-async fn logout(state: AppState, headers: HeaderMap, params: Vec<(String, String)>, posted: bool) -> Response {
+async fn logout(state: AppState, headers: HeaderMap, encoded: &[u8], posted: bool) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
+    let Ok(params) = Params::parse(encoded) else {
+        return state.pages.error(
+            StatusCode::BAD_REQUEST,
+            "This sign-out request cannot be completed",
+            "The request is too large or has too many parameters.",
+        );
+    };
     let request = request_of(&params);
     let verify = |hint: &str| verify_hint(&state, hint);
     let valid = match logout::validate(&*state.store, &request, &verify).await {
@@ -74,9 +74,9 @@ async fn logout(state: AppState, headers: HeaderMap, params: Vec<(String, String
         }
         Err(LogoutError::Store(e)) => return failed(&state, e),
     };
-    let confirmed = posted && params.iter().any(|(k, v)| k == "confirm" && v == "yes");
+    let confirmed = posted && params.get("confirm") == Some("yes");
     if confirmed {
-        let csrf = params.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str());
+        let csrf = params.get("csrf_token");
         if !browser.csrf_ok(&state.csrf_key, csrf) {
             return forbidden(&state);
         }

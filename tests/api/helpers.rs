@@ -155,6 +155,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         // tests set their own.
         ("rate_limit_pages", "10000/1s".into()),
         ("rate_limit_api", "10000/1s".into()),
+        ("rate_limit_authorize", "10000/1s".into()),
         // Verbose, and captured: the tests search every log line for the secrets they used.
         (
             "log_level",

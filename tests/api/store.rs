@@ -71,6 +71,7 @@ contract!(
     ping_answers_until_closed,
     sessions_are_live_until_ended_or_expired,
     pending_authorizations_round_trip_and_expire,
+    a_browser_keeps_a_bounded_number_of_pending_requests,
     consent_is_one_row_per_person_and_client,
     a_code_is_redeemed_once_under_concurrency,
     families_revoke_once_and_refresh_tokens_round_trip,
@@ -367,7 +368,7 @@ async fn pending_authorizations_round_trip_and_expire(store: Arc<dyn Store>) {
         login_done_at: None,
         consent_done: false,
     };
-    store.insert_pending_authorization(&pending).await.expect("insert");
+    store.insert_pending_authorization(&pending, 16).await.expect("insert");
     assert_eq!(
         store.find_pending_authorization("p1", 19).await.expect("find"),
         Some(pending.clone())
@@ -391,6 +392,45 @@ async fn pending_authorizations_round_trip_and_expire(store: Arc<dyn Store>) {
         .await
         .expect("find")
         .is_none());
+}
+
+async fn a_browser_keeps_a_bounded_number_of_pending_requests(store: Arc<dyn Store>) {
+    let pending = |id: &str, browser: &str, created_at: i64| PendingAuthorization {
+        id_hash: id.into(),
+        browser_hash: browser.into(),
+        request: "{}".into(),
+        created_at,
+        expires_at: 1_000,
+        login_done_at: None,
+        consent_done: false,
+    };
+    // Another browser's request is never pushed out.
+    store
+        .insert_pending_authorization(&pending("other", "b2", 1), 3)
+        .await
+        .expect("insert");
+    for (i, id) in ["p1", "p2", "p3"].iter().enumerate() {
+        store
+            .insert_pending_authorization(&pending(id, "b1", 10 + i as i64), 3)
+            .await
+            .expect("insert");
+    }
+    let live = |id: &'static str| {
+        let store = store.clone();
+        async move { store.find_pending_authorization(id, 100).await.expect("find").is_some() }
+    };
+    assert!(
+        live("p1").await && live("p2").await && live("p3").await,
+        "up to the bound all stay"
+    );
+    // A fourth (even one made in the same second) pushes out the oldest, never itself.
+    store
+        .insert_pending_authorization(&pending("p4", "b1", 12), 3)
+        .await
+        .expect("insert");
+    assert!(!live("p1").await);
+    assert!(live("p2").await && live("p3").await && live("p4").await);
+    assert!(live("other").await);
 }
 
 async fn consent_is_one_row_per_person_and_client(store: Arc<dyn Store>) {
