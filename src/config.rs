@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
@@ -35,6 +36,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "database_url",
         "sqlite://<data_dir>/keyhaven.db",
         "`sqlite:` file (created on first start) or `postgres://` URL",
+    ),
+    (
+        "database_acquire_timeout",
+        "3s",
+        "how long a request waits for a free database connection before a 503",
+    ),
+    (
+        "database_statement_timeout",
+        "3s",
+        "how long one statement (or a wait for a lock) may take before a 503: PostgreSQL statement and lock timeouts, SQLite busy timeout",
     ),
     (
         "kek",
@@ -155,6 +166,8 @@ pub struct Settings {
     pub issuer: String,
     pub data_dir: PathBuf,
     pub database_url: String,
+    pub database_acquire_timeout: Duration,
+    pub database_statement_timeout: Duration,
     pub kek: Option<SecretString>,
     pub kek_file: PathBuf,
     pub access_token_ttl: i64,
@@ -252,6 +265,12 @@ impl Raw {
             }
             Ok(secs)
         })
+    }
+
+    /// A timeout: whole seconds, at least one.
+    fn timeout(&self, name: &str, default: &str) -> Result<Duration, ConfigError> {
+        let secs = self.seconds(name, default, 1)?;
+        Ok(Duration::from_secs(u64::try_from(secs).unwrap_or(1)))
     }
 }
 
@@ -470,6 +489,8 @@ impl Settings {
             issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?,
             data_dir,
             database_url,
+            database_acquire_timeout: raw.timeout("database_acquire_timeout", "3s")?,
+            database_statement_timeout: raw.timeout("database_statement_timeout", "3s")?,
             kek: raw.get("kek").map(|k| SecretString::from(k.to_owned())),
             kek_file: PathBuf::from(raw.get("kek_file").unwrap_or("keys/kek")),
             access_token_ttl: raw.seconds("access_token_ttl", "15m", 1)?,
@@ -573,6 +594,24 @@ mod tests {
         assert_eq!((s.access_token_ttl, s.id_token_ttl, s.code_ttl), (900, 900, 60));
         assert_eq!((s.refresh_idle_ttl, s.refresh_absolute_ttl), (14 * 86400, 30 * 86400));
         assert_eq!((s.key_rotation_interval, s.key_rotation_lead), (30 * 86400, 86400));
+        let secs = |d: Duration| d.as_secs();
+        assert_eq!(
+            (secs(s.database_acquire_timeout), secs(s.database_statement_timeout)),
+            (3, 3)
+        );
+    }
+
+    #[test]
+    fn timeouts_must_be_positive() {
+        for (name, bad) in [
+            ("database_acquire_timeout", "soon"),
+            ("database_statement_timeout", "0s"),
+        ] {
+            let err = settings(&[(name, bad)]).err().unwrap();
+            assert!(err.to_string().contains(&format!("`{name}`")), "{err}");
+        }
+        let s = settings(&[("database_statement_timeout", "1")]).unwrap();
+        assert_eq!(s.database_statement_timeout, Duration::from_secs(1));
     }
 
     #[test]

@@ -82,7 +82,11 @@ pub enum StartupError {
 
 /// Opens the store named by the settings (and migrates it).
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigError> {
-    storage::connect(&settings.database_url)
+    let timeouts = storage::Timeouts {
+        acquire: settings.database_acquire_timeout,
+        statement: settings.database_statement_timeout,
+    };
+    storage::connect_with(&settings.database_url, timeouts)
         .await
         .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
 }
