@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
@@ -16,6 +17,31 @@ use crate::crypto::kek::Kek;
 /// same names; a test keeps the two in step.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("listen", "127.0.0.1:8080", "address and port the HTTP server binds"),
+    (
+        "http_header_timeout",
+        "10s",
+        "time to send a request's line and headers, counted from when the server waits for them (also between requests on a kept-alive connection)",
+    ),
+    (
+        "http_body_timeout",
+        "30s",
+        "time to send a whole request body, from the end of its headers; later is a 408",
+    ),
+    (
+        "http_idle_timeout",
+        "60s",
+        "a connection that moves no byte for this long while no request is being handled is closed",
+    ),
+    (
+        "request_timeout",
+        "30s",
+        "a request not answered this long after its headers arrived gets a 503 with Retry-After",
+    ),
+    (
+        "max_connections",
+        "2048",
+        "open connections at most; beyond it a new connection gets a 503 and is closed",
+    ),
     (
         "issuer",
         "http://127.0.0.1:8080",
@@ -35,6 +61,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "database_url",
         "sqlite://<data_dir>/keyhaven.db",
         "`sqlite:` file (created on first start) or `postgres://` URL",
+    ),
+    (
+        "database_acquire_timeout",
+        "3s",
+        "how long a request waits for a free database connection before a 503",
+    ),
+    (
+        "database_statement_timeout",
+        "3s",
+        "how long one statement (or a wait for a lock) may take before a 503: PostgreSQL statement and lock timeouts, SQLite busy timeout",
     ),
     (
         "kek",
@@ -152,6 +188,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("log_level", "info", "tracing filter, e.g. `info` or `keyhaven=debug`"),
 ];
 
+/// The most `max_connections` may be: far beyond what one process serves, but a bound.
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -160,10 +199,17 @@ pub enum LogFormat {
 
 pub struct Settings {
     pub listen: SocketAddr,
+    pub http_header_timeout: Duration,
+    pub http_body_timeout: Duration,
+    pub http_idle_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
     /// The issuer identifier, without a trailing slash.
     pub issuer: String,
     pub data_dir: PathBuf,
     pub database_url: String,
+    pub database_acquire_timeout: Duration,
+    pub database_statement_timeout: Duration,
     pub kek: Option<SecretString>,
     pub kek_file: PathBuf,
     pub access_token_ttl: i64,
@@ -262,6 +308,12 @@ impl Raw {
             }
             Ok(secs)
         })
+    }
+
+    /// A timeout: whole seconds, at least one.
+    fn timeout(&self, name: &str, default: &str) -> Result<Duration, ConfigError> {
+        let secs = self.seconds(name, default, 1)?;
+        Ok(Duration::from_secs(u64::try_from(secs).unwrap_or(1)))
     }
 }
 
@@ -478,9 +530,19 @@ impl Settings {
                     .parse::<SocketAddr>()
                     .map_err(|_| format!("`{t}` is not an address:port"))
             })?,
+            http_header_timeout: raw.timeout("http_header_timeout", "10s")?,
+            http_body_timeout: raw.timeout("http_body_timeout", "30s")?,
+            http_idle_timeout: raw.timeout("http_idle_timeout", "60s")?,
+            request_timeout: raw.timeout("request_timeout", "30s")?,
+            max_connections: raw.parse("max_connections", "2048", |t| match t.trim().parse::<usize>() {
+                Ok(n) if (1..=MAX_CONNECTIONS_LIMIT).contains(&n) => Ok(n),
+                _ => Err(format!("`{t}` is not a whole number from 1 to {MAX_CONNECTIONS_LIMIT}")),
+            })?,
             issuer: raw.parse("issuer", "http://127.0.0.1:8080", |t| parse_issuer(t, allow_http))?,
             data_dir,
             database_url,
+            database_acquire_timeout: raw.timeout("database_acquire_timeout", "3s")?,
+            database_statement_timeout: raw.timeout("database_statement_timeout", "3s")?,
             kek: raw.get("kek").map(|k| SecretString::from(k.to_owned())),
             kek_file: PathBuf::from(raw.get("kek_file").unwrap_or("keys/kek")),
             access_token_ttl: raw.seconds("access_token_ttl", "15m", 1)?,
@@ -584,6 +646,38 @@ mod tests {
         assert_eq!((s.access_token_ttl, s.id_token_ttl, s.code_ttl), (900, 900, 60));
         assert_eq!((s.refresh_idle_ttl, s.refresh_absolute_ttl), (14 * 86400, 30 * 86400));
         assert_eq!((s.key_rotation_interval, s.key_rotation_lead), (30 * 86400, 86400));
+        let secs = |d: Duration| d.as_secs();
+        assert_eq!(
+            (
+                secs(s.http_header_timeout),
+                secs(s.http_body_timeout),
+                secs(s.http_idle_timeout),
+                secs(s.request_timeout),
+            ),
+            (10, 30, 60, 30)
+        );
+        assert_eq!(s.max_connections, 2048);
+        assert_eq!(
+            (secs(s.database_acquire_timeout), secs(s.database_statement_timeout)),
+            (3, 3)
+        );
+    }
+
+    #[test]
+    fn timeouts_and_the_connection_cap_must_be_positive() {
+        for (name, bad) in [
+            ("http_header_timeout", "0"),
+            ("request_timeout", "soon"),
+            ("database_statement_timeout", "0s"),
+            ("max_connections", "0"),
+            ("max_connections", "-1"),
+            ("max_connections", "many"),
+        ] {
+            let err = settings(&[(name, bad)]).err().unwrap();
+            assert!(err.to_string().contains(&format!("`{name}`")), "{err}");
+        }
+        let s = settings(&[("http_header_timeout", "1"), ("max_connections", "4")]).unwrap();
+        assert_eq!((s.http_header_timeout, s.max_connections), (Duration::from_secs(1), 4));
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::crypto::password::PasswordHasher;
 use crate::domain::Clock;
 use crate::events::EventLog;
 use crate::http::rate_limit::{rate_limit, RateLimits};
-use crate::http::{authorize, error, metadata, routes, token, userinfo};
+use crate::http::server::{self, ConnectionLimits};
+use crate::http::{authorize, deadline, error, metadata, routes, token, userinfo};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::protocol::introspect::UsernameCache;
@@ -83,7 +84,11 @@ pub enum StartupError {
 
 /// Opens the store named by the settings (and migrates it).
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigError> {
-    storage::connect(&settings.database_url)
+    let timeouts = storage::Timeouts {
+        acquire: settings.database_acquire_timeout,
+        statement: settings.database_statement_timeout,
+    };
+    storage::connect_with(&settings.database_url, timeouts)
         .await
         .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
 }
@@ -110,6 +115,9 @@ pub async fn open_keys(
     })?;
     Ok((keys, kek))
 }
+
+/// Connections at once on `metrics_listen`: a scraper or two.
+const METRICS_MAX_CONNECTIONS: usize = 32;
 
 pub struct Application {
     listener: TcpListener,
@@ -182,6 +190,17 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, with the key schedule running beside it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let settings = &self.state.settings;
+        let connection_limits = ConnectionLimits {
+            header_timeout: settings.http_header_timeout,
+            idle_timeout: settings.http_idle_timeout,
+            max_connections: settings.max_connections,
+            // Requests in flight cannot last longer than the request timeout.
+            drain_timeout: settings.request_timeout + std::time::Duration::from_secs(1),
+        };
+        server::raise_open_files_limit(
+            settings.max_connections + settings.metrics_listen.map_or(0, |_| METRICS_MAX_CONNECTIONS),
+        );
         let maintenance = tokio::spawn(run_key_maintenance(self.state.clone()));
         let revocations = tokio::spawn(run_revocation_refresh(self.state.clone()));
         let janitor = tokio::spawn(crate::janitor::run(self.state.clone()));
@@ -191,7 +210,16 @@ impl Application {
                 let app = Router::new()
                     .route(routes::METRICS, get(metadata::metrics))
                     .with_state(self.state.clone());
-                Some(tokio::spawn(async move { axum::serve(listener, app).await }))
+                let limits = ConnectionLimits {
+                    max_connections: METRICS_MAX_CONNECTIONS,
+                    ..connection_limits
+                };
+                Some(tokio::spawn(server::serve(
+                    listener,
+                    app,
+                    limits,
+                    std::future::pending(),
+                )))
             }
             None => None,
         };
@@ -207,13 +235,7 @@ impl Application {
         });
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, issuer = %self.state.settings.issuer, "keyhaven listening");
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+        let result = server::serve(self.listener, self.router, connection_limits, shutdown_signal()).await;
         maintenance.abort();
         revocations.abort();
         janitor.abort();
@@ -280,7 +302,7 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 /// Content-Security-Policy of the hosted pages: no script at all, styles from our own sheet,
 /// never framed. No `form-action`: browsers apply it to the redirect that follows a form
 /// post, which goes to the client.
-const PAGE_CSP: &str =
+pub(crate) const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 /// `/metrics` on the main listener, unless `metrics_listen` gives it a listener of its own.
@@ -386,6 +408,7 @@ pub fn router(state: AppState) -> Router {
         // Every body is bounded (forms, OAuth requests, admin JSON): what an endpoint may read
         // is the same cap its parameters are parsed under.
         .layer(DefaultBodyLimit::max(crate::protocol::params::MAX_ENCODED_LEN))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline::deadlines))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
         .layer(

@@ -70,9 +70,8 @@ fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, json!({ "error": "not_found" }))
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "admin request failed");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "server_error" }))
+fn internal(e: impl Into<anyhow::Error>) -> Response {
+    crate::http::error::json_failure(e, "admin request failed")
 }
 
 fn unauthorized(description: &str) -> Response {

@@ -50,13 +50,8 @@ fn untrusted(state: &AppState, message: &str) -> Response {
         .error(StatusCode::BAD_REQUEST, "This request cannot be completed", message)
 }
 
-fn internal(state: &AppState, error: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %error, "authorization request failed");
-    state.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again later.",
-    )
+fn internal(state: &AppState, error: impl Into<anyhow::Error>) -> Response {
+    crate::http::error::page_failure(&state.pages, error, "authorization request failed")
 }
 
 async fn authorize(state: AppState, headers: HeaderMap, encoded: &[u8]) -> Response {
@@ -221,7 +216,7 @@ async fn proceed(
         }
         Ok(Step::IssueCode) => {
             let Some((session, _)) = session else {
-                return internal(state, "a code step without a session");
+                return internal(state, anyhow::anyhow!("a code step without a session"));
             };
             match issue_code(state, &request, &session).await {
                 Ok(code) => finish(code_redirect(&request, &code, issuer)).await,

@@ -1,9 +1,17 @@
 //! Errors at the HTTP edge. A 500 tells the client nothing specific; the cause is logged.
+//! A store that is unavailable (a timeout, a lost connection, a lock held elsewhere) is not a
+//! fault of ours to hide: it is a 503 with `Retry-After`, so clients and people try again.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+
+use crate::web::pages::Pages;
+
+/// Seconds a client is asked to wait before trying again after a 503.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 pub struct InternalError(pub anyhow::Error);
 
@@ -15,13 +23,78 @@ impl<E: Into<anyhow::Error>> From<E> for InternalError {
 
 impl IntoResponse for InternalError {
     fn into_response(self) -> Response {
-        tracing::error!(error = format!("{:#}", self.0), "request failed");
+        json_failure(self.0, "request failed")
+    }
+}
+
+/// The status a failure earns, logged: 503 when the store is unavailable (a warning), else 500
+/// (an error with the whole chain).
+pub fn triage(error: &anyhow::Error, what: &str) -> StatusCode {
+    if crate::storage::is_unavailable(error) {
+        tracing::warn!(error = format!("{error:#}"), "{what}: the store is unavailable");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        tracing::error!(error = format!("{error:#}"), "{what}");
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// A failure of a JSON endpoint: 503 `temporarily_unavailable` when the store is unavailable,
+/// else a bare 500 `server_error`.
+pub fn json_failure(error: impl Into<anyhow::Error>, what: &str) -> Response {
+    if triage(&error.into(), what) == StatusCode::SERVICE_UNAVAILABLE {
+        unavailable_json()
+    } else {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({ "error": "server_error" })),
         )
             .into_response()
     }
+}
+
+/// A failure of a hosted page: a page that says the service is temporarily unavailable (503)
+/// when the store is, else one that says something went wrong (500).
+pub fn page_failure(pages: &Pages, error: impl Into<anyhow::Error>, what: &str) -> Response {
+    if triage(&error.into(), what) == StatusCode::SERVICE_UNAVAILABLE {
+        unavailable_page(pages)
+    } else {
+        pages.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Please try again later.",
+        )
+    }
+}
+
+/// 503 with `Retry-After` and `{"error":"temporarily_unavailable"}`.
+pub fn unavailable_json() -> Response {
+    retry_after(
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "error": "temporarily_unavailable",
+                "error_description": "the service is temporarily unavailable; try again in a few seconds",
+            })),
+        )
+            .into_response(),
+    )
+}
+
+/// 503 with `Retry-After`, as a page in words.
+pub fn unavailable_page(pages: &Pages) -> Response {
+    retry_after(pages.error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The service is temporarily unavailable. Please try again in a few seconds.",
+    ))
+}
+
+fn retry_after(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    response
 }
 
 pub async fn not_found() -> Response {

@@ -49,7 +49,9 @@ pub fn failure_response(f: Failure) -> Response {
     match f {
         Failure::Protocol(e) => error_response(&e),
         Failure::Internal(e) => {
-            tracing::error!(error = format!("{e:#}"), "token request failed");
+            if crate::http::error::triage(&e, "token request failed") == StatusCode::SERVICE_UNAVAILABLE {
+                return crate::http::error::unavailable_json();
+            }
             error_response(&err(OAuthError::ServerError, "internal error"))
         }
     }

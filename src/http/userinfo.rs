@@ -76,13 +76,6 @@ pub async fn userinfo(
                 Some(("invalid_token", "the access token is invalid")),
             )
         }
-        Err(Refusal::Internal(e)) => {
-            tracing::error!(error = format!("{e:#}"), "userinfo failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": "server_error" })),
-            )
-                .into_response()
-        }
+        Err(Refusal::Internal(e)) => crate::http::error::json_failure(e, "userinfo failed"),
     }
 }

@@ -12,6 +12,7 @@ mod sql;
 mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -34,8 +35,24 @@ pub enum StoreError {
     NotFound,
     #[error("conflicts with an existing record")]
     Conflict,
+    /// Worth trying again shortly: the database did not answer in time or could not be reached.
+    #[error("the store is temporarily unavailable")]
+    Unavailable(#[source] Unavailable),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// Why the store is unavailable: no free connection within the acquire timeout, a statement or
+/// lock wait past its timeout, a lost or refused connection, a database locked by another
+/// writer. Its own type so that the HTTP layer can find it in any error chain, even behind
+/// transparent wrappers, and answer 503 instead of 500.
+#[derive(Debug, thiserror::Error)]
+#[error("database query failed")]
+pub struct Unavailable(#[source] pub sqlx::Error);
+
+/// Whether the store being unavailable is behind `error` (anywhere in its chain).
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<Unavailable>())
 }
 
 /// A signing key as stored; `private_sealed` is the KEK-encrypted PKCS#8 DER.
@@ -307,13 +324,36 @@ pub enum ConnectError {
     Migrate(String),
 }
 
+/// How long a store operation may wait: for a pooled connection, and for one statement (or a
+/// lock it needs). Past either, the operation fails with [`StoreError::Unavailable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub acquire: Duration,
+    pub statement: Duration,
+}
+
+impl Default for Timeouts {
+    /// The defaults of the `database_acquire_timeout` and `database_statement_timeout` settings.
+    fn default() -> Self {
+        Self {
+            acquire: Duration::from_secs(3),
+            statement: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Opens the store named by `url` with the default timeouts; see [`connect_with`].
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
+    connect_with(url, Timeouts::default()).await
+}
+
 /// Opens the store named by `url` (creating a SQLite file and its folder when missing) and
 /// applies pending migrations.
-pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
+pub async fn connect_with(url: &str, timeouts: Timeouts) -> Result<Arc<dyn Store>, ConnectError> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(url).await?)
+        Arc::new(SqliteStore::connect(url, timeouts).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(PostgresStore::connect(url).await?)
+        Arc::new(PostgresStore::connect(url, timeouts).await?)
     } else {
         return Err(ConnectError::Scheme(
             url.split(':').next().unwrap_or_default().to_owned(),
@@ -332,5 +372,26 @@ pub fn check_url(url: &str) -> Result<(), ConnectError> {
         Err(ConnectError::Scheme(
             url.split(':').next().unwrap_or_default().to_owned(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable() -> StoreError {
+        StoreError::Unavailable(Unavailable(sqlx::Error::PoolTimedOut))
+    }
+
+    #[test]
+    fn unavailable_is_found_behind_wrappers_and_context() {
+        assert!(is_unavailable(&anyhow::Error::new(unavailable())));
+        assert!(is_unavailable(&anyhow::Error::new(unavailable()).context("signing in")));
+        // `KeyError::Store` is transparent: the marker type is what survives it.
+        let keys = crate::crypto::keys::KeyError::Store(unavailable());
+        assert!(is_unavailable(&anyhow::Error::new(keys)));
+        let fault = StoreError::Unexpected(anyhow::anyhow!("malformed row"));
+        assert!(!is_unavailable(&anyhow::Error::new(fault)));
+        assert!(!is_unavailable(&anyhow::Error::new(StoreError::NotFound)));
     }
 }

@@ -2,16 +2,15 @@
 //! refresh families, sessions, keys and counters through it.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, Executor, PgPool};
 
 use super::sql::*;
 use super::Expired;
 use super::{
     CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError,
+    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError, Timeouts,
 };
 use crate::domain::client::Client;
 use crate::domain::event::{EventFilter, SecurityEvent};
@@ -32,18 +31,28 @@ pub(super) fn options(url: &str) -> Result<PgConnectOptions, ConnectError> {
 }
 
 impl PostgresStore {
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+    pub async fn connect(url: &str, timeouts: Timeouts) -> Result<Self, ConnectError> {
+        // Every pooled connection carries the statement and lock timeouts, so a stalled
+        // database or a lock held elsewhere fails a request in seconds instead of holding it
+        // and its connection.
+        let millis = timeouts.statement.as_millis().to_string();
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options(url)?)
+            .acquire_timeout(timeouts.acquire)
+            .connect_with(options(url)?.options([("statement_timeout", &millis), ("lock_timeout", &millis)]))
             .await
             .map_err(|e| ConnectError::Connect(e.to_string()))?;
-        // sqlx takes an advisory lock, so instances starting together migrate once.
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        // Migrations run on a connection taken out of the pool and freed of those timeouts: a
+        // migration may rightly take longer, and instances starting together wait on the
+        // advisory lock sqlx takes, so that they migrate once.
+        let migrate = async {
+            let mut conn = pool.acquire().await?.detach();
+            conn.execute("SET statement_timeout = 0; SET lock_timeout = 0").await?;
+            MIGRATOR.run(&mut conn).await?;
+            conn.close().await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        migrate.await.map_err(|e| ConnectError::Migrate(e.to_string()))?;
         Ok(Self { pool })
     }
 }

@@ -19,7 +19,36 @@ pub(super) fn db_error(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ if is_transient(&e) => StoreError::Unavailable(super::Unavailable(e)),
         _ => StoreError::Unexpected(anyhow::Error::new(e).context("database query failed")),
+    }
+}
+
+/// Errors that say the database is out of reach or too slow right now, not that the query is
+/// wrong: the pool's acquire timeout, a closed pool, a broken connection, PostgreSQL's statement
+/// and lock timeouts and connection failures, SQLite's busy and locked.
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                let code = pg.code();
+                // 57014 query_canceled (statement_timeout), 55P03 lock_not_available
+                // (lock_timeout), class 08 connection exceptions, 57P01-57P03 shutdown or
+                // starting up, 53300 too_many_connections.
+                matches!(code, "57014" | "55P03" | "57P01" | "57P02" | "57P03" | "53300") || code.starts_with("08")
+            } else if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // The primary result code is the low byte of the extended one:
+                // 5 SQLITE_BUSY (the busy timeout passed), 6 SQLITE_LOCKED.
+                let primary = sqlx::error::DatabaseError::code(sqlite)
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff);
+                matches!(primary, Some(5 | 6))
+            } else {
+                false
+            }
+        }
+        _ => false,
     }
 }
 
@@ -1449,3 +1478,21 @@ macro_rules! sql_store {
 }
 
 pub(super) use sql_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_and_connection_failures_are_unavailable_other_errors_unexpected() {
+        let reset = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        for transient in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed, reset()] {
+            assert!(matches!(db_error(transient), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(db_error(sqlx::Error::RowNotFound), StoreError::NotFound));
+        assert!(matches!(
+            db_error(sqlx::Error::ColumnNotFound("kid".into())),
+            StoreError::Unexpected(_)
+        ));
+    }
+}

@@ -2,7 +2,6 @@
 //! busy timeout so concurrent writers (the server and the CLI) queue instead of failing.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -11,7 +10,7 @@ use super::sql::*;
 use super::Expired;
 use super::{
     CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError,
+    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError, Timeouts,
 };
 use crate::domain::client::Client;
 use crate::domain::event::{EventFilter, SecurityEvent};
@@ -30,20 +29,21 @@ pub(super) fn options(url: &str) -> Result<SqliteConnectOptions, ConnectError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true))
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let options = options(url)?;
+    pub async fn connect(url: &str, timeouts: Timeouts) -> Result<Self, ConnectError> {
+        // A writer waits for another one at most the statement timeout, then the request
+        // fails as unavailable (503) rather than hanging.
+        let options = options(url)?.busy_timeout(timeouts.statement);
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)
                 .map_err(|e| ConnectError::Connect(format!("cannot create {}: {e}", dir.display())))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(timeouts.acquire)
             .connect_with(options)
             .await
             .map_err(|e| ConnectError::Connect(e.to_string()))?;

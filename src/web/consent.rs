@@ -30,13 +30,8 @@ pub struct ConsentForm {
     decision: Option<String>,
 }
 
-fn failed(state: &AppState, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "consent failed");
-    state.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again later.",
-    )
+fn failed(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
+    crate::http::error::page_failure(&state.pages, e, "consent failed")
 }
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<ConsentQuery>) -> Response {

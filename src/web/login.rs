@@ -53,13 +53,8 @@ pub fn forbidden(state: &AppState) -> Response {
     )
 }
 
-pub fn internal(state: &AppState, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "page failed");
-    state.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again later.",
-    )
+pub fn internal(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
+    crate::http::error::page_failure(&state.pages, e, "page failed")
 }
 
 /// The key of the failure counter: the account, or the login name when no account has it.

@@ -35,13 +35,8 @@ fn verify_hint(state: &AppState, hint: &str) -> Result<HintClaims, String> {
     Ok(verified.claims)
 }
 
-fn failed(state: &AppState, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "logout failed");
-    state.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again later.",
-    )
+fn failed(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
+    crate::http::error::page_failure(&state.pages, e, "logout failed")
 }
 
 pub async fn logout_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {

@@ -115,7 +115,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, Form(form)
         return internal(&state, e);
     }
     let Some(enrollment) = enrollment_context(&state, &user, &secret) else {
-        return internal(&state, "cannot render the enrollment");
+        return internal(&state, anyhow::anyhow!("cannot render the enrollment"));
     };
     page(
         &state,
@@ -151,7 +151,7 @@ pub async fn confirm(
         );
     };
     let Ok(secret) = state.kek.open(&totp_context(&user.id), &sealed) else {
-        return internal(&state, "cannot open the pending TOTP secret");
+        return internal(&state, anyhow::anyhow!("cannot open the pending TOTP secret"));
     };
     let now = state.clock.now();
     let Some(step) = totp::matching_step(&secret, &form.code, now) else {

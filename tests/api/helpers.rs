@@ -156,6 +156,11 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         ("rate_limit_pages", "10000/1s".into()),
         ("rate_limit_api", "10000/1s".into()),
         ("rate_limit_authorize", "10000/1s".into()),
+        // The old 10 s database waits: bursts of concurrent requests in debug builds on a busy
+        // two-core machine can wait longer than the 3 s defaults for a connection. The timeout
+        // tests set their own short ones.
+        ("database_acquire_timeout", "10s".into()),
+        ("database_statement_timeout", "10s".into()),
         // Verbose, and captured: the tests search every log line for the secrets they used.
         (
             "log_level",

@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod flow;
 mod hardening;
+mod hardening_timeouts;
 mod helpers;
 mod janitor;
 mod keys;
