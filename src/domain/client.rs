@@ -306,6 +306,20 @@ impl ClientRegistration {
         }
         Ok(())
     }
+
+    /// What is allowed but probably not meant; the CLI and the admin API show these to the
+    /// operator who registers (or changes) the client.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.scopes.is_none() && self.grant_types.contains(&GrantType::ClientCredentials) {
+            warnings.push(
+                "the client has no scopes: its client_credentials tokens carry none, and asking for any \
+                 is refused (invalid_scope); register the scopes it needs"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +364,38 @@ mod tests {
             introspect_any_audience: false,
         };
         assert!(reg.validate().is_err());
+    }
+
+    fn service(scopes: Option<&str>) -> ClientRegistration {
+        ClientRegistration {
+            name: "billing".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: scopes.map(|s| ScopeSet::parse(s).unwrap()),
+            audiences: vec!["https://api.example".into()],
+            first_party: false,
+            id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
+        }
+    }
+
+    #[test]
+    fn a_service_without_scopes_is_valid_but_warned_about() {
+        assert!(service(Some("invoices:read")).warnings().is_empty());
+        let unscoped = service(None);
+        assert_eq!(unscoped.validate(), Ok(()));
+        assert_eq!(unscoped.warnings().len(), 1);
+        // A client of the code flow without scopes may ask for the server's OpenID scopes,
+        // each shown to the person at consent: nothing to warn about.
+        let code_flow = ClientRegistration {
+            grant_types: vec![GrantType::AuthorizationCode],
+            redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
+            ..service(None)
+        };
+        assert!(code_flow.warnings().is_empty());
     }
 
     fn client_with(uris: &[&str]) -> Client {

@@ -657,6 +657,72 @@ async fn client_credentials_are_audience_restricted() {
     );
 }
 
+#[tokio::test]
+async fn client_credentials_grant_only_registered_scopes_and_none_without() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ask = |scope: Option<&'static str>| {
+        let mut form = vec![("grant_type", "client_credentials"), ("resource", "keyhaven-admin")];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        form
+    };
+    // Positive control: a service registered with scopes gets what it asks for among them,
+    // all of them when it asks for none, and nothing beyond.
+    let scoped = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            audiences: vec!["keyhaven-admin"],
+            scopes: Some("keyhaven:admin read"),
+            ..Default::default()
+        })
+        .await;
+    let granted: Value = app
+        .token(&scoped, &ask(Some("keyhaven:admin")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(granted["scope"], "keyhaven:admin", "{granted}");
+    assert_eq!(jwt_claims(&text(&granted, "access_token"))["scope"], "keyhaven:admin");
+    let all: Value = app.token(&scoped, &ask(None)).await.json().await.unwrap();
+    assert_eq!(all["scope"], "keyhaven:admin read", "{all}");
+    assert_eq!(
+        error_of(app.token(&scoped, &ask(Some("keyhaven:admin root"))).await).await,
+        (400, "invalid_scope".into())
+    );
+
+    // A service registered without scopes may ask for none, and gets a token with none.
+    let unscoped = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            audiences: vec!["keyhaven-admin"],
+            scopes: None,
+            ..Default::default()
+        })
+        .await;
+    for asked in ["keyhaven:admin root write:all", "keyhaven:admin", "openid"] {
+        assert_eq!(
+            error_of(app.token(&unscoped, &ask(Some(asked))).await).await,
+            (400, "invalid_scope".into()),
+            "{asked}"
+        );
+    }
+    let bare: Value = app.token(&unscoped, &ask(None)).await.json().await.unwrap();
+    assert_eq!(bare["scope"], "", "{bare}");
+    assert_eq!(jwt_claims(&text(&bare, "access_token"))["scope"], "");
+    let admin = app
+        .http
+        .get(format!("{}/admin/v1/clients", app.address))
+        .bearer_auth(text(&bare, "access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 403, "no admin scope, no admin API");
+}
+
 /// A second browser (its own cookie jar) signed in as `username` with tokens for `client`.
 async fn second_browser(app: &TestApp, client: &TestClient, username: &str) -> (TestApp, Value) {
     let other = TestApp {
