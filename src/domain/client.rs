@@ -301,6 +301,12 @@ impl ClientRegistration {
         if self.client_type == ClientType::Public && self.grant_types.contains(&GrantType::ClientCredentials) {
             return Err("a public client cannot use the client_credentials grant".into());
         }
+        if self.client_type == ClientType::Public && self.permissions.contains(&Permission::Introspect) {
+            return Err(
+                "a public client cannot have the introspect permission: introspection needs client authentication"
+                    .into(),
+            );
+        }
         if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
             return Err(format!("audience `{bad}` must be a non-empty string without spaces"));
         }
@@ -364,6 +370,19 @@ mod tests {
             introspect_any_audience: false,
         };
         assert!(reg.validate().is_err());
+    }
+
+    #[test]
+    fn public_clients_cannot_introspect() {
+        let mut reg = service(Some("read"));
+        reg.permissions = vec![Permission::Introspect];
+        assert_eq!(reg.validate(), Ok(()));
+        reg.client_type = ClientType::Public;
+        reg.grant_types = vec![GrantType::AuthorizationCode];
+        reg.redirect_uris = vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()];
+        assert!(reg.validate().unwrap_err().contains("introspect permission"));
+        reg.permissions = vec![];
+        assert_eq!(reg.validate(), Ok(()));
     }
 
     fn service(scopes: Option<&str>) -> ClientRegistration {

@@ -288,6 +288,8 @@ fn apply_client_fields(map: &Map<String, Value>, reg: &mut ClientRegistration) -
             "redirect_uris"
         } else if e.contains("audience") {
             "audiences"
+        } else if e.contains("permission") {
+            "permissions"
         } else {
             "grant_types"
         };

@@ -151,6 +151,36 @@ async fn client_create_warns_when_a_service_has_no_scopes() {
 }
 
 #[tokio::test]
+async fn public_clients_cannot_be_given_the_introspect_permission() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let create = |client_type: &'static str| {
+        app.cli(&[
+            "client",
+            "create",
+            "--name",
+            "native",
+            "--type",
+            client_type,
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--permission",
+            "introspect",
+            "--json",
+        ])
+    };
+    // Positive control: a confidential client may have it.
+    stdout_json(&create("confidential"));
+    let refused = create("public");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("keyhaven: a public client cannot have the introspect permission"),
+        "{stderr}"
+    );
+    assert_eq!(app.state.store.list_clients().await.expect("store").len(), 1);
+}
+
+#[tokio::test]
 async fn user_commands_create_list_set_password_and_disable() {
     let app = spawn_app(Backend::Sqlite).await;
     let password = "correct horse battery staple";

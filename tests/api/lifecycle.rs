@@ -723,6 +723,45 @@ async fn client_credentials_grant_only_registered_scopes_and_none_without() {
     assert_eq!(admin.status(), 403, "no admin scope, no admin API");
 }
 
+#[tokio::test]
+async fn public_clients_never_reach_introspection() {
+    let (app, client, rs) = setup(&[]).await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let access_token = text(&tokens, "access_token");
+    // Positive control: an authenticated resource server introspects the token.
+    assert_eq!(app.introspect(&rs, &access_token).await["active"], json!(true));
+
+    // A public client with the introspect permission, as a row written before the rule (the
+    // CLI and the admin API refuse to make one now), naming itself with its client_id only.
+    let public = keyhaven::domain::client::ClientRegistration {
+        name: "native app".into(),
+        client_type: ClientType::Public,
+        redirect_uris: vec![keyhaven::domain::client::RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: None,
+        audiences: vec![API.into()],
+        first_party: false,
+        id_token_alg: SigningAlg::Rs256,
+        post_logout_redirect_uris: vec![],
+        permissions: vec![Permission::Introspect],
+        introspect_any_audience: false,
+    }
+    .into_client("public-introspector".into(), None, 0);
+    app.state.store.insert_client(&public).await.unwrap();
+    let response = app
+        .http
+        .post(format!("{}/introspect", app.address))
+        .form(&[("client_id", "public-introspector"), ("token", access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    assert!(body.get("active").is_none(), "{body}");
+}
+
 /// A second browser (its own cookie jar) signed in as `username` with tokens for `client`.
 async fn second_browser(app: &TestApp, client: &TestClient, username: &str) -> (TestApp, Value) {
     let other = TestApp {
