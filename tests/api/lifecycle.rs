@@ -896,6 +896,42 @@ async fn logout_without_a_hint_asks_first_and_refuses_unregistered_redirects() {
 }
 
 #[tokio::test]
+async fn an_access_token_is_not_a_logout_hint() {
+    let (app, client, rs) = setup(&[]).await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let access_token = text(&tokens, "access_token");
+    let logout = |hint: &str, client_id: Option<&str>| {
+        let mut url = url::Url::parse(&format!("{}/logout", app.address)).unwrap();
+        url.query_pairs_mut().append_pair("id_token_hint", hint);
+        if let Some(id) = client_id {
+            url.query_pairs_mut().append_pair("client_id", id);
+        }
+        url.to_string()
+    };
+
+    // A resource server holding the person's access token (it carries their sid) cannot sign
+    // them out with it, naming the client or not.
+    for client_id in [None, Some(client.id.as_str())] {
+        let response = app.get_url(&logout(&access_token, client_id)).await;
+        assert_eq!(response.status(), 400, "{client_id:?}");
+        assert!(response.headers().get("location").is_none());
+        assert!(response.headers().get("set-cookie").is_none());
+        assert!(response.text().await.unwrap().contains("invalid id_token_hint"));
+        assert_eq!(
+            app.introspect(&rs, &access_token).await["active"],
+            true,
+            "still signed in"
+        );
+    }
+
+    // Positive control: the ID token of the same sign-in does.
+    let response = app.get_url(&logout(&text(&tokens, "id_token"), Some(&client.id))).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("signed out"));
+    assert_eq!(app.introspect(&rs, &access_token).await, json!({"active": false}));
+}
+
+#[tokio::test]
 async fn a_logout_hint_signed_by_a_retired_key_is_accepted() {
     let app = spawn_app_with(Backend::Sqlite, &[("key_rotation_lead", "0")]).await;
     let client = app
