@@ -29,7 +29,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "data_dir",
         "data",
-        "folder for the SQLite database and other run-time files",
+        "folder for the SQLite database and other run-time files (owner only)",
     ),
     (
         "database_url",

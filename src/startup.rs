@@ -87,6 +87,17 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigErr
         .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
 }
 
+/// The data folder (the SQLite database by default, the mail outbox) is owner only: made so
+/// when the outbox needs it, and refused when group or others may read or write it.
+fn check_data_dir(settings: &Settings) -> Result<(), ConfigError> {
+    let dir = &settings.data_dir;
+    if settings.smtp_url.is_none() {
+        crate::private_files::create_dir(dir)
+            .map_err(|e| ConfigError::invalid("data_dir", format!("cannot create {}: {e}", dir.display())))?;
+    }
+    crate::private_files::check(dir).map_err(|line| ConfigError::invalid("data_dir", line))
+}
+
 /// The KEK and a key manager that has run one maintenance pass (so keys exist).
 pub async fn open_keys(
     settings: &Settings,
@@ -133,6 +144,7 @@ impl Application {
         clock: Arc<dyn Clock>,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
+        check_data_dir(&settings)?;
         let store = open_store(&settings).await?;
         let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
         let pages =

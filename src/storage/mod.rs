@@ -299,6 +299,9 @@ pub enum ConnectError {
     Connect(String),
     #[error("cannot apply migrations: {0}")]
     Migrate(String),
+    /// A database file or its folder that group or others may read or write.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 /// Opens the store named by `url` (creating a SQLite file and its folder when missing) and

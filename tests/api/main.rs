@@ -13,6 +13,7 @@ mod admin;
 mod authorize;
 mod cli;
 mod config;
+mod files;
 mod flow;
 mod helpers;
 mod janitor;
