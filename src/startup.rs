@@ -292,14 +292,20 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
-/// `/metrics` on the main listener, unless `metrics_listen` gives it a listener of its own.
+/// `/metrics` on the main listener only behind `metrics_bearer_token`, and never when
+/// `metrics_listen` gives it a listener of its own: without either setting it is not served
+/// (a 404), so nothing about the server's traffic is public by default.
 fn metrics_router(state: &AppState) -> Router<AppState> {
-    if state.settings.metrics_listen.is_some() {
-        Router::new()
-    } else {
+    let settings = &state.settings;
+    if settings.metrics_listen.is_none() && settings.metrics_bearer_token.is_some() {
         Router::new().route(routes::METRICS, get(metadata::metrics))
+    } else {
+        Router::new()
     }
 }
+
+/// `Strict-Transport-Security` for an https issuer: two years, subdomains included.
+const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// Counts every request by route template, method and status, with its latency.
 async fn count_request(
@@ -321,6 +327,7 @@ async fn count_request(
 }
 
 pub fn router(state: AppState) -> Router {
+    let https = state.settings.issuer.starts_with("https://");
     let limited = |limiter: &Arc<crate::http::rate_limit::Limiter>| {
         axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit)
     };
@@ -376,7 +383,7 @@ pub fn router(state: AppState) -> Router {
         .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(header(header::PRAGMA, "no-cache"));
-    Router::new()
+    let app = Router::new()
         .merge(pages)
         .merge(api)
         .route(routes::OIDC_DISCOVERY, get(metadata::discovery))
@@ -415,5 +422,12 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // On every response, errors and 404s included; an http issuer (loopback development)
+    // must not pin browsers to https.
+    if https {
+        app.layer(header(header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        app
+    }
 }
