@@ -144,16 +144,19 @@ struct EscapingWriter<'a, 'b>(&'a mut fmt::Formatter<'b>);
 
 impl fmt::Write for EscapingWriter<'_, '_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for ch in s.chars() {
+        // Runs of plain characters go out in one piece; only what needs escaping is rewritten.
+        let mut plain_from = 0;
+        for (at, ch) in s.char_indices().filter(|(_, ch)| needs_escape(*ch)) {
+            self.0.write_str(s.get(plain_from..at).unwrap_or_default())?;
+            plain_from = at + ch.len_utf8();
             match ch {
                 '\n' => self.0.write_str("\\n")?,
                 '\r' => self.0.write_str("\\r")?,
                 '\t' => self.0.write_str("\\t")?,
-                ch if needs_escape(ch) => write!(self.0, "\\u{{{:x}}}", u32::from(ch))?,
-                ch => self.0.write_char(ch)?,
+                ch => write!(self.0, "\\u{{{:x}}}", u32::from(ch))?,
             }
         }
-        Ok(())
+        self.0.write_str(s.get(plain_from..).unwrap_or_default())
     }
 }
 
