@@ -88,8 +88,8 @@ pub async fn run_pass(state: &AppState, holder: &str) -> Result<Option<PassRepor
     Ok(Some(report))
 }
 
-/// Deletes the outbox's `.eml` files older than `reset_token_ttl` by the injected clock;
-/// returns how many. Failures are logged and left for the next pass.
+/// Deletes the outbox's `.eml` (and `.eml.part`) files older than `reset_token_ttl` by the
+/// injected clock; returns how many. Failures are logged and left for the next pass.
 pub async fn sweep_outbox(state: &AppState) -> usize {
     let dir = crate::mail::outbox(&state.settings);
     let cut_off = state.clock.now() - state.settings.reset_token_ttl;
@@ -114,9 +114,10 @@ fn sweep_dir(dir: &std::path::Path, cut_off: i64) -> usize {
     let mut deleted = 0;
     for entry in entries.take(MAX_OUTBOX_ENTRIES).flatten() {
         let path = entry.path();
-        // Only plain files we wrote; a symlink or folder someone put there is left alone.
+        // Only plain files we wrote (a mail, or one whose writing was cut short); a symlink,
+        // a folder or another file someone put there is left alone.
         let Ok(metadata) = entry.metadata() else { continue };
-        if !metadata.is_file() || path.extension().is_none_or(|e| e != "eml") {
+        if !metadata.is_file() || path.extension().is_none_or(|e| e != "eml" && e != "part") {
             continue;
         }
         let written = metadata

@@ -88,16 +88,21 @@ pub fn outbox(settings: &Settings) -> PathBuf {
 }
 
 /// Writes `message` as a new owner-only `.eml` file in `dir` (lettre's file transport would
-/// make it with the process's umask); returns its path.
+/// make it with the process's umask); returns its path. The file is written as `.eml.part`
+/// and renamed, so whoever reads the outbox never sees half a mail.
 async fn write_to_outbox(dir: &Path, message: &Message) -> Result<PathBuf, String> {
-    let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+    let name = uuid::Uuid::new_v4();
+    let partial = dir.join(format!("{name}.eml.part"));
+    let path = dir.join(format!("{name}.eml"));
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut file = options.open(&path).await.map_err(|e| e.to_string())?;
+    let mut file = options.open(&partial).await.map_err(|e| e.to_string())?;
     file.write_all(&message.formatted()).await.map_err(|e| e.to_string())?;
     file.flush().await.map_err(|e| e.to_string())?;
+    drop(file);
+    tokio::fs::rename(&partial, &path).await.map_err(|e| e.to_string())?;
     Ok(path)
 }
 

@@ -139,14 +139,17 @@ async fn the_janitor_deletes_outbox_mail_once_its_link_has_expired() {
         file.set_modified(written - std::time::Duration::from_secs(by)).unwrap();
     };
     backdate(&old, 6 * 60);
-    // A file that is not a mail is not ours to delete.
+    // A mail whose writing was cut short goes too; a file that is not a mail is not ours.
+    let partial = app.outbox().join("cut-short.eml.part");
+    std::fs::write(&partial, "Subject: half a mail").unwrap();
+    backdate(&partial, 6 * 60);
     let note = app.outbox().join("note.txt");
     std::fs::write(&note, "not a mail").unwrap();
     backdate(&note, 3600);
 
     let report = run_pass(&app.state, "instance-a").await.unwrap().expect("lease");
-    assert_eq!(report.outbox_mails, 1);
-    assert!(!old.exists(), "the expired mail is deleted");
+    assert_eq!(report.outbox_mails, 2);
+    assert!(!old.exists() && !partial.exists(), "the expired mails are deleted");
     assert!(fresh.exists(), "the fresh mail is kept");
 
     // Six minutes on by the server's clock the other one has expired too; an instance without

@@ -21,7 +21,12 @@ impl TestApp {
     /// Bodies of the mails in the outbox (unfolding quoted-printable soft breaks), oldest first.
     pub fn mails(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(self.outbox())
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         files
