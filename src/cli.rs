@@ -111,7 +111,8 @@ pub struct ClientCreate {
     /// authorization_code, refresh_token, client_credentials; repeat for several.
     #[arg(long = "grant-type", default_values = ["authorization_code", "refresh_token"])]
     pub grant_types: Vec<String>,
-    /// Scopes the client may ask for; repeat for several (default: any scope the server knows).
+    /// Scopes the client may ask for; repeat for several (default: any OpenID scope the server
+    /// knows at /authorize, none at client_credentials).
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
     /// Audiences (resource servers) its access tokens may be for; the first is the default.
@@ -393,6 +394,9 @@ async fn client(cmd: ClientCommand, store: &dyn Store, clock: Arc<dyn Clock>, ou
     match cmd {
         ClientCommand::Create(args) => {
             let reg = parse_registration(args)?;
+            for warning in reg.warnings() {
+                eprintln!("keyhaven: warning: {warning}");
+            }
             let secret =
                 (reg.client_type == ClientType::Confidential).then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
             let client = reg.into_client(

@@ -55,7 +55,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "data_dir",
         "data",
-        "folder for the SQLite database and other run-time files",
+        "folder for the SQLite database and other run-time files (owner only)",
     ),
     (
         "database_url",
@@ -155,6 +155,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "serve /metrics on this address:port only, instead of on the main listener",
     ),
     (
+        "metrics_bearer_token",
+        "(unset)",
+        "serve /metrics on the main listener to requests bearing this token (32+ visible ASCII characters); required on metrics_listen too when set",
+    ),
+    (
         "session_idle_ttl",
         "12h",
         "a browser session ends after this long unused",
@@ -229,6 +234,8 @@ pub struct Settings {
     pub rate_limit_authorize: RateLimit,
     pub trust_forwarded_for: bool,
     pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` asks for; without it or `metrics_listen`, no `/metrics`.
+    pub metrics_bearer_token: Option<SecretString>,
     pub janitor_interval: std::time::Duration,
     pub event_retention: i64,
     pub refresh_reuse_grace: i64,
@@ -356,6 +363,18 @@ fn parse_smtp_url(text: &str) -> Result<String, String> {
         return Err("must be smtp://host[:port] (STARTTLS) or smtps://host[:port] (TLS)".into());
     }
     Ok(text.trim().to_owned())
+}
+
+/// A bearer token an operator chose: long enough not to be guessed, and sendable in a header.
+/// The message never echoes it.
+fn parse_bearer_token(text: &str) -> Result<String, String> {
+    if !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("must be visible ASCII characters only (no spaces)".into());
+    }
+    if text.len() < 32 {
+        return Err("must be at least 32 characters (e.g. `openssl rand -base64 32`)".into());
+    }
+    Ok(text.to_owned())
 }
 
 /// A timer interval: more than zero, sub-second values allowed (`100ms`).
@@ -499,6 +518,12 @@ impl Settings {
                         .parse::<SocketAddr>()
                         .map_err(|_| ConfigError::invalid("metrics_listen", format!("`{t}` is not an address:port")))?,
                 ),
+            },
+            metrics_bearer_token: match raw.get("metrics_bearer_token") {
+                None => None,
+                Some(token) => Some(SecretString::from(
+                    parse_bearer_token(token).map_err(|m| ConfigError::invalid("metrics_bearer_token", m))?,
+                )),
             },
             janitor_interval: raw.parse("janitor_interval", "5m", parse_interval)?,
             event_retention: raw.seconds("event_retention", "90d", 3600)?,
@@ -718,6 +743,17 @@ mod tests {
         );
         let err = settings(&[("nonsense", "1")]).err().unwrap();
         assert!(err.to_string().contains("`nonsense`"));
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_and_never_echoed() {
+        let good = "0123456789abcdefghijklmnopqrstuv";
+        assert!(settings(&[("metrics_bearer_token", good)]).is_ok());
+        for bad in ["short-secret", "0123456789abcdefghijklmnopqrstu v", ""] {
+            let err = settings(&[("metrics_bearer_token", bad)]).err().unwrap().to_string();
+            assert!(err.contains("`metrics_bearer_token`"), "{err}");
+            assert!(bad.is_empty() || !err.contains(bad), "{err}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod http;
 pub mod janitor;
 pub mod mail;
 pub mod metrics;
+pub mod private_files;
 pub mod protocol;
 pub mod startup;
 pub mod storage;

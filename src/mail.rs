@@ -1,20 +1,23 @@
 //! Outgoing mail, sent off the request path: handlers queue a message and a task delivers it
 //! with retries. With `smtp_url` set it goes over SMTP (STARTTLS for smtp://, TLS for
 //! smtps://); without, each message is written as an `.eml` file under `<data_dir>/outbox`
-//! and its path logged, so a person running locally can open the link.
+//! and its path logged, so a person running locally can open the link. Outbox files are
+//! owner only (0600, in a 0700 folder) and the housekeeping pass deletes them once the links
+//! they carry have expired (`janitor::sweep_outbox`).
 //!
 //! The queue is in memory, not in the store: a message holds a live secret (a reset link), and
 //! this way it is never written anywhere but to its recipient. A crash loses queued mail; the
 //! person asks again.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
@@ -38,7 +41,7 @@ impl fmt::Debug for Mail {
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    Outbox(PathBuf),
 }
 
 #[derive(Clone)]
@@ -59,9 +62,10 @@ impl Mailer {
                     .build(),
             ),
             None => {
-                let dir = settings.data_dir.join("outbox");
-                std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                Transport::Outbox(AsyncFileTransport::new(&dir), dir)
+                let dir = outbox(settings);
+                crate::private_files::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                crate::private_files::check(&dir)?;
+                Transport::Outbox(dir)
             }
         };
         let (queue, receiver) = mpsc::channel(QUEUE);
@@ -76,6 +80,30 @@ impl Mailer {
             tracing::error!(kind, "mail queue full; message dropped");
         }
     }
+}
+
+/// Where mail goes without `smtp_url`.
+pub fn outbox(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("outbox")
+}
+
+/// Writes `message` as a new owner-only `.eml` file in `dir` (lettre's file transport would
+/// make it with the process's umask); returns its path. The file is written as `.eml.part`
+/// and renamed, so whoever reads the outbox never sees half a mail.
+async fn write_to_outbox(dir: &Path, message: &Message) -> Result<PathBuf, String> {
+    let name = uuid::Uuid::new_v4();
+    let partial = dir.join(format!("{name}.eml.part"));
+    let path = dir.join(format!("{name}.eml"));
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&partial).await.map_err(|e| e.to_string())?;
+    file.write_all(&message.formatted()).await.map_err(|e| e.to_string())?;
+    file.flush().await.map_err(|e| e.to_string())?;
+    drop(file);
+    tokio::fs::rename(&partial, &path).await.map_err(|e| e.to_string())?;
+    Ok(path)
 }
 
 async fn deliver(transport: Transport, from: Mailbox, mut receiver: mpsc::Receiver<Mail>) {
@@ -102,11 +130,7 @@ async fn deliver(transport: Transport, from: Mailbox, mut receiver: mpsc::Receiv
                     .await
                     .map(|_| None)
                     .map_err(|e| e.to_string()),
-                Transport::Outbox(files, dir) => files
-                    .send(message.clone())
-                    .await
-                    .map(|id| Some(dir.join(format!("{id}.eml"))))
-                    .map_err(|e| e.to_string()),
+                Transport::Outbox(dir) => write_to_outbox(dir, &message).await.map(Some),
             };
             match result {
                 Ok(Some(path)) => {

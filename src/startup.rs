@@ -93,6 +93,17 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigErr
         .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
 }
 
+/// The data folder (the SQLite database by default, the mail outbox) is owner only: made so
+/// when the outbox needs it, and refused when group or others may read or write it.
+fn check_data_dir(settings: &Settings) -> Result<(), ConfigError> {
+    let dir = &settings.data_dir;
+    if settings.smtp_url.is_none() {
+        crate::private_files::create_dir(dir)
+            .map_err(|e| ConfigError::invalid("data_dir", format!("cannot create {}: {e}", dir.display())))?;
+    }
+    crate::private_files::check(dir).map_err(|line| ConfigError::invalid("data_dir", line))
+}
+
 /// The KEK and a key manager that has run one maintenance pass (so keys exist).
 pub async fn open_keys(
     settings: &Settings,
@@ -142,6 +153,7 @@ impl Application {
         clock: Arc<dyn Clock>,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
+        check_data_dir(&settings)?;
         let store = open_store(&settings).await?;
         let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
         let pages =
@@ -305,14 +317,20 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 pub(crate) const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
-/// `/metrics` on the main listener, unless `metrics_listen` gives it a listener of its own.
+/// `/metrics` on the main listener only behind `metrics_bearer_token`, and never when
+/// `metrics_listen` gives it a listener of its own: without either setting it is not served
+/// (a 404), so nothing about the server's traffic is public by default.
 fn metrics_router(state: &AppState) -> Router<AppState> {
-    if state.settings.metrics_listen.is_some() {
-        Router::new()
-    } else {
+    let settings = &state.settings;
+    if settings.metrics_listen.is_none() && settings.metrics_bearer_token.is_some() {
         Router::new().route(routes::METRICS, get(metadata::metrics))
+    } else {
+        Router::new()
     }
 }
+
+/// `Strict-Transport-Security` for an https issuer: two years, subdomains included.
+const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// Counts every request by route template, method and status, with its latency.
 async fn count_request(
@@ -334,6 +352,7 @@ async fn count_request(
 }
 
 pub fn router(state: AppState) -> Router {
+    let https = state.settings.issuer.starts_with("https://");
     let limited = |limiter: &Arc<crate::http::rate_limit::Limiter>| {
         axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit)
     };
@@ -393,7 +412,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(header(header::PRAGMA, "no-cache"));
-    Router::new()
+    let app = Router::new()
         .merge(pages)
         .merge(api)
         .route(routes::OIDC_DISCOVERY, get(metadata::discovery))
@@ -436,5 +455,12 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // On every response, errors and 404s included; an http issuer (loopback development)
+    // must not pin browsers to https.
+    if https {
+        app.layer(header(header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        app
+    }
 }

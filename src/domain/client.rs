@@ -307,10 +307,30 @@ impl ClientRegistration {
         if self.client_type == ClientType::Public && self.grant_types.contains(&GrantType::ClientCredentials) {
             return Err("a public client cannot use the client_credentials grant".into());
         }
+        if self.client_type == ClientType::Public && self.permissions.contains(&Permission::Introspect) {
+            return Err(
+                "a public client cannot have the introspect permission: introspection needs client authentication"
+                    .into(),
+            );
+        }
         if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
             return Err(format!("audience `{bad}` must be a non-empty string without spaces"));
         }
         Ok(())
+    }
+
+    /// What is allowed but probably not meant; the CLI and the admin API show these to the
+    /// operator who registers (or changes) the client.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.scopes.is_none() && self.grant_types.contains(&GrantType::ClientCredentials) {
+            warnings.push(
+                "the client has no scopes: its client_credentials tokens carry none, and asking for any \
+                 is refused (invalid_scope); register the scopes it needs"
+                    .to_owned(),
+            );
+        }
+        warnings
     }
 }
 
@@ -356,6 +376,51 @@ mod tests {
             introspect_any_audience: false,
         };
         assert!(reg.validate().is_err());
+    }
+
+    #[test]
+    fn public_clients_cannot_introspect() {
+        let mut reg = service(Some("read"));
+        reg.permissions = vec![Permission::Introspect];
+        assert_eq!(reg.validate(), Ok(()));
+        reg.client_type = ClientType::Public;
+        reg.grant_types = vec![GrantType::AuthorizationCode];
+        reg.redirect_uris = vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()];
+        assert!(reg.validate().unwrap_err().contains("introspect permission"));
+        reg.permissions = vec![];
+        assert_eq!(reg.validate(), Ok(()));
+    }
+
+    fn service(scopes: Option<&str>) -> ClientRegistration {
+        ClientRegistration {
+            name: "billing".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: scopes.map(|s| ScopeSet::parse(s).unwrap()),
+            audiences: vec!["https://api.example".into()],
+            first_party: false,
+            id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
+        }
+    }
+
+    #[test]
+    fn a_service_without_scopes_is_valid_but_warned_about() {
+        assert!(service(Some("invoices:read")).warnings().is_empty());
+        let unscoped = service(None);
+        assert_eq!(unscoped.validate(), Ok(()));
+        assert_eq!(unscoped.warnings().len(), 1);
+        // A client of the code flow without scopes may ask for the server's OpenID scopes,
+        // each shown to the person at consent: nothing to warn about.
+        let code_flow = ClientRegistration {
+            grant_types: vec![GrantType::AuthorizationCode],
+            redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
+            ..service(None)
+        };
+        assert!(code_flow.warnings().is_empty());
     }
 
     fn client_with(uris: &[&str]) -> Client {

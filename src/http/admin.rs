@@ -201,6 +201,9 @@ pub struct ClientOut {
     /// Only in the answer that created or rotated it.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
+    /// What the registration allows but was probably not meant (answers to create and update).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 impl ClientOut {
@@ -231,6 +234,7 @@ impl ClientOut {
             created_at: c.created_at,
             updated_at: c.updated_at,
             client_secret: secret.map(|s| s.expose().to_owned()),
+            warnings: Vec::new(),
         }
     }
 }
@@ -283,6 +287,8 @@ fn apply_client_fields(map: &Map<String, Value>, reg: &mut ClientRegistration) -
             "redirect_uris"
         } else if e.contains("audience") {
             "audiences"
+        } else if e.contains("permission") {
+            "permissions"
         } else {
             "grant_types"
         };
@@ -337,6 +343,7 @@ async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: 
         introspect_any_audience: false,
     };
     or_respond!(apply_client_fields(&map, &mut reg));
+    let warnings = reg.warnings();
     let secret = (reg.client_type == ClientType::Confidential).then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
     let client = reg.into_client(
         format!("khc-{}", random_base64url(16)),
@@ -347,7 +354,11 @@ async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: 
         return internal(e);
     }
     record(&state, &admin, "create client", &client.id);
-    (StatusCode::CREATED, Json(ClientOut::of(&client, secret.as_ref()))).into_response()
+    let out = ClientOut {
+        warnings,
+        ..ClientOut::of(&client, secret.as_ref())
+    };
+    (StatusCode::CREATED, Json(out)).into_response()
 }
 
 async fn find_client(state: &AppState, id: &str) -> Result<Client, Response> {
@@ -381,13 +392,18 @@ async fn update_client(
     if reg.client_type != client.client_type {
         return invalid("client_type", "cannot change; create a new client");
     }
+    let warnings = reg.warnings();
     let mut updated = reg.into_client(client.id.clone(), client.secret_hash.clone(), client.created_at);
     updated.updated_at = state.clock.now();
     if let Err(e) = state.store.update_client(&updated).await {
         return internal(e);
     }
     record(&state, &admin, "update client", &id);
-    Json(ClientOut::of(&updated, None)).into_response()
+    Json(ClientOut {
+        warnings,
+        ..ClientOut::of(&updated, None)
+    })
+    .into_response()
 }
 
 #[utoipa::path(post, path = "/admin/v1/clients/{id}/secret", responses((status = 200, body = ClientOut), (status = 400), (status = 404)))]

@@ -15,6 +15,7 @@ use crate::protocol::authorize::{
     self, code_redirect, error_redirect, next_step, AuthorizationRequest, ErrorRedirect, Params, Progress,
     RequestError, Step,
 };
+use crate::protocol::token::id_token;
 use crate::startup::AppState;
 use crate::storage::{CodeRecord, PendingAuthorization, SessionRecord};
 use crate::web::browser::{self, Browser};
@@ -81,25 +82,10 @@ async fn authorize(state: AppState, headers: HeaderMap, encoded: &[u8]) -> Respo
     proceed(&state, &browser, &client, request, None).await
 }
 
-/// Verifies an `id_token_hint`: our signature (retired keys too), our issuer, this client in
-/// `aud`. Expiry is not checked: a hint names a person, it grants nothing (OIDC Core §3.1.2.1).
+/// Verifies an `id_token_hint` issued to this client (`protocol::token::id_token::verify_hint`,
+/// shared with `/logout`) and returns the person it names.
 pub fn verify_id_token_hint(state: &AppState, hint: &str, client_id: &str) -> Result<String, String> {
-    let verified = state
-        .keys
-        .verify_jwt(hint)
-        .map_err(|_| "signature does not verify".to_owned())?;
-    let claims = &verified.claims;
-    if claims.get("iss").and_then(Value::as_str) != Some(state.settings.issuer.as_str()) {
-        return Err("issued by another issuer".into());
-    }
-    let for_client = match claims.get("aud") {
-        Some(Value::String(aud)) => aud == client_id,
-        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
-        _ => false,
-    };
-    if !for_client {
-        return Err("not issued to this client".into());
-    }
+    let claims = id_token::verify_hint(&state.keys, &state.settings.issuer, hint, Some(client_id))?;
     claims
         .get("sub")
         .and_then(Value::as_str)

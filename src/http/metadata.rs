@@ -1,12 +1,15 @@
-//! Public metadata: discovery, JWKS, health and readiness.
+//! Public metadata: discovery, JWKS, health and readiness; and the operators' metrics.
 
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use secrecy::ExposeSecret;
 use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::protocol::discovery;
 use crate::startup::AppState;
@@ -62,8 +65,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text exposition.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus text exposition; with `metrics_bearer_token` set, only for requests bearing it.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.settings.metrics_bearer_token {
+        if !bears_token(&headers, expected.expose_secret()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"keyhaven-metrics\"")],
+            )
+                .into_response();
+        }
+    }
     let (entries, refreshed_at) = state.revocations.stats();
     let age = if refreshed_at == 0 {
         0
@@ -79,4 +91,17 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Whether `Authorization: Bearer` carries `expected`, compared in constant time (over SHA-256
+/// digests, so the length is not revealed either).
+fn bears_token(headers: &HeaderMap, expected: &str) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    let digest = |text: &str| Sha256::digest(text.as_bytes());
+    !presented.is_empty() && bool::from(digest(presented).as_slice().ct_eq(digest(expected).as_slice()))
 }

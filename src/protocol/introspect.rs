@@ -11,7 +11,7 @@ use super::access_token;
 use super::error::{err, OAuthError};
 use super::{Context, Failure};
 use crate::crypto::tokens::SecretHash;
-use crate::domain::client::{Client, Permission};
+use crate::domain::client::{Client, ClientType, Permission};
 use crate::domain::UnixTime;
 
 pub struct IntrospectRequest {
@@ -52,13 +52,21 @@ impl UsernameCache {
     }
 }
 
-/// The introspection answer for `caller`. Callers need the `introspect` permission.
+/// The introspection answer for `caller`. Callers need the `introspect` permission and must
+/// have authenticated (RFC 7662 §2.1): a public client, which names itself with its
+/// `client_id` alone, is refused whatever its permissions say.
 pub async fn introspect(
     ctx: &Context<'_>,
     usernames: &UsernameCache,
     caller: &Client,
     request: IntrospectRequest,
 ) -> Result<Value, Failure> {
+    if caller.client_type != ClientType::Confidential {
+        return Err(Failure::Protocol(err(
+            OAuthError::InvalidClient,
+            "introspection needs client authentication",
+        )));
+    }
     if !caller.has_permission(Permission::Introspect) {
         return Err(Failure::Protocol(err(
             OAuthError::UnauthorizedClient,

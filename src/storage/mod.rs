@@ -322,6 +322,9 @@ pub enum ConnectError {
     Connect(String),
     #[error("cannot apply migrations: {0}")]
     Migrate(String),
+    /// A database file or its folder that group or others may read or write.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 /// How long a store operation may wait: for a pooled connection, and for one statement (or a

@@ -1,6 +1,7 @@
 //! SQLite, the embedded default: one file, WAL mode so readers never wait for the writer, a
 //! busy timeout so concurrent writers (the server and the CLI) queue instead of failing.
 
+use std::path::Path;
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -16,6 +17,7 @@ use crate::domain::client::Client;
 use crate::domain::event::{EventFilter, SecurityEvent};
 use crate::domain::user::User;
 use crate::domain::UnixTime;
+use crate::private_files;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -37,9 +39,9 @@ impl SqliteStore {
         // A writer waits for another one at most the statement timeout, then the request
         // fails as unavailable (503) rather than hanging.
         let options = options(url)?.busy_timeout(timeouts.statement);
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir)
-                .map_err(|e| ConnectError::Connect(format!("cannot create {}: {e}", dir.display())))?;
+        // An in-memory database (tests, experiments) has no file to protect.
+        if !(url.contains(":memory:") || url.contains("mode=memory")) {
+            private_database(options.get_filename())?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -55,17 +57,25 @@ impl SqliteStore {
     }
 }
 
-/// The data folder holds password hashes and sealed keys: owner only.
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+/// The database holds password hashes and sealed keys: the file is owner only (0600), made so
+/// before SQLite opens it, and SQLite gives its `-wal` and `-shm` files the database file's
+/// mode; a folder made for it is owner only (0700). A database file open to group or others,
+/// or a folder they may write in (and so replace the files), stops the start.
+fn private_database(file: &Path) -> Result<(), ConnectError> {
+    let folder = file.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = folder {
+        private_files::create_dir(dir)
+            .map_err(|e| ConnectError::Connect(format!("cannot create {}: {e}", dir.display())))?;
+        private_files::check_not_writable(dir).map_err(ConnectError::Exposed)?;
     }
-    #[cfg(not(unix))]
-    {
-        std::fs::create_dir_all(dir)
+    private_files::create_file(file)
+        .map_err(|e| ConnectError::Connect(format!("cannot create {}: {e}", file.display())))?;
+    for companion in ["", "-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(companion);
+        private_files::check(Path::new(&path)).map_err(ConnectError::Exposed)?;
     }
+    Ok(())
 }
 
 sql_store!(SqliteStore);

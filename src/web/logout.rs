@@ -5,7 +5,6 @@ use axum::extract::{RawForm, RawQuery, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::Value;
 use tera::Context;
 
 use super::browser::{self, clear_cookie, Browser};
@@ -15,6 +14,7 @@ use crate::http::authorize::see_other;
 use crate::protocol::logout::{self, HintClaims, LogoutError, LogoutRequest};
 use crate::protocol::params::Params;
 use crate::protocol::revocation;
+use crate::protocol::token::id_token;
 use crate::startup::AppState;
 
 fn request_of(params: &Params) -> LogoutRequest {
@@ -26,13 +26,10 @@ fn request_of(params: &Params) -> LogoutRequest {
     }
 }
 
-/// Our signature (retired keys too) and our issuer; an expired hint still names its session.
-fn verify_hint(state: &AppState, hint: &str) -> Result<HintClaims, String> {
-    let verified = state.keys.verify_jwt(hint).map_err(|_| "bad signature".to_owned())?;
-    if verified.claims.get("iss").and_then(Value::as_str) != Some(state.settings.issuer.as_str()) {
-        return Err("another issuer".into());
-    }
-    Ok(verified.claims)
+/// The checks `/authorize` makes too (`id_token::verify_hint`): an ID token of ours, for the
+/// client the request names if it names one; an expired hint still names its session.
+fn verify_hint(state: &AppState, hint: &str, client_id: Option<&str>) -> Result<HintClaims, String> {
+    id_token::verify_hint(&state.keys, &state.settings.issuer, hint, client_id).map_err(str::to_owned)
 }
 
 fn failed(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
@@ -57,7 +54,7 @@ async fn logout(state: AppState, headers: HeaderMap, encoded: &[u8], posted: boo
         );
     };
     let request = request_of(&params);
-    let verify = |hint: &str| verify_hint(&state, hint);
+    let verify = |hint: &str| verify_hint(&state, hint, request.client_id.as_deref());
     let valid = match logout::validate(&*state.store, &request, &verify).await {
         Ok(valid) => valid,
         Err(LogoutError::Refused(message)) => {

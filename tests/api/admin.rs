@@ -208,6 +208,75 @@ async fn clients_can_be_listed_created_read_updated_rotated_and_deleted() {
 }
 
 #[tokio::test]
+async fn client_registration_warns_when_a_service_has_no_scopes() {
+    let admin = admin_app().await;
+    // Positive control: a service with its scopes gets no warnings.
+    let (status, scoped) = admin
+        .post("/clients", json!({ "name": "Billing", "grant_types": ["client_credentials"], "scopes": ["invoices:read"], "audiences": ["https://api.example"] }))
+        .await;
+    assert_eq!(status, 201, "{scoped}");
+    assert!(scoped.get("warnings").is_none(), "{scoped}");
+
+    let (status, unscoped) = admin
+        .post(
+            "/clients",
+            json!({ "name": "Billing 2", "grant_types": ["client_credentials"], "audiences": ["https://api.example"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "created all the same: {unscoped}");
+    let warnings = unscoped["warnings"].as_array().unwrap_or_else(|| panic!("{unscoped}"));
+    assert_eq!(warnings.len(), 1, "{unscoped}");
+    assert!(warnings[0].as_str().unwrap().starts_with("the client has no scopes"));
+
+    // Taking a service's scopes away warns too.
+    let id = scoped["client_id"].as_str().unwrap();
+    let (status, updated) = admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({ "scopes": [] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["warnings"].as_array().map(Vec::len), Some(1), "{updated}");
+}
+
+#[tokio::test]
+async fn public_clients_cannot_be_given_the_introspect_permission() {
+    let admin = admin_app().await;
+    let body = |client_type: &str| json!({ "name": "Native", "client_type": client_type, "redirect_uris": ["http://127.0.0.1/cb"], "permissions": ["introspect"] });
+    // Positive control: a confidential client may have it.
+    let (status, confidential) = admin.post("/clients", body("confidential")).await;
+    assert_eq!(status, 201, "{confidential}");
+    let (status, error) = admin.post("/clients", body("public")).await;
+    assert_eq!(
+        (status, error["error"].as_str(), error["field"].as_str()),
+        (400, Some("invalid_request"), Some("permissions")),
+        "{error}"
+    );
+
+    // Nor later, by an update.
+    let (status, public) = admin
+        .post(
+            "/clients",
+            json!({ "name": "Native", "client_type": "public", "redirect_uris": ["http://127.0.0.1/cb"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{public}");
+    let id = public["client_id"].as_str().unwrap();
+    let (status, error) = admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({ "permissions": ["introspect"] })),
+        )
+        .await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("permissions")), "{error}");
+    let stored = admin.app.state.store.find_client(id).await.unwrap().unwrap();
+    assert!(stored.permissions.is_empty());
+}
+
+#[tokio::test]
 async fn users_and_their_sessions_can_be_managed() {
     let admin = admin_app().await;
     let app = &admin.app;

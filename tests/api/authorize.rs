@@ -292,6 +292,53 @@ async fn id_token_hint_is_verified_and_names_the_person() {
 }
 
 #[tokio::test]
+async fn id_token_hint_must_be_an_id_token_not_an_access_token() {
+    let (app, client) = app_with_client().await;
+    let (code, p) = app.code_for(&client, "alice", &[]).await;
+    let tokens: serde_json::Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+    let alice = tokens["id_token"].as_str().map(crate::token::jwt_claims).unwrap()["sub"].clone();
+    // The same claims, for this client, signed by us: once as an ID token, once as an access
+    // token (RFC 9068 `typ: at+jwt`).
+    let hint = |typ: &str| {
+        let claims = serde_json::json!({"iss": app.address, "sub": alice, "aud": client.id, "client_id": client.id, "iat": app.clock.now(), "exp": app.clock.now() + 60});
+        app.state
+            .keys
+            .sign_jwt(
+                keyhaven::domain::SigningAlg::Rs256,
+                typ,
+                claims.as_object().unwrap().clone(),
+            )
+            .unwrap()
+    };
+    let ask = |hint: String| {
+        let p = pkce();
+        app.authorize_url(
+            &client.id,
+            &p.challenge,
+            &[("prompt", Some("none")), ("id_token_hint", Some(&hint))],
+        )
+    };
+    // Positive control: as an ID token it names the signed-in person.
+    let ok = app.get_url(&ask(hint("JWT"))).await;
+    assert!(query(&location(&ok)).contains_key("code"), "{}", location(&ok));
+
+    for refused in [
+        hint("at+jwt"),
+        hint("application/at+jwt"),
+        tokens["access_token"].as_str().unwrap().to_owned(),
+    ] {
+        let response = app.get_url(&ask(refused)).await;
+        assert_eq!(response.status(), 303);
+        let to = location(&response);
+        assert!(to.starts_with(REDIRECT), "{to}");
+        let params = query(&to);
+        assert_eq!(params["error"], "invalid_request", "{to}");
+        assert!(params["error_description"].starts_with("id_token_hint"), "{to}");
+        assert!(!params.contains_key("code"));
+    }
+}
+
+#[tokio::test]
 async fn loopback_redirect_uris_may_change_port_only() {
     let app = spawn_app(Backend::Sqlite).await;
     let native = app

@@ -120,6 +120,67 @@ async fn public_clients_get_no_secret_and_bad_registrations_are_refused() {
 }
 
 #[tokio::test]
+async fn client_create_warns_when_a_service_has_no_scopes() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let service = [
+        "client",
+        "create",
+        "--name",
+        "billing",
+        "--grant-type",
+        "client_credentials",
+        "--audience",
+        "https://api.example",
+    ];
+    // Positive control: with its scopes, no warning.
+    let scoped = app.cli(&[&service[..], &["--scope", "invoices:read", "--json"]].concat());
+    stdout_json(&scoped);
+    let stderr = String::from_utf8_lossy(&scoped.stderr);
+    assert!(!stderr.lines().any(|l| l.contains("warning")), "{stderr}");
+
+    let unscoped = app.cli(&[&service[..], &["--json"]].concat());
+    let created = stdout_json(&unscoped);
+    assert!(created["client_id"].is_string(), "created all the same");
+    let stderr = String::from_utf8_lossy(&unscoped.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with("keyhaven: warning: the client has no scopes"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn public_clients_cannot_be_given_the_introspect_permission() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let create = |client_type: &'static str| {
+        app.cli(&[
+            "client",
+            "create",
+            "--name",
+            "native",
+            "--type",
+            client_type,
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--permission",
+            "introspect",
+            "--json",
+        ])
+    };
+    // Positive control: a confidential client may have it.
+    stdout_json(&create("confidential"));
+    let refused = create("public");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("keyhaven: a public client cannot have the introspect permission"),
+        "{stderr}"
+    );
+    assert_eq!(app.state.store.list_clients().await.expect("store").len(), 1);
+}
+
+#[tokio::test]
 async fn user_commands_create_list_set_password_and_disable() {
     let app = spawn_app(Backend::Sqlite).await;
     let password = "correct horse battery staple";

@@ -113,7 +113,13 @@ impl TestApp {
                 .iter()
                 .map(|u| RedirectUri::parse(u).expect("uri"))
                 .collect(),
-            permissions: spec.permissions,
+            // The default spec's `introspect` is refused to public clients: they cannot
+            // authenticate. (A test of that rule registers one by hand.)
+            permissions: if spec.client_type == ClientType::Public {
+                vec![]
+            } else {
+                spec.permissions
+            },
             introspect_any_audience: spec.introspect_any_audience,
         };
         registration.validate().expect("valid client");

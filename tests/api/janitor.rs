@@ -4,7 +4,7 @@ use keyhaven::janitor::run_pass;
 use keyhaven::storage::Expired;
 
 use crate::flow::ClientSpec;
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     let url = &app.settings.iter().find(|(k, _)| *k == "database_url").unwrap().1;
@@ -116,4 +116,49 @@ async fn only_the_lease_holder_works() {
         run_pass(&app.state, "instance-b").await.unwrap().is_some(),
         "an expired lease can be taken"
     );
+}
+
+#[tokio::test]
+async fn the_janitor_deletes_outbox_mail_once_its_link_has_expired() {
+    let app = spawn_app_with(Backend::Sqlite, &[("reset_token_ttl", "5m")]).await;
+    app.create_user("alice").await;
+    app.request_reset("alice@example.com").await;
+    app.wait_for_mails(1).await;
+    app.request_reset("alice@example.com").await;
+    app.wait_for_mails(2).await;
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(app.outbox())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let (old, fresh) = (files[0].clone(), files[1].clone());
+    // One mail written 6 minutes ago: its link (reset_token_ttl, 5 minutes) is dead.
+    let backdate = |path: &std::path::Path, by: u64| {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        let written = file.metadata().unwrap().modified().unwrap();
+        file.set_modified(written - std::time::Duration::from_secs(by)).unwrap();
+    };
+    backdate(&old, 6 * 60);
+    // A mail whose writing was cut short goes too; a file that is not a mail is not ours.
+    let partial = app.outbox().join("cut-short.eml.part");
+    std::fs::write(&partial, "Subject: half a mail").unwrap();
+    backdate(&partial, 6 * 60);
+    let note = app.outbox().join("note.txt");
+    std::fs::write(&note, "not a mail").unwrap();
+    backdate(&note, 3600);
+
+    let report = run_pass(&app.state, "instance-a").await.unwrap().expect("lease");
+    assert_eq!(report.outbox_mails, 2);
+    assert!(!old.exists() && !partial.exists(), "the expired mails are deleted");
+    assert!(fresh.exists(), "the fresh mail is kept");
+
+    // Six minutes on by the server's clock the other one has expired too; an instance without
+    // the lease sweeps its own outbox all the same.
+    app.clock.advance(6 * 60);
+    assert!(
+        run_pass(&app.state, "instance-b").await.unwrap().is_none(),
+        "a holds the lease"
+    );
+    assert!(!fresh.exists(), "deleted once its link has expired");
+    assert!(note.exists());
 }

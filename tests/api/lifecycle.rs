@@ -657,6 +657,111 @@ async fn client_credentials_are_audience_restricted() {
     );
 }
 
+#[tokio::test]
+async fn client_credentials_grant_only_registered_scopes_and_none_without() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ask = |scope: Option<&'static str>| {
+        let mut form = vec![("grant_type", "client_credentials"), ("resource", "keyhaven-admin")];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        form
+    };
+    // Positive control: a service registered with scopes gets what it asks for among them,
+    // all of them when it asks for none, and nothing beyond.
+    let scoped = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            audiences: vec!["keyhaven-admin"],
+            scopes: Some("keyhaven:admin read"),
+            ..Default::default()
+        })
+        .await;
+    let granted: Value = app
+        .token(&scoped, &ask(Some("keyhaven:admin")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(granted["scope"], "keyhaven:admin", "{granted}");
+    assert_eq!(jwt_claims(&text(&granted, "access_token"))["scope"], "keyhaven:admin");
+    let all: Value = app.token(&scoped, &ask(None)).await.json().await.unwrap();
+    assert_eq!(all["scope"], "keyhaven:admin read", "{all}");
+    assert_eq!(
+        error_of(app.token(&scoped, &ask(Some("keyhaven:admin root"))).await).await,
+        (400, "invalid_scope".into())
+    );
+
+    // A service registered without scopes may ask for none, and gets a token with none.
+    let unscoped = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            audiences: vec!["keyhaven-admin"],
+            scopes: None,
+            ..Default::default()
+        })
+        .await;
+    for asked in ["keyhaven:admin root write:all", "keyhaven:admin", "openid"] {
+        assert_eq!(
+            error_of(app.token(&unscoped, &ask(Some(asked))).await).await,
+            (400, "invalid_scope".into()),
+            "{asked}"
+        );
+    }
+    let bare: Value = app.token(&unscoped, &ask(None)).await.json().await.unwrap();
+    assert_eq!(bare["scope"], "", "{bare}");
+    assert_eq!(jwt_claims(&text(&bare, "access_token"))["scope"], "");
+    let admin = app
+        .http
+        .get(format!("{}/admin/v1/clients", app.address))
+        .bearer_auth(text(&bare, "access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 403, "no admin scope, no admin API");
+}
+
+#[tokio::test]
+async fn public_clients_never_reach_introspection() {
+    let (app, client, rs) = setup(&[]).await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let access_token = text(&tokens, "access_token");
+    // Positive control: an authenticated resource server introspects the token.
+    assert_eq!(app.introspect(&rs, &access_token).await["active"], json!(true));
+
+    // A public client with the introspect permission, as a row written before the rule (the
+    // CLI and the admin API refuse to make one now), naming itself with its client_id only.
+    let public = keyhaven::domain::client::ClientRegistration {
+        name: "native app".into(),
+        client_type: ClientType::Public,
+        redirect_uris: vec![keyhaven::domain::client::RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: None,
+        audiences: vec![API.into()],
+        first_party: false,
+        id_token_alg: SigningAlg::Rs256,
+        post_logout_redirect_uris: vec![],
+        permissions: vec![Permission::Introspect],
+        introspect_any_audience: false,
+    }
+    .into_client("public-introspector".into(), None, 0);
+    app.state.store.insert_client(&public).await.unwrap();
+    let response = app
+        .http
+        .post(format!("{}/introspect", app.address))
+        .form(&[("client_id", "public-introspector"), ("token", access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    assert!(body.get("active").is_none(), "{body}");
+}
+
 /// A second browser (its own cookie jar) signed in as `username` with tokens for `client`.
 async fn second_browser(app: &TestApp, client: &TestClient, username: &str) -> (TestApp, Value) {
     let other = TestApp {
@@ -788,6 +893,42 @@ async fn logout_without_a_hint_asks_first_and_refuses_unregistered_redirects() {
         app.introspect(&rs, &text(&tokens, "access_token")).await,
         json!({"active": false})
     );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_logout_hint() {
+    let (app, client, rs) = setup(&[]).await;
+    let tokens = app.tokens_for(&client, "alice").await;
+    let access_token = text(&tokens, "access_token");
+    let logout = |hint: &str, client_id: Option<&str>| {
+        let mut url = url::Url::parse(&format!("{}/logout", app.address)).unwrap();
+        url.query_pairs_mut().append_pair("id_token_hint", hint);
+        if let Some(id) = client_id {
+            url.query_pairs_mut().append_pair("client_id", id);
+        }
+        url.to_string()
+    };
+
+    // A resource server holding the person's access token (it carries their sid) cannot sign
+    // them out with it, naming the client or not.
+    for client_id in [None, Some(client.id.as_str())] {
+        let response = app.get_url(&logout(&access_token, client_id)).await;
+        assert_eq!(response.status(), 400, "{client_id:?}");
+        assert!(response.headers().get("location").is_none());
+        assert!(response.headers().get("set-cookie").is_none());
+        assert!(response.text().await.unwrap().contains("invalid id_token_hint"));
+        assert_eq!(
+            app.introspect(&rs, &access_token).await["active"],
+            true,
+            "still signed in"
+        );
+    }
+
+    // Positive control: the ID token of the same sign-in does.
+    let response = app.get_url(&logout(&text(&tokens, "id_token"), Some(&client.id))).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("signed out"));
+    assert_eq!(app.introspect(&rs, &access_token).await, json!({"active": false}));
 }
 
 #[tokio::test]

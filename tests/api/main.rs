@@ -13,6 +13,7 @@ mod admin;
 mod authorize;
 mod cli;
 mod config;
+mod files;
 mod flow;
 mod hardening;
 mod hardening_timeouts;

@@ -41,8 +41,19 @@ fn parse(text: &str) -> HashMap<String, f64> {
     samples
 }
 
+/// A `metrics_bearer_token` for the tests (32+ characters).
+const TOKEN: &str = "metrics-test-token-0123456789abcdef";
+
+async fn metrics_with(app: &TestApp, token: Option<&str>) -> reqwest::Response {
+    let mut request = app.http.get(format!("{}/metrics", app.address));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
 async fn scrape(app: &TestApp) -> HashMap<String, f64> {
-    let response = app.get("/metrics").await;
+    let response = metrics_with(app, Some(TOKEN)).await;
     assert_eq!(response.status(), 200);
     parse(&response.text().await.unwrap())
 }
@@ -53,7 +64,7 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_parse_and_move_with_the_actions() {
-    let app = spawn_app(Backend::Sqlite).await;
+    let app = spawn_app_with(Backend::Sqlite, &[("metrics_bearer_token", TOKEN)]).await;
     let client = app.register_client(ClientSpec::default()).await;
     let rs = app.resource_server(API).await;
     app.create_user("alice").await;
@@ -106,19 +117,91 @@ async fn metrics_parse_and_move_with_the_actions() {
 }
 
 #[tokio::test]
-async fn metrics_can_have_a_listener_of_their_own() {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = probe.local_addr().unwrap();
-    drop(probe);
-    let app = spawn_app_with(Backend::Sqlite, &[("metrics_listen", &addr.to_string())]).await;
-    assert_eq!(app.get("/metrics").await.status(), 404, "not on the main listener");
-    let mut body = String::new();
+async fn metrics_are_not_public_on_the_main_listener() {
+    // Without metrics_listen or metrics_bearer_token there is no /metrics at all.
+    let app = spawn_app(Backend::Sqlite).await;
+    for token in [None, Some(TOKEN)] {
+        let response = metrics_with(&app, token).await;
+        assert_eq!(response.status(), 404, "{token:?}");
+        assert!(!response.text().await.unwrap().contains("keyhaven_"));
+    }
+}
+
+#[tokio::test]
+async fn metrics_on_the_main_listener_need_the_bearer_token() {
+    let app = spawn_app_with(Backend::Sqlite, &[("metrics_bearer_token", TOKEN)]).await;
+    // Positive control: the token opens it.
+    let response = metrics_with(&app, Some(TOKEN)).await;
+    assert_eq!(response.status(), 200);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("keyhaven_revocation_cache_entries"));
+
+    let wrong = format!("{TOKEN}x");
+    for token in [None, Some(""), Some("metrics-test-token"), Some(wrong.as_str())] {
+        let response = metrics_with(&app, token).await;
+        assert_eq!(response.status(), 401, "{token:?}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"keyhaven-metrics\""
+        );
+        assert!(!response.text().await.unwrap().contains("keyhaven_"), "{token:?}");
+    }
+    let basic = app
+        .http
+        .get(format!("{}/metrics", app.address))
+        .basic_auth("metrics", Some(TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+}
+
+/// GETs `/metrics` on `addr`, waiting (bounded) for the listener to come up.
+async fn get_metrics_listener(addr: std::net::SocketAddr, token: Option<&str>) -> reqwest::Response {
     for _ in 0..50 {
-        if let Ok(r) = reqwest::get(format!("http://{addr}/metrics")).await {
-            body = r.text().await.unwrap();
-            break;
+        let mut request = reqwest::Client::new().get(format!("http://{addr}/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Ok(response) = request.send().await {
+            return response;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    panic!("the metrics listener did not come up");
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let addr = free_addr();
+    let app = spawn_app_with(Backend::Sqlite, &[("metrics_listen", &addr.to_string())]).await;
+    assert_eq!(metrics_with(&app, None).await.status(), 404, "not on the main listener");
+    let body = get_metrics_listener(addr, None).await.text().await.unwrap();
     assert!(body.contains("keyhaven_http_requests"), "{body}");
+}
+
+#[tokio::test]
+async fn a_metrics_listener_asks_for_the_token_when_one_is_set() {
+    let addr = free_addr();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("metrics_listen", &addr.to_string()), ("metrics_bearer_token", TOKEN)],
+    )
+    .await;
+    assert_eq!(
+        metrics_with(&app, Some(TOKEN)).await.status(),
+        404,
+        "never on the main listener when it has its own"
+    );
+    let with = get_metrics_listener(addr, Some(TOKEN)).await;
+    assert_eq!(with.status(), 200);
+    assert_eq!(get_metrics_listener(addr, None).await.status(), 401);
 }

@@ -71,6 +71,40 @@ async fn every_page_sends_the_security_headers() {
 }
 
 #[tokio::test]
+async fn every_response_of_an_https_issuer_sends_hsts() {
+    let client = |app: &TestApp| {
+        let form = [("grant_type", "client_credentials"), ("client_id", "nobody")];
+        app.http.post(format!("{}/token", app.address)).form(&form)
+    };
+    let hsts_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let https = spawn_app_with(Backend::Sqlite, &[("issuer", "https://id.example.test")]).await;
+    let http = spawn_app(Backend::Sqlite).await;
+    for (app, expected) in [
+        (&https, Some("max-age=63072000; includeSubDomains".to_owned())),
+        (&http, None),
+    ] {
+        for path in [
+            "/jwks",
+            "/.well-known/openid-configuration",
+            "/healthz",
+            "/login",
+            "/no/such/page",
+        ] {
+            let response = app.get_url(path).await;
+            assert_eq!(hsts_of(&response), expected, "{path} -> {}", response.status());
+        }
+        let refused = client(app).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert_eq!(hsts_of(&refused), expected, "an error");
+    }
+}
+
+#[tokio::test]
 async fn the_session_cookie_has_every_attribute_and_changes_at_login() {
     let app = spawn_app(Backend::Sqlite).await;
     app.create_user("alice").await;

@@ -21,7 +21,12 @@ impl TestApp {
     /// Bodies of the mails in the outbox (unfolding quoted-printable soft breaks), oldest first.
     pub fn mails(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(self.outbox())
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         files
@@ -542,6 +547,53 @@ async fn every_flow_leaves_events_and_no_secret_reaches_a_log_or_the_event_table
         "requests are logged by route template"
     );
     let _ = rs;
+}
+
+/// The lines of the captured logs that contain `needle`.
+fn log_lines_with(needle: &str) -> Vec<String> {
+    captured_logs()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn log_lines_escape_request_supplied_values() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let marker = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let refused = |client_id: String| {
+        let request = app
+            .http
+            .post(format!("{}/token", app.address))
+            .form(&[("grant_type", "client_credentials"), ("client_id", client_id.as_str())]);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401);
+            assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_client");
+        }
+    };
+
+    // Positive control: a plain unknown client id is logged as it was sent.
+    let plain = format!("plain-{marker}");
+    refused(plain.clone()).await;
+    let lines = log_lines_with(&plain);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("client authentication failed"), "{lines:?}");
+    assert!(lines[0].contains(&format!("client_id={plain}")), "{lines:?}");
+
+    // A newline and a terminal escape in the id: one line, escaped, and no forged line.
+    let forged = format!("2026-01-01T00:00:00.000000Z  INFO keyhaven: admin signed in {marker}");
+    refused(format!("evil-{marker}\n{forged}\u{1b}[2K")).await;
+    let lines = log_lines_with(&format!("admin signed in {marker}"));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(!lines[0].starts_with("2026-01-01"), "a forged line starts: {lines:?}");
+    assert!(lines[0].contains("client authentication failed"), "{lines:?}");
+    assert!(
+        lines[0].contains(&format!("client_id=evil-{marker}\\n{forged}\\u{{1b}}[2K")),
+        "{lines:?}"
+    );
+    assert!(!lines[0].contains('\u{1b}'), "{lines:?}");
 }
 
 /// A minimal SMTP server on port 0 that accepts one message and hands its DATA over.

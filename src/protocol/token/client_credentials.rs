@@ -1,5 +1,6 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4) for confidential clients: an access token for
-//! a service, audience-restricted by `resource` (RFC 8707). No refresh token, no ID token.
+//! a service, audience-restricted by `resource` (RFC 8707), with at most the registered scopes
+//! (none for a client registered without). No refresh token, no ID token.
 
 use super::TokenResponse;
 use crate::domain::client::{Client, ClientType, GrantType};
@@ -52,11 +53,13 @@ pub async fn grant(
         None => client.scopes.as_ref().map(ToString::to_string).unwrap_or_default(),
         Some(asked) => {
             let asked = ScopeSet::parse(asked).map_err(|e| refuse(OAuthError::InvalidScope, &e.to_string()))?;
-            if client
+            // No person consents here, so only the registered scopes bound what a service may
+            // claim: a client registered without scopes gets none.
+            let allowed = client
                 .scopes
                 .as_ref()
-                .is_some_and(|allowed| !asked.is_subset_of(allowed))
-            {
+                .ok_or_else(|| refuse(OAuthError::InvalidScope, "this client has no scopes to ask for"))?;
+            if !asked.is_subset_of(allowed) {
                 return Err(refuse(
                     OAuthError::InvalidScope,
                     "a requested scope is not allowed for this client",
