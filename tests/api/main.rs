@@ -14,6 +14,7 @@ mod authorize;
 mod cli;
 mod config;
 mod flow;
+mod hardening_lockout;
 mod helpers;
 mod janitor;
 mod keys;
