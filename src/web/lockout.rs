@@ -52,9 +52,18 @@ pub async fn note_failure(
         Some(key) => state.store.record_login_failure(key, now).await?,
         None => None,
     };
-    let account_locked = match user {
-        Some(user) => state.store.record_login_failure(account_key(user), now).await?,
-        None => None,
+    let account_locked = match (user, name_key) {
+        (Some(user), _) => state.store.record_login_failure(account_key(user), now).await?,
+        // An unknown name costs the same two writes as a known one, so time does not tell
+        // them apart; this stand-in counter is never checked.
+        (None, Some(name_key)) => {
+            state
+                .store
+                .record_login_failure(&format!("nobody:{name_key}"), now)
+                .await?;
+            None
+        }
+        (None, None) => None,
     };
     let detail = match (account_locked, name_locked) {
         (Some(until), _) => format!("account locked until {until}"),
