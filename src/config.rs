@@ -187,7 +187,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "password_hash_concurrency",
         "0",
-        "argon2 hashes at once; 0 = one per core",
+        "argon2 worker threads (hashes at once, each reusing one 19 MiB block); 0 = one per core",
     ),
     ("log_format", "text", "`text` or `json`"),
     ("log_level", "info", "tracing filter, e.g. `info` or `keyhaven=debug`"),

@@ -130,12 +130,17 @@ impl User {
 
 /// Account lockout (OWASP ASVS 2.2.1): after `MAX_FAILURES` wrong passwords or codes within
 /// `WINDOW` seconds the account is locked for `BASE` seconds, doubling with each lockout up to
-/// `CAP`. Counters live in the store so every instance sees them.
+/// `CAP`. Counters live in the store so every instance sees them. A whole successful sign-in
+/// forgets the failures but not the back-off; the back-off is forgotten `MEMORY` seconds after
+/// the last lock ended, or by a password reset.
 pub mod lockout {
     pub const MAX_FAILURES: i64 = 5;
     pub const WINDOW: i64 = 15 * 60;
     pub const BASE: i64 = 60;
     pub const CAP: i64 = 3600;
+    /// How long a counter that locked is kept after its lock ended (the housekeeping pass
+    /// deletes it then; `storage::sql` spells the same number).
+    pub const MEMORY: i64 = 24 * 3600;
 
     /// How long the `n`-th lockout (0-based) lasts.
     pub fn duration(previous_lockouts: i64) -> i64 {

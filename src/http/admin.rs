@@ -623,7 +623,7 @@ async fn user_action(
             .await
         }
         "enable" => state.store.set_user_disabled(&id, false, ctx.now).await.map(|_| ()),
-        "unlock" => state.store.clear_login_failures(&user.id).await,
+        "unlock" => crate::web::lockout::unlock(&state, &user).await,
         "reset-totp" => state.store.disable_totp(&id).await,
         "revoke-sessions" => revocation::end_user_sessions(&ctx, &id, None, "revoked_by_admin").await,
         _ => return not_found(),

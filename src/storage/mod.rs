@@ -198,6 +198,10 @@ pub trait Store: Send + Sync + 'static {
     async fn login_locked_until(&self, account_key: &str, now: UnixTime) -> Result<Option<UnixTime>, StoreError>;
     /// Counts a failure; returns the end of the lockout when this failure started one.
     async fn record_login_failure(&self, account_key: &str, now: UnixTime) -> Result<Option<UnixTime>, StoreError>;
+    /// After a whole successful sign-in: forgets the failures counted so far, but keeps any
+    /// lock and the number of lockouts (the back-off).
+    async fn forget_login_failures(&self, account_key: &str) -> Result<(), StoreError>;
+    /// Unlocks: forgets failures, lock and back-off (a password reset, an administrator).
     async fn clear_login_failures(&self, account_key: &str) -> Result<(), StoreError>;
     async fn set_totp_pending(&self, user_id: &str, sealed: Option<&str>) -> Result<(), StoreError>;
     /// Turns TOTP on with `sealed` and replaces the recovery codes, atomically.

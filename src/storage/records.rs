@@ -120,4 +120,7 @@ pub struct PendingLogin {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub failures: i64,
+    /// The throttle key of the login name typed at the password step (None for steps stored
+    /// before it was kept).
+    pub name_key: Option<String>,
 }

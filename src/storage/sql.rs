@@ -402,6 +402,7 @@ pub(super) struct PendingLoginRow {
     created_at: i64,
     expires_at: i64,
     failures: i64,
+    name_key: Option<String>,
 }
 
 impl TryFrom<PendingLoginRow> for PendingLogin {
@@ -414,6 +415,7 @@ impl TryFrom<PendingLoginRow> for PendingLogin {
             created_at: r.created_at,
             expires_at: r.expires_at,
             failures: r.failures,
+            name_key: r.name_key,
         })
     }
 }
@@ -1087,6 +1089,15 @@ macro_rules! sql_store {
                 Ok(locked)
             }
 
+            async fn forget_login_failures(&self, account_key: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE login_throttle SET failures = 0 WHERE account_key = $1")
+                    .bind(account_key)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
             async fn clear_login_failures(&self, account_key: &str) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM login_throttle WHERE account_key = $1")
                     .bind(account_key)
@@ -1188,10 +1199,10 @@ macro_rules! sql_store {
 
             async fn put_pending_login(&self, p: &PendingLogin) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO pending_logins (browser_hash, user_id, request_id, created_at, expires_at, failures) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (browser_hash) DO UPDATE SET \
+                    "INSERT INTO pending_logins (browser_hash, user_id, request_id, created_at, expires_at, failures, name_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (browser_hash) DO UPDATE SET \
                      user_id = excluded.user_id, request_id = excluded.request_id, created_at = excluded.created_at, \
-                     expires_at = excluded.expires_at, failures = excluded.failures",
+                     expires_at = excluded.expires_at, failures = excluded.failures, name_key = excluded.name_key",
                 )
                 .bind(&p.browser_hash)
                 .bind(&p.user_id)
@@ -1199,6 +1210,7 @@ macro_rules! sql_store {
                 .bind(p.created_at)
                 .bind(p.expires_at)
                 .bind(p.failures)
+                .bind(&p.name_key)
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?;
@@ -1207,7 +1219,7 @@ macro_rules! sql_store {
 
             async fn find_pending_login(&self, browser_hash: &str, now: UnixTime) -> Result<Option<PendingLogin>, StoreError> {
                 let row: Option<PendingLoginRow> = sqlx::query_as(
-                    "SELECT browser_hash, user_id, request_id, created_at, expires_at, failures FROM pending_logins \
+                    "SELECT browser_hash, user_id, request_id, created_at, expires_at, failures, name_key FROM pending_logins \
                      WHERE browser_hash = $1 AND expires_at > $2",
                 )
                 .bind(browser_hash)
@@ -1390,10 +1402,12 @@ macro_rules! sql_store {
                     Expired::PendingSteps => ("pending_authorizations", "id_hash", "expires_at <= $1"),
                     Expired::Links => ("reset_tokens", "token_hash", "expires_at <= $1 OR used_at IS NOT NULL"),
                     Expired::Revocations => ("revocations", "seq", "expires_at <= $1"),
+                    // A row that was locked is kept a day after its lock ended
+                    // (`lockout::MEMORY`), so the back-off outlives a pause between bursts.
                     Expired::LoginThrottle => (
                         "login_throttle",
                         "account_key",
-                        "(locked_until IS NULL OR locked_until <= $1) AND window_start <= $1 - 900",
+                        "(locked_until IS NULL OR locked_until <= $1 - 86400) AND window_start <= $1 - 900",
                     ),
                     Expired::Events => ("security_events", "id", "at <= $1"),
                 };

@@ -14,6 +14,7 @@ use serde_json::json;
 use tera::Context;
 
 use super::browser::Browser;
+use super::lockout;
 use super::login::{internal, Peer};
 use super::security::{signed_in_page, signed_in_post};
 use crate::crypto::tokens::{OpaqueSecret, SecretHash};
@@ -236,25 +237,59 @@ pub async fn change_password(
 ) -> Response {
     let (browser, session, user) = or_respond!(signed_in_post(&state, &headers, form.csrf_token.as_deref()).await);
     let peer = Peer::of(&state, peer, &headers);
+    // Guessing the current password from a session is guessing the password: the sign-in
+    // throttle of the account holds here too. The session stays.
+    let locked = match lockout::locked_until(&state, lockout::account_key(&user)).await {
+        Ok(locked) => locked,
+        Err(e) => return internal(&state, e),
+    };
+    if let Some(until) = locked {
+        state.events.record(
+            peer.event(&state, kind::PASSWORD_CHANGED, Outcome::Failure)
+                .user(&user.id)
+                .session(&session.sid)
+                .detail("account locked"),
+        );
+        return render(
+            &state,
+            &browser,
+            &user,
+            "password",
+            |c| c.insert("problems", &[locked_message(until)]),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
     let current = SecretString::from(form.current);
     let password = SecretString::from(form.password);
     let mut problems = Vec::new();
-    if !state.passwords.verify(Some(&user.password_hash), &current).await {
-        problems.push("The current password is wrong.");
+    let current_ok = state.passwords.verify(Some(&user.password_hash), &current).await;
+    let mut locked_now = None;
+    if !current_ok {
+        problems.push("The current password is wrong.".to_owned());
+        locked_now = match lockout::note_failure(&state, &peer, None, Some(&user)).await {
+            Ok(locked) => locked,
+            Err(e) => return internal(&state, e),
+        };
     }
-    problems.extend(password_policy::problems(
-        password.expose_secret(),
-        &user.username,
-        &user.email,
-    ));
+    problems.extend(
+        password_policy::problems(password.expose_secret(), &user.username, &user.email)
+            .into_iter()
+            .map(str::to_owned),
+    );
     if password.expose_secret() != form.confirm.as_str() {
-        problems.push("The two passwords differ.");
+        problems.push("The two passwords differ.".to_owned());
+    }
+    if let Some(until) = locked_now {
+        problems.push(locked_message(until));
     }
     if !problems.is_empty() {
-        state.events.record(
-            peer.event(&state, kind::PASSWORD_CHANGED, Outcome::Failure)
-                .user(&user.id),
-        );
+        let mut event = peer
+            .event(&state, kind::PASSWORD_CHANGED, Outcome::Failure)
+            .user(&user.id);
+        if !current_ok {
+            event = event.detail("wrong current password");
+        }
+        state.events.record(event);
         return render(
             &state,
             &browser,
@@ -283,6 +318,13 @@ pub async fn change_password(
         "password",
         |c| c.insert("notice", "Password changed. Every other device was signed out."),
         StatusCode::OK,
+    )
+}
+
+fn locked_message(until: UnixTime) -> String {
+    format!(
+        "Too many wrong passwords: changing the password is locked until {} (UTC). A password reset unlocks it at once.",
+        lockout::when(until)
     )
 }
 

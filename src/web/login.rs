@@ -1,6 +1,7 @@
 //! `GET`/`POST /login`: username or email and password. Wrong username and wrong password get
 //! the same page, status and (a dummy argon2 verify for unknown users) time. Failures count per
-//! account in the store (per login name for unknown accounts, so those lock alike); a locked
+//! login name typed (known or not, so every name locks alike) and per account (see
+//! `lockout`); the account's own lock shows only after a right password. A locked name or
 //! account gets only "too many attempts". A person with TOTP continues at `/login/otp`.
 
 use std::net::SocketAddr;
@@ -15,7 +16,8 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::browser::{self, Browser};
-use crate::crypto::tokens::{random_base64url, SecretHash};
+use super::lockout;
+use crate::crypto::tokens::random_base64url;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::user::User;
 use crate::http::authorize::{expired, load_pending, see_other};
@@ -55,14 +57,6 @@ pub fn forbidden(state: &AppState) -> Response {
 
 pub fn internal(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
     crate::http::error::page_failure(&state.pages, e, "page failed")
-}
-
-/// The key of the failure counter: the account, or the login name when no account has it.
-pub fn account_key(user: Option<&User>, login: &str) -> String {
-    match user {
-        Some(user) => user.id.clone(),
-        None => format!("unknown:{}", SecretHash::of(&login.trim().to_lowercase()).as_str()),
-    }
 }
 
 /// Where the browser is, for events.
@@ -141,13 +135,14 @@ pub async fn submit(
         Ok(user) => user,
         Err(e) => return internal(&state, e),
     };
-    let key = account_key(user.as_ref(), &form.login);
+    let name_key = lockout::name_key(&form.login);
     let now = state.clock.now();
-    match state.store.login_locked_until(&key, now).await {
+    // Before the password, only the name typed: its answer must not depend on the account.
+    match lockout::locked_until(&state, &name_key).await {
         Ok(Some(_)) => {
             let mut event = peer
                 .event(&state, kind::LOGIN, Outcome::Failure)
-                .detail("account locked");
+                .detail("sign-in name locked");
             if let Some(user) = &user {
                 event = event.user(&user.id);
             }
@@ -181,7 +176,7 @@ pub async fn submit(
             }
             state.events.record(event);
             state.metrics.login(false);
-            if let Err(e) = note_failure(&state, &peer, &key, other.as_ref()).await {
+            if let Err(e) = lockout::note_failure(&state, &peer, Some(&name_key), other.as_ref()).await {
                 return internal(&state, e);
             }
             return login_page(
@@ -194,9 +189,29 @@ pub async fn submit(
             .await;
         }
     };
-    if let Err(e) = state.store.clear_login_failures(&key).await {
-        return internal(&state, e);
+    // After a right password, the account's own lock: only someone who knows the password
+    // learns of it, whichever name they typed.
+    match lockout::locked_until(&state, lockout::account_key(&user)).await {
+        Ok(Some(_)) => {
+            state.events.record(
+                peer.event(&state, kind::LOGIN, Outcome::Failure)
+                    .user(&user.id)
+                    .detail("account locked"),
+            );
+            return login_page(
+                &state,
+                &browser,
+                request_id,
+                Some(TOO_MANY_ATTEMPTS),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
+        Ok(None) => {}
+        Err(e) => return internal(&state, e),
     }
+    // Failures are forgotten only once the whole sign-in succeeds: not here when a second
+    // factor follows.
     if user.has_totp() {
         let pending = PendingLogin {
             browser_hash: browser.hash(),
@@ -205,35 +220,17 @@ pub async fn submit(
             created_at: now,
             expires_at: now + OTP_STEP_TTL,
             failures: 0,
+            name_key: Some(name_key),
         };
         if let Err(e) = state.store.put_pending_login(&pending).await {
             return internal(&state, e);
         }
         return see_other(routes::LOGIN_OTP, &browser, &state);
     }
-    start_session(&state, &browser, &user, vec!["pwd".into()], &peer, request_id).await
-}
-
-/// Counts a failed sign-in (password or code) against `key`; records a lockout event when this
-/// failure locks the account.
-pub async fn note_failure(
-    state: &AppState,
-    peer: &Peer,
-    key: &str,
-    user: Option<&User>,
-) -> Result<(), crate::storage::StoreError> {
-    if let Some(until) = state.store.record_login_failure(key, state.clock.now()).await? {
-        let mut event = peer
-            .event(state, kind::LOCKOUT, Outcome::Failure)
-            .detail(format!("locked until {until}"));
-        if let Some(user) = user {
-            event = event.user(&user.id);
-        }
-        state.events.record(event);
-        state.metrics.lockout();
-        tracing::warn!("account locked after repeated failures");
+    if let Err(e) = lockout::note_success(&state, Some(&name_key), &user).await {
+        return internal(&state, e);
     }
-    Ok(())
+    start_session(&state, &browser, &user, vec!["pwd".into()], &peer, request_id).await
 }
 
 /// Signs the browser in: a fresh cookie value (no fixation), a session row, the pending

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod browser;
 pub mod consent;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod otp;

@@ -1,6 +1,7 @@
 //! `GET`/`POST /login/otp`: the second factor after a right password. The step is bound to the
 //! browser and lives 5 minutes; a code works once (the accepted time step only moves forward);
-//! five wrong codes drop the step, and every wrong code counts towards the account lockout.
+//! five wrong codes drop the step, and every wrong code counts towards the lockout of the account
+//! and of the name typed at the password step. Only the right code forgets the failures.
 
 use std::net::SocketAddr;
 
@@ -13,10 +14,12 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::browser::Browser;
-use super::login::{account_key, forbidden, internal, note_failure, start_session, Peer, TOO_MANY_ATTEMPTS};
+use super::lockout;
+use super::login::{forbidden, internal, start_session, Peer, TOO_MANY_ATTEMPTS};
 use crate::crypto::totp;
 use crate::domain::event::{kind, Outcome};
-use crate::domain::user::{lockout, User};
+use crate::domain::user::lockout::MAX_FAILURES;
+use crate::domain::user::User;
 use crate::startup::AppState;
 use crate::storage::PendingLogin;
 
@@ -118,8 +121,7 @@ pub async fn submit(
         Ok(None) => return start_again(&state),
         Err(response) => return response,
     };
-    let key = account_key(Some(&user), "");
-    match state.store.login_locked_until(&key, state.clock.now()).await {
+    match lockout::locked_until(&state, lockout::account_key(&user)).await {
         Ok(Some(_)) => {
             let _ = state.store.delete_pending_login(&pending.browser_hash).await;
             return state
@@ -139,7 +141,9 @@ pub async fn submit(
             if let Err(e) = state.store.delete_pending_login(&pending.browser_hash).await {
                 return internal(&state, e);
             }
-            let _ = state.store.clear_login_failures(&key).await;
+            if let Err(e) = lockout::note_success(&state, pending.name_key.as_deref(), &user).await {
+                return internal(&state, e);
+            }
             state
                 .events
                 .record(peer.event(&state, kind::OTP, Outcome::Success).user(&user.id));
@@ -163,14 +167,14 @@ pub async fn submit(
             state
                 .events
                 .record(peer.event(&state, kind::OTP, Outcome::Failure).user(&user.id));
-            if let Err(e) = note_failure(&state, &peer, &key, Some(&user)).await {
+            if let Err(e) = lockout::note_failure(&state, &peer, pending.name_key.as_deref(), Some(&user)).await {
                 return internal(&state, e);
             }
             let failures = match state.store.record_otp_failure(&pending.browser_hash).await {
                 Ok(failures) => failures,
                 Err(e) => return internal(&state, e),
             };
-            if failures >= lockout::MAX_FAILURES {
+            if failures >= MAX_FAILURES {
                 let _ = state.store.delete_pending_login(&pending.browser_hash).await;
                 return start_again(&state);
             }

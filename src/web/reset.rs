@@ -199,7 +199,7 @@ pub async fn submit_link(
     if let Err(e) = finish_password_change(&state, &user.id, &new_hash, None).await {
         return internal(&state, e);
     }
-    if let Err(e) = state.store.clear_login_failures(&user.id).await {
+    if let Err(e) = super::lockout::unlock(&state, &user).await {
         return internal(&state, e);
     }
     state.events.record(

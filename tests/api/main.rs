@@ -16,6 +16,7 @@ mod config;
 mod files;
 mod flow;
 mod hardening;
+mod hardening_lockout;
 mod hardening_timeouts;
 mod helpers;
 mod janitor;

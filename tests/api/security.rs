@@ -11,7 +11,7 @@ use crate::flow::{hidden, location, pkce, query, ClientSpec, TestClient, API, PA
 use crate::helpers::{captured_logs, spawn_app, spawn_app_with, Backend, TestApp};
 use crate::token::jwt_claims;
 
-const NEW_PASSWORD: &str = "violet kettle marmalade 42";
+pub const NEW_PASSWORD: &str = "violet kettle marmalade 42";
 
 impl TestApp {
     pub fn outbox(&self) -> std::path::PathBuf {
@@ -94,7 +94,7 @@ fn text(v: &Value, name: &str) -> String {
         .to_owned()
 }
 
-fn normalised(html: &str) -> String {
+pub fn normalised(html: &str) -> String {
     match hidden(html, "csrf_token") {
         Some(token) => html.replace(&token, "TOKEN"),
         None => html.to_owned(),
@@ -184,7 +184,7 @@ async fn expired_and_superseded_links_fail_with_the_same_page() {
 }
 
 /// Enrolls TOTP for the signed-in browser of `app`; returns (secret, recovery codes).
-async fn enroll_totp(app: &TestApp) -> (Vec<u8>, Vec<String>) {
+pub async fn enroll_totp(app: &TestApp) -> (Vec<u8>, Vec<String>) {
     let page = app.get_url("/account/security").await.text().await.unwrap();
     let csrf = hidden(&page, "csrf_token").unwrap();
     let started = app
@@ -233,7 +233,7 @@ async fn enroll_totp(app: &TestApp) -> (Vec<u8>, Vec<String>) {
 }
 
 /// A fresh browser on the same server.
-fn new_browser(app: &TestApp) -> TestApp {
+pub fn new_browser(app: &TestApp) -> TestApp {
     TestApp {
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -244,7 +244,7 @@ fn new_browser(app: &TestApp) -> TestApp {
     }
 }
 
-async fn submit_code(app: &TestApp, code: &str) -> reqwest::Response {
+pub async fn submit_code(app: &TestApp, code: &str) -> reqwest::Response {
     let page = app.get_url("/login/otp").await;
     let html = page.text().await.unwrap();
     let csrf = hidden(&html, "csrf_token").unwrap_or_default();
@@ -257,7 +257,7 @@ async fn submit_code(app: &TestApp, code: &str) -> reqwest::Response {
 }
 
 /// Starts the code flow in `browser` and signs in with the password; returns the response.
-async fn password_step(browser: &TestApp, client: &TestClient) -> (reqwest::Response, crate::flow::Pkce) {
+pub async fn password_step(browser: &TestApp, client: &TestClient) -> (reqwest::Response, crate::flow::Pkce) {
     let p = pkce();
     let login = location(
         &browser
@@ -409,7 +409,10 @@ async fn a_reset_unlocks_the_account() {
     }
     assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 429);
     app.request_reset("alice@example.com").await;
-    let link = reset_link(&app.wait_for_mails(1).await[0]);
+    // The first mail says the account was locked; the second has the link.
+    let mails = app.wait_for_mails(2).await;
+    assert!(mails[0].contains("Your Keyhaven account was locked"));
+    let link = reset_link(&mails[1]);
     assert_eq!(app.set_new_password(&link, NEW_PASSWORD).await.status(), 200);
     assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 200);
 }

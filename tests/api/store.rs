@@ -6,10 +6,11 @@ use std::sync::Arc;
 use keyhaven::crypto::keys::{KeyState, SigningAlg};
 use keyhaven::domain::client::{Client, ClientType, GrantType, RedirectUri};
 use keyhaven::domain::scope::ScopeSet;
+use keyhaven::domain::user::lockout;
 use keyhaven::domain::user::User;
 use keyhaven::storage::{
-    self, CodeRecord, CodeRedemption, PendingAuthorization, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store,
-    StoreError,
+    self, CodeRecord, CodeRedemption, Expired, PendingAuthorization, PendingLogin, RefreshTokenRecord, SessionRecord,
+    SigningKeyRecord, Store, StoreError,
 };
 
 use crate::helpers::PgTestDb;
@@ -76,6 +77,9 @@ contract!(
     a_code_is_redeemed_once_under_concurrency,
     families_revoke_once_and_refresh_tokens_round_trip,
     a_lease_has_one_holder_at_a_time,
+    the_login_throttle_locks_backs_off_and_forgets_only_failures,
+    the_housekeeping_pass_keeps_a_lock_history_for_a_day,
+    a_pending_login_keeps_the_name_key_of_its_password_step,
 );
 
 fn key(kid: &str, alg: SigningAlg, state: KeyState, activates_at: i64) -> SigningKeyRecord {
@@ -569,4 +573,123 @@ async fn a_lease_has_one_holder_at_a_time(store: Arc<dyn Store>) {
         store.take_lease("janitor", "late", 700, 1_300).await.expect("lease"),
         "free once expired"
     );
+}
+
+/// Records failures of `key` at `at`, one a second; returns the lock the last one started.
+async fn fail(store: &Arc<dyn Store>, key: &str, at: i64, times: i64) -> Option<i64> {
+    let mut locked = None;
+    for i in 0..times {
+        locked = store.record_login_failure(key, at + i).await.expect("record failure");
+    }
+    locked
+}
+
+async fn the_login_throttle_locks_backs_off_and_forgets_only_failures(store: Arc<dyn Store>) {
+    let t = 1_000_000;
+    // Four failures do not lock; the fifth does, for the first back-off.
+    assert_eq!(fail(&store, "k", t, lockout::MAX_FAILURES - 1).await, None);
+    assert_eq!(store.login_locked_until("k", t + 10).await.unwrap(), None);
+    let first = store.record_login_failure("k", t + 10).await.unwrap();
+    assert_eq!(first, Some(t + 10 + lockout::BASE));
+    assert_eq!(store.login_locked_until("k", t + 11).await.unwrap(), first);
+    assert_eq!(
+        store.login_locked_until("other", t + 11).await.unwrap(),
+        None,
+        "per key"
+    );
+
+    // Forgetting failures (a whole sign-in) leaves a lock in place...
+    store.forget_login_failures("k").await.unwrap();
+    assert_eq!(store.login_locked_until("k", t + 11).await.unwrap(), first);
+    let t = first.unwrap();
+    assert_eq!(store.login_locked_until("k", t).await.unwrap(), None, "the lock ends");
+    // ...and forgets the failures counted so far, but not the back-off.
+    assert_eq!(fail(&store, "k", t, 3).await, None);
+    store.forget_login_failures("k").await.unwrap();
+    assert_eq!(fail(&store, "k", t + 10, lockout::MAX_FAILURES - 1).await, None);
+    let second = store.record_login_failure("k", t + 20).await.unwrap();
+    assert_eq!(
+        second,
+        Some(t + 20 + 2 * lockout::BASE),
+        "the second lock lasts twice as long"
+    );
+
+    // Clearing (a reset, an administrator) unlocks and forgets the back-off.
+    store.clear_login_failures("k").await.unwrap();
+    assert_eq!(store.login_locked_until("k", t + 21).await.unwrap(), None);
+    assert_eq!(
+        fail(&store, "k", t + 30, lockout::MAX_FAILURES).await,
+        Some(t + 30 + lockout::MAX_FAILURES - 1 + lockout::BASE)
+    );
+    // Forgetting or clearing a key that has no row is fine.
+    store.forget_login_failures("none").await.unwrap();
+    store.clear_login_failures("none").await.unwrap();
+}
+
+async fn the_housekeeping_pass_keeps_a_lock_history_for_a_day(store: Arc<dyn Store>) {
+    let t = 1_000_000;
+    let until = fail(&store, "locked", t, lockout::MAX_FAILURES).await.unwrap();
+    fail(&store, "failed", t, 2).await;
+    // Quiet failures go after their window; a lock's row stays a day after the lock ended.
+    let later = until + lockout::WINDOW;
+    assert_eq!(
+        store.delete_expired(Expired::LoginThrottle, later, 100).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_expired(Expired::LoginThrottle, until + lockout::MEMORY - 1, 100)
+            .await
+            .unwrap(),
+        0
+    );
+    // So the back-off still holds for a lock within that day.
+    let again = until + lockout::MEMORY - 100;
+    assert_eq!(
+        fail(&store, "locked", again, lockout::MAX_FAILURES).await,
+        Some(again + lockout::MAX_FAILURES - 1 + 2 * lockout::BASE)
+    );
+    let until = again + lockout::MAX_FAILURES - 1 + 2 * lockout::BASE;
+    assert_eq!(
+        store
+            .delete_expired(Expired::LoginThrottle, until + lockout::MEMORY, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        fail(&store, "locked", until + lockout::MEMORY, lockout::MAX_FAILURES).await,
+        Some(until + lockout::MEMORY + lockout::MAX_FAILURES - 1 + lockout::BASE),
+        "a day after, the back-off starts over"
+    );
+}
+
+async fn a_pending_login_keeps_the_name_key_of_its_password_step(store: Arc<dyn Store>) {
+    store
+        .insert_user(&user("u1", "alice", "alice@example.com"))
+        .await
+        .unwrap();
+    let pending = PendingLogin {
+        browser_hash: "b1".into(),
+        user_id: "u1".into(),
+        request_id: Some("r1".into()),
+        created_at: 100,
+        expires_at: 400,
+        failures: 0,
+        name_key: Some("name:abc".into()),
+    };
+    store.put_pending_login(&pending).await.unwrap();
+    assert_eq!(
+        store.find_pending_login("b1", 399).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(store.record_otp_failure("b1").await.unwrap(), 1);
+    let without = PendingLogin {
+        browser_hash: "b2".into(),
+        name_key: None,
+        ..pending
+    };
+    store.put_pending_login(&without).await.unwrap();
+    assert_eq!(store.find_pending_login("b2", 399).await.unwrap(), Some(without));
+    assert_eq!(store.find_pending_login("b1", 400).await.unwrap(), None, "expired");
 }

@@ -1,0 +1,130 @@
+//! The sign-in throttle, written once for every face that checks a password or a code
+//! (`/login`, `/login/otp`, `/account/password`, reset, the admin API).
+//!
+//! Two counters (rows of the store's `login_throttle`):
+//! - the *name key*: the login name as typed, normalised and hashed, for known and unknown
+//!   names alike. It is the only lock the password page checks before the password, so a
+//!   name's answer says nothing about which account (if any) it belongs to, or which other
+//!   names share that account.
+//! - the *account key* (the user id): checked only after a right password (so only someone who
+//!   knows the password learns that the account is locked), at the second factor and at
+//!   `/account/password`. Every wrong password through any name of the account counts here too.
+//!
+//! Failures and lockouts outlive the steps of one sign-in: only a whole sign-in (password, and
+//! second factor when it is on) forgets the failures, and it keeps the back-off.
+
+use super::login::Peer;
+use crate::crypto::tokens::SecretHash;
+use crate::domain::event::{kind, Outcome};
+use crate::domain::user::User;
+use crate::domain::UnixTime;
+use crate::mail::Mail;
+use crate::startup::AppState;
+use crate::storage::StoreError;
+
+/// The counter key of a login name as typed (trimmed, lowercased, hashed), known or not.
+pub fn name_key(login: &str) -> String {
+    format!("name:{}", SecretHash::of(&login.trim().to_lowercase()).as_str())
+}
+
+/// The counter key of an account.
+pub fn account_key(user: &User) -> &str {
+    &user.id
+}
+
+/// Until when `key` is locked, if it is.
+pub async fn locked_until(state: &AppState, key: &str) -> Result<Option<UnixTime>, StoreError> {
+    state.store.login_locked_until(key, state.clock.now()).await
+}
+
+/// Counts one failed attempt (a wrong password or code) against the login name typed, if any,
+/// and against the account, if there is one. When this locks either, records one lockout event;
+/// when it locks the account, mails its owner. Returns the end of the account's lock when this
+/// failure started one.
+pub async fn note_failure(
+    state: &AppState,
+    peer: &Peer,
+    name_key: Option<&str>,
+    user: Option<&User>,
+) -> Result<Option<UnixTime>, StoreError> {
+    let now = state.clock.now();
+    let name_locked = match name_key {
+        Some(key) => state.store.record_login_failure(key, now).await?,
+        None => None,
+    };
+    let account_locked = match (user, name_key) {
+        (Some(user), _) => state.store.record_login_failure(account_key(user), now).await?,
+        // An unknown name costs the same two writes as a known one, so time does not tell
+        // them apart; this stand-in counter is never checked.
+        (None, Some(name_key)) => {
+            state
+                .store
+                .record_login_failure(&format!("nobody:{name_key}"), now)
+                .await?;
+            None
+        }
+        (None, None) => None,
+    };
+    let detail = match (account_locked, name_locked) {
+        (Some(until), _) => format!("account locked until {until}"),
+        (None, Some(until)) => format!("sign-in name locked until {until}"),
+        (None, None) => return Ok(None),
+    };
+    let mut event = peer.event(state, kind::LOCKOUT, Outcome::Failure).detail(detail);
+    if let Some(user) = user {
+        event = event.user(&user.id);
+    }
+    state.events.record(event);
+    state.metrics.lockout();
+    tracing::warn!("sign-in locked after repeated failures");
+    if let (Some(until), Some(user)) = (account_locked, user) {
+        mail_lockout(state, user, until);
+    }
+    Ok(account_locked)
+}
+
+/// After a whole successful sign-in: forgets the failures of the name and the account, keeping
+/// the back-off (an attacker who knows the password must not get a fresh back-off each time
+/// the owner signs in).
+pub async fn note_success(state: &AppState, name_key: Option<&str>, user: &User) -> Result<(), StoreError> {
+    if let Some(key) = name_key {
+        state.store.forget_login_failures(key).await?;
+    }
+    state.store.forget_login_failures(account_key(user)).await
+}
+
+/// Lifts every lock of the person and forgets the back-off: their account and the names they
+/// sign in with. For a password reset and an administrator's unlock.
+pub async fn unlock(state: &AppState, user: &User) -> Result<(), StoreError> {
+    state.store.clear_login_failures(account_key(user)).await?;
+    state.store.clear_login_failures(&name_key(&user.username)).await?;
+    if !user.email.is_empty() {
+        state.store.clear_login_failures(&name_key(&user.email)).await?;
+    }
+    Ok(())
+}
+
+/// An RFC 3339 time in UTC, for people.
+pub fn when(at: UnixTime) -> String {
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0)),
+    )
+    .to_string()
+}
+
+fn mail_lockout(state: &AppState, user: &User, until: UnixTime) {
+    if user.email.is_empty() || user.disabled {
+        return;
+    }
+    state.mailer.send(Mail {
+        to: user.email.clone(),
+        subject: "Your Keyhaven account was locked".into(),
+        body: format!(
+            "The account {} was locked after repeated failed attempts to sign in or to confirm its password (wrong passwords or codes).\n\nIt stays locked until {} (UTC).\n\nIf it was you, wait until then. If it was not, someone may be guessing your password: resetting your password at {}/reset unlocks the account at once and signs out every session.\n",
+            user.username,
+            when(until),
+            state.settings.issuer,
+        ),
+        kind: "account_locked",
+    });
+}
