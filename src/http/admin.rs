@@ -738,6 +738,8 @@ pub type Permissions = List<Permission, 1>;
 /// and refresh_token grants, any scope, no audience, RS256 ID tokens.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "Shop", "redirect_uris": ["https://shop.example/cb"],
+    "scopes": ["openid", "email"], "audiences": ["https://api.shop.example"] }))]
 pub struct NewClient {
     #[schema(inline)]
     pub name: ClientName,
@@ -1104,6 +1106,8 @@ pub type Password = Text<12, 256>;
 /// A new person. The password must pass the password policy.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "username": "bob", "email": "bob@example.com",
+    "password": "violet kettle marmalade", "claims": { "name": "Bob" } }))]
 pub struct NewUser {
     #[schema(inline)]
     pub username: UsernameIn,
