@@ -268,15 +268,16 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, FieldError> {
 fn field_error<E: fmt::Display>(e: &serde_path_to_error::Error<E>, whole: &str) -> FieldError {
     let message = e.inner().to_string();
     let field = match e.path().iter().next() {
-        Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+        Some(serde_path_to_error::Segment::Map { key }) => key.as_str(),
         // A missing or unknown member is reported at the level above it; serde names it.
         _ => ["missing field `", "unknown field `", "duplicate field `"]
             .iter()
             .find_map(|lead| message.strip_prefix(lead))
             .and_then(|rest| rest.split_once('`'))
-            .map_or_else(|| whole.to_owned(), |(name, _)| name.to_owned()),
+            .map_or(whole, |(name, _)| name),
     };
-    FieldError::new(&field, message)
+    // A member named "" names nothing a caller could fix: the body (or query) is at fault.
+    FieldError::new(if field.is_empty() { whole } else { field }, message.as_str())
 }
 
 macro_rules! or_respond {

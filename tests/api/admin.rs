@@ -683,3 +683,30 @@ async fn a_path_naming_no_action_is_not_found() {
     let (status, error) = admin.post(&format!("/users/{}/promote", alice.id), json!({})).await;
     assert_eq!((status, error["error"].as_str()), (404, Some("not_found")));
 }
+
+/// Found by the `admin_json` fuzz target: `{"": …}` answered a 400 whose `field` was "".
+#[tokio::test]
+async fn an_error_names_a_field_even_for_a_nameless_member() {
+    let admin = admin_app().await;
+    let good = r#"{ "name": "Shop", "redirect_uris": ["https://shop.example/cb"] }"#;
+    assert_eq!(
+        admin
+            .raw(reqwest::Method::POST, "/clients", "application/json", good)
+            .await
+            .0,
+        201
+    );
+    for body in [
+        r#"{ "": "public", "name": "Shop", "redirect_uris": ["https://shop.example/cb"] }"#,
+        r#"{ "name": "Shop", "redirect_uris": ["https://shop.example/cb"], "": 1 }"#,
+    ] {
+        let (status, error) = admin
+            .raw(reqwest::Method::POST, "/clients", "application/json", body)
+            .await;
+        assert_eq!(
+            (status, error["error"].as_str(), error["field"].as_str()),
+            (400, Some("invalid_request"), Some("body")),
+            "{body} -> {error}"
+        );
+    }
+}
