@@ -11,11 +11,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use keyhaven::app::Application;
 use keyhaven::config::Settings;
 use keyhaven::crypto::tokens::OpaqueSecret;
 use keyhaven::domain::client::{ClientRegistration, ClientType, GrantType, Permission};
 use keyhaven::domain::{Clock, OffsetClock, SigningAlg};
-use keyhaven::startup::Application;
 
 struct Figures {
     requests: usize,

@@ -45,8 +45,8 @@ for target in "${targets[@]}"; do
   echo "== $target for ${seconds}s"
   mkdir -p "$scratch/$target" "corpus/$target" "artifacts/$target"
   log="$scratch/$target.log"
-  # Inputs up to 4 KiB: enough for every grammar here; the quadratic duplicate checks of the
-  # form parsers are being replaced separately, and 10 s per input would flag them as hangs.
+  # Inputs up to 4 KiB: enough for every grammar here, and for the 100-parameter cap; a
+  # single input over 10 s is reported as a hang.
   if cargo fuzz run "${build_flags[@]}" "$target" "$scratch/$target" "corpus/$target" -- \
       -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 >"$log" 2>&1; then

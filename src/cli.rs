@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::app::{Application, StartupError};
 use crate::config::{LogFormat, Settings};
 use crate::crypto::password::PasswordHasher;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
@@ -19,7 +20,7 @@ use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, P
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::{is_settable_claim, Email, User, Username};
 use crate::domain::{Clock, SystemClock};
-use crate::startup::{open_keys, open_store, Application, StartupError};
+use crate::service::{open_keys, open_store};
 use crate::storage::{Store, StoreError};
 
 #[derive(Debug, Parser)]

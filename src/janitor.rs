@@ -7,7 +7,7 @@
 //! and once the link has expired (`reset_token_ttl`) the file has no reason to exist.
 
 use crate::protocol::revocation;
-use crate::startup::AppState;
+use crate::service::Services;
 use crate::storage::{Expired, StoreError};
 
 const LEASE: &str = "janitor";
@@ -33,7 +33,7 @@ impl PassReport {
 }
 
 /// One pass, if this instance (`holder`) gets the lease; None when another instance has it.
-pub async fn run_pass(state: &AppState, holder: &str) -> Result<Option<PassReport>, StoreError> {
+pub async fn run_pass(state: &Services, holder: &str) -> Result<Option<PassReport>, StoreError> {
     let outbox_mails = sweep_outbox(state).await;
     let ctx = state.protocol();
     let lease_for = i64::try_from(state.settings.janitor_interval.as_secs())
@@ -90,7 +90,7 @@ pub async fn run_pass(state: &AppState, holder: &str) -> Result<Option<PassRepor
 
 /// Deletes the outbox's `.eml` (and `.eml.part`) files older than `reset_token_ttl` by the
 /// injected clock; returns how many. Failures are logged and left for the next pass.
-pub async fn sweep_outbox(state: &AppState) -> usize {
+pub async fn sweep_outbox(state: &Services) -> usize {
     let dir = crate::mail::outbox(&state.settings);
     let cut_off = state.clock.now() - state.settings.reset_token_ttl;
     match tokio::task::spawn_blocking(move || sweep_dir(&dir, cut_off)).await {
@@ -136,7 +136,7 @@ fn sweep_dir(dir: &std::path::Path, cut_off: i64) -> usize {
 }
 
 /// The background task of `Application::run_until_stopped`.
-pub async fn run(state: AppState) {
+pub async fn run(state: std::sync::Arc<Services>) {
     let holder = uuid::Uuid::new_v4().to_string();
     let mut tick = tokio::time::interval(state.settings.janitor_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

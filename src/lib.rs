@@ -1,6 +1,7 @@
 //! Keyhaven: an OAuth 2.0 / OpenID Connect authorization server.
 //! `shared/design.md` is the map of this crate; `shared/style.md` says how it is written.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -12,7 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod private_files;
 pub mod protocol;
-pub mod startup;
+pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod web;

@@ -9,7 +9,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use keyhaven::http::token::{credentials, FormParams};
+use keyhaven::http::token::credentials;
+use keyhaven::protocol::params::Params;
 use keyhaven::protocol::client_auth::Credentials;
 use libfuzzer_sys::fuzz_target;
 
@@ -29,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (Some(&data[..i]), &data[i + 1..]),
         None => (None, data),
     };
-    let Ok(form) = FormParams::parse(body) else { return };
+    let Ok(form) = Params::parse_unique(body) else { return };
     let mut headers = HeaderMap::new();
     if let Some(header) = header {
         let Ok(value) = HeaderValue::from_bytes(header) else {

@@ -77,8 +77,8 @@ fn fixture() -> &'static Fixture {
             .build()
             .unwrap();
         let (store, keys, events) = runtime.block_on(async {
-            let store = keyhaven::startup::open_store(&settings).await.unwrap();
-            let (keys, _) = keyhaven::startup::open_keys(&settings, store.clone(), Arc::new(FixedClock))
+            let store = keyhaven::service::open_store(&settings).await.unwrap();
+            let (keys, _) = keyhaven::service::open_keys(&settings, store.clone(), Arc::new(FixedClock))
                 .await
                 .unwrap();
             let events = EventLog::start(store.clone());

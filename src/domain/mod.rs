@@ -3,6 +3,7 @@
 pub mod alg;
 pub mod client;
 pub mod clock;
+pub mod device;
 pub mod event;
 pub mod password_policy;
 pub mod pkce;

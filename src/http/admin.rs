@@ -15,7 +15,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -32,6 +32,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
 
+use super::ApiState;
 use crate::crypto::keys::{KeyState, KeySummary};
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
 use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
@@ -40,7 +41,6 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::user::{is_settable_claim, scope_claims, Email, User, Username, CLAIM_SCOPES};
 use crate::domain::SigningAlg;
 use crate::protocol::{access_token, revocation};
-use crate::startup::AppState;
 use crate::storage::StoreError;
 
 pub const AUDIENCE: &str = "keyhaven-admin";
@@ -172,7 +172,7 @@ pub struct Admin {
 }
 
 /// Checks the bearer token: 401 without a valid one, 403 without the admin audience and scope.
-async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Admin, Response> {
+async fn admin(state: &ApiState, headers: &HeaderMap) -> Result<Admin, Response> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -196,11 +196,14 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Admin, Response>
 }
 
 /// The first argument of every handler, so that the token is checked before anything else.
-impl FromRequestParts<AppState> for Admin {
+impl<S: Send + Sync> FromRequestParts<S> for Admin
+where
+    ApiState: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        admin(state, &parts.headers).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        admin(&ApiState::from_ref(state), &parts.headers).await
     }
 }
 
@@ -938,7 +941,7 @@ pub struct ClientPath {
 
 #[utoipa::path(get, path = "/admin/v1/clients", responses(
     (status = 200, description = "Every client", body = [ClientOut]), Refused))]
-async fn list_clients(admin: Admin, State(state): State<AppState>) -> Response {
+async fn list_clients(admin: Admin, State(state): State<ApiState>) -> Response {
     record(&state, &admin, "list", "clients");
     match state.store.list_clients().await {
         Ok(clients) => Json(clients.iter().map(|c| ClientOut::of(c, None)).collect::<Vec<_>>()).into_response(),
@@ -949,7 +952,7 @@ async fn list_clients(admin: Admin, State(state): State<AppState>) -> Response {
 #[utoipa::path(post, path = "/admin/v1/clients", request_body = NewClient, responses(
     (status = 201, description = "Made; the answer holds its secret, once", body = ClientOut),
     BadRequest, Refused))]
-async fn create_client(admin: Admin, State(state): State<AppState>, JsonBody(new): JsonBody<NewClient>) -> Response {
+async fn create_client(admin: Admin, State(state): State<ApiState>, JsonBody(new): JsonBody<NewClient>) -> Response {
     let mut reg = default_registration();
     or_respond!(ClientChanges::from(new).apply(&mut reg));
     let warnings = reg.warnings();
@@ -970,7 +973,7 @@ async fn create_client(admin: Admin, State(state): State<AppState>, JsonBody(new
     (StatusCode::CREATED, Json(out)).into_response()
 }
 
-async fn find_client(state: &AppState, id: &str) -> Result<Client, Response> {
+async fn find_client(state: &ApiState, id: &str) -> Result<Client, Response> {
     match state.store.find_client(id).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(not_found()),
@@ -980,7 +983,7 @@ async fn find_client(state: &AppState, id: &str) -> Result<Client, Response> {
 
 #[utoipa::path(get, path = "/admin/v1/clients/{id}", params(ClientPath), responses(
     (status = 200, description = "The client", body = ClientOut), NotFound, Refused))]
-async fn get_client(admin: Admin, State(state): State<AppState>, AdminPath(path): AdminPath<ClientPath>) -> Response {
+async fn get_client(admin: Admin, State(state): State<ApiState>, AdminPath(path): AdminPath<ClientPath>) -> Response {
     let client = or_respond!(find_client(&state, &path.id).await);
     record(&state, &admin, "get client", &path.id);
     Json(ClientOut::of(&client, None)).into_response()
@@ -990,7 +993,7 @@ async fn get_client(admin: Admin, State(state): State<AppState>, AdminPath(path)
     (status = 200, description = "The changed client", body = ClientOut), BadRequest, NotFound, Refused))]
 async fn update_client(
     admin: Admin,
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     AdminPath(path): AdminPath<ClientPath>,
     JsonBody(changes): JsonBody<ClientChanges>,
 ) -> Response {
@@ -1020,7 +1023,7 @@ async fn update_client(
     BadRequest, NotFound, Refused))]
 async fn rotate_client_secret(
     admin: Admin,
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     AdminPath(path): AdminPath<ClientPath>,
 ) -> Response {
     let id = path.id;
@@ -1044,7 +1047,7 @@ async fn rotate_client_secret(
     (status = 204, description = "Deleted"), NotFound, Refused))]
 async fn delete_client(
     admin: Admin,
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     AdminPath(path): AdminPath<ClientPath>,
 ) -> Response {
     match state.store.delete_client(&path.id).await {
@@ -1107,7 +1110,7 @@ pub struct UserQuery {
 
 #[utoipa::path(get, path = "/admin/v1/users", params(UserQuery), responses(
     (status = 200, description = "A page of people", body = [UserOut]), BadRequest, Refused))]
-async fn list_users(admin: Admin, State(state): State<AppState>, AdminQuery(q): AdminQuery<UserQuery>) -> Response {
+async fn list_users(admin: Admin, State(state): State<ApiState>, AdminQuery(q): AdminQuery<UserQuery>) -> Response {
     record(&state, &admin, "list", "users");
     let search = q.search.as_ref().map(Text::as_str);
     match state.store.search_users(search, q.offset.get(), q.limit.get()).await {
@@ -1159,7 +1162,7 @@ pub struct UserPath {
 #[utoipa::path(post, path = "/admin/v1/users", request_body = NewUser, responses(
     (status = 201, description = "Made", body = UserOut), BadRequest,
     (status = 409, description = "The username or email is taken", body = FieldError), Refused))]
-async fn create_user(admin: Admin, State(state): State<AppState>, JsonBody(new): JsonBody<NewUser>) -> Response {
+async fn create_user(admin: Admin, State(state): State<ApiState>, JsonBody(new): JsonBody<NewUser>) -> Response {
     let NewUser {
         username: UsernameIn(username),
         email: EmailIn(email),
@@ -1203,7 +1206,7 @@ async fn create_user(admin: Admin, State(state): State<AppState>, JsonBody(new):
     }
 }
 
-async fn find_user(state: &AppState, id: &str) -> Result<User, Response> {
+async fn find_user(state: &ApiState, id: &str) -> Result<User, Response> {
     match state.store.find_user_by_id(id).await {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err(not_found()),
@@ -1213,7 +1216,7 @@ async fn find_user(state: &AppState, id: &str) -> Result<User, Response> {
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}", params(UserPath), responses(
     (status = 200, description = "The person", body = UserOut), NotFound, Refused))]
-async fn get_user(admin: Admin, State(state): State<AppState>, AdminPath(path): AdminPath<UserPath>) -> Response {
+async fn get_user(admin: Admin, State(state): State<ApiState>, AdminPath(path): AdminPath<UserPath>) -> Response {
     let user = or_respond!(find_user(&state, &path.id).await);
     record(&state, &admin, "get user", &path.id);
     Json(UserOut::from(&user)).into_response()
@@ -1223,7 +1226,7 @@ async fn get_user(admin: Admin, State(state): State<AppState>, AdminPath(path): 
     (status = 200, description = "The changed person", body = UserOut), BadRequest, NotFound, Refused))]
 async fn update_user(
     admin: Admin,
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     AdminPath(path): AdminPath<UserPath>,
     JsonBody(changes): JsonBody<UserChanges>,
 ) -> Response {
@@ -1288,7 +1291,7 @@ pub struct UserActionPath {
     (status = 200, description = "The person afterwards", body = UserOut), NotFound, Refused))]
 async fn user_action(
     admin: Admin,
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     AdminPath(path): AdminPath<UserActionPath>,
 ) -> Response {
     let id = path.id;
@@ -1303,7 +1306,7 @@ async fn user_action(
             .await
         }
         UserAction::Enable => state.store.set_user_disabled(&id, false, ctx.now).await.map(|_| ()),
-        UserAction::Unlock => crate::web::lockout::unlock(&state, &user).await,
+        UserAction::Unlock => crate::service::lockout::unlock(&state, &user).await,
         UserAction::ResetTotp => state.store.disable_totp(&id).await,
         UserAction::RevokeSessions => revocation::end_user_sessions(&ctx, &id, None, "revoked_by_admin").await,
     };
@@ -1329,7 +1332,7 @@ pub struct SessionOut {
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/sessions", params(UserPath), responses(
     (status = 200, description = "The person's live sessions", body = [SessionOut]), NotFound, Refused))]
-async fn list_sessions(admin: Admin, State(state): State<AppState>, AdminPath(path): AdminPath<UserPath>) -> Response {
+async fn list_sessions(admin: Admin, State(state): State<ApiState>, AdminPath(path): AdminPath<UserPath>) -> Response {
     let id = path.id;
     or_respond!(find_user(&state, &id).await);
     record(&state, &admin, "list sessions of user", &id);
@@ -1338,7 +1341,7 @@ async fn list_sessions(admin: Admin, State(state): State<AppState>, AdminPath(pa
             sessions
                 .into_iter()
                 .map(|s| SessionOut {
-                    device: crate::web::account::device_label(s.user_agent.as_deref()),
+                    device: crate::domain::device::label(s.user_agent.as_deref()),
                     sid: s.sid,
                     user_id: s.user_id,
                     created_at: s.created_at,
@@ -1366,7 +1369,7 @@ pub struct SessionPath {
     (status = 204, description = "Ended, with its refresh tokens"), NotFound, Refused))]
 async fn revoke_session(
     admin: Admin,
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     AdminPath(path): AdminPath<SessionPath>,
 ) -> Response {
     let sid = path.sid;
@@ -1450,7 +1453,7 @@ impl From<SecurityEvent> for EventOut {
 
 #[utoipa::path(get, path = "/admin/v1/events", params(EventQuery), responses(
     (status = 200, description = "A page of events", body = [EventOut]), BadRequest, Refused))]
-async fn list_events(admin: Admin, State(state): State<AppState>, AdminQuery(q): AdminQuery<EventQuery>) -> Response {
+async fn list_events(admin: Admin, State(state): State<ApiState>, AdminQuery(q): AdminQuery<EventQuery>) -> Response {
     record(&state, &admin, "list", "events");
     let filter = EventFilter {
         user_id: q.user.map(Text::into_string),
@@ -1509,19 +1512,19 @@ fn keys_response(keys: Result<Vec<KeySummary>, crate::crypto::keys::KeyError>) -
 
 #[utoipa::path(get, path = "/admin/v1/keys", responses(
     (status = 200, description = "Every signing key", body = [KeyOut]), Refused))]
-async fn list_keys(admin: Admin, State(state): State<AppState>) -> Response {
+async fn list_keys(admin: Admin, State(state): State<ApiState>) -> Response {
     record(&state, &admin, "list", "keys");
     keys_response(state.keys.summaries().await)
 }
 
 #[utoipa::path(post, path = "/admin/v1/keys/rotate", responses(
     (status = 200, description = "Every signing key, with a next key per algorithm", body = [KeyOut]), Refused))]
-async fn rotate_keys(admin: Admin, State(state): State<AppState>) -> Response {
+async fn rotate_keys(admin: Admin, State(state): State<ApiState>) -> Response {
     record(&state, &admin, "rotate", "keys");
     keys_response(state.keys.rotate().await)
 }
 
-fn record(state: &AppState, admin: &Admin, action: &str, target: &str) {
+fn record(state: &ApiState, admin: &Admin, action: &str, target: &str) {
     state.events.record(
         SecurityEvent::new(state.clock.now(), "admin_action", Outcome::Success)
             .client(&admin.client_id)
@@ -1587,7 +1590,11 @@ async fn openapi() -> Response {
     Json(AdminApi::openapi()).into_response()
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ApiState: FromRef<S>,
+{
     Router::new()
         .route("/admin/v1/openapi.json", get(openapi))
         .route("/admin/v1/clients", get(list_clients).post(create_client))

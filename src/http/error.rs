@@ -8,8 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::web::pages::Pages;
-
 /// Seconds a client is asked to wait before trying again after a 503.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
@@ -53,20 +51,6 @@ pub fn json_failure(error: impl Into<anyhow::Error>, what: &str) -> Response {
     }
 }
 
-/// A failure of a hosted page: a page that says the service is temporarily unavailable (503)
-/// when the store is, else one that says something went wrong (500).
-pub fn page_failure(pages: &Pages, error: impl Into<anyhow::Error>, what: &str) -> Response {
-    if triage(&error.into(), what) == StatusCode::SERVICE_UNAVAILABLE {
-        unavailable_page(pages)
-    } else {
-        pages.error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Please try again later.",
-        )
-    }
-}
-
 /// 503 with `Retry-After` and `{"error":"temporarily_unavailable"}`.
 pub fn unavailable_json() -> Response {
     retry_after(
@@ -81,16 +65,7 @@ pub fn unavailable_json() -> Response {
     )
 }
 
-/// 503 with `Retry-After`, as a page in words.
-pub fn unavailable_page(pages: &Pages) -> Response {
-    retry_after(pages.error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "The service is temporarily unavailable. Please try again in a few seconds.",
-    ))
-}
-
-fn retry_after(mut response: Response) -> Response {
+pub fn retry_after(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));

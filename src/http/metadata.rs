@@ -11,17 +11,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::ApiState;
 use crate::protocol::discovery;
-use crate::startup::AppState;
 
-pub async fn discovery(State(state): State<AppState>) -> Response {
+pub async fn discovery(State(state): State<ApiState>) -> Response {
     let doc = discovery::metadata(&state.settings.issuer);
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response()
 }
 
 /// The JWKS, public members only. Caches may keep it for less than the rotation lead, so a
 /// next key is known to every resource server before anything is signed with it.
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub async fn jwks(State(state): State<ApiState>) -> Response {
     let max_age = (state.settings.key_rotation_lead / 4).clamp(0, 3600);
     let cache = if max_age == 0 {
         "no-cache".to_owned()
@@ -43,7 +43,7 @@ pub async fn healthz() -> Response {
 }
 
 /// Ready when the store answers within two seconds.
-pub async fn readyz(State(state): State<AppState>) -> Response {
+pub async fn readyz(State(state): State<ApiState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
         Ok(Err(e)) => {
@@ -66,7 +66,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text exposition; with `metrics_bearer_token` set, only for requests bearing it.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if let Some(expected) = &state.settings.metrics_bearer_token {
         if !bears_token(&headers, expected.expose_secret()) {
             return (

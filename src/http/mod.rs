@@ -1,13 +1,14 @@
 //! axum glue: routes, endpoint handlers, middleware.
 
 pub mod admin;
-pub mod authorize;
-pub mod deadline;
 pub mod error;
 pub mod form;
 pub mod metadata;
-pub mod rate_limit;
+pub mod peer;
 pub mod routes;
 pub mod server;
 pub mod token;
 pub mod userinfo;
+
+/// What the JSON endpoints work with: the services, nothing of the pages.
+pub type ApiState = std::sync::Arc<crate::service::Services>;

@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::form::FormBody;
+use super::ApiState;
 use crate::domain::client::Client;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::protocol::client_auth::{authenticate, AuthFailure, Credentials};
@@ -22,7 +23,6 @@ use crate::protocol::token::authorization_code::{self, CodeExchange};
 use crate::protocol::token::client_credentials::{self, ClientCredentialsRequest};
 use crate::protocol::token::refresh_token::{self, RefreshRequest};
 use crate::protocol::Failure;
-use crate::startup::AppState;
 
 /// A protocol error as RFC 6749 §5.2 JSON.
 pub fn error_response(e: &ProtocolError) -> Response {
@@ -98,7 +98,7 @@ pub fn credentials(headers: &HeaderMap, form: &Params) -> Result<Credentials, Pr
 
 /// Authenticates the calling client from the request (token, introspection and revocation
 /// endpoints alike); the error response is ready to send.
-pub async fn authenticated_client(state: &AppState, headers: &HeaderMap, form: &Params) -> Result<Client, Response> {
+pub async fn authenticated_client(state: &ApiState, headers: &HeaderMap, form: &Params) -> Result<Client, Response> {
     let credentials = credentials(headers, form).map_err(|e| error_response(&e))?;
     match authenticate(&*state.store, &credentials).await {
         Ok(client) => Ok(client),
@@ -122,13 +122,13 @@ pub async fn authenticated_client(state: &AppState, headers: &HeaderMap, form: &
 }
 
 /// The form of a client-authenticated endpoint and the client it authenticates.
-async fn client_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(Params, Client), Response> {
+async fn client_request(state: &ApiState, headers: &HeaderMap, body: &[u8]) -> Result<(Params, Client), Response> {
     let form = Params::parse_unique(body).map_err(|e| error_response(&e))?;
     let client = authenticated_client(state, headers, &form).await?;
     Ok((form, client))
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
+pub async fn token(State(state): State<ApiState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let (form, client) = match client_request(&state, &headers, &body).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -176,7 +176,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, FormBody(b
 }
 
 /// `POST /introspect` (RFC 7662).
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
+pub async fn introspect(State(state): State<ApiState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let (form, client) = match client_request(&state, &headers, &body).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -202,7 +202,7 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, FormB
 }
 
 /// `POST /revoke` (RFC 7009).
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
+pub async fn revoke(State(state): State<ApiState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let (form, client) = match client_request(&state, &headers, &body).await {
         Ok(found) => found,
         Err(response) => return response,

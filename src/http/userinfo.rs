@@ -8,9 +8,9 @@ use axum::Json;
 use serde_json::json;
 
 use super::form::FormBody;
+use super::ApiState;
 use crate::protocol::params::Params;
 use crate::protocol::userinfo::{self, Refusal};
-use crate::startup::AppState;
 
 fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
     let header = match error {
@@ -31,7 +31,7 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
 }
 
 pub async fn userinfo(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     method: Method,
     headers: HeaderMap,
     FormBody(body): FormBody,

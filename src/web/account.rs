@@ -13,32 +13,22 @@ use serde::Deserialize;
 use serde_json::json;
 use tera::Context;
 
+use super::authorize::see_other;
 use super::browser::Browser;
-use super::lockout;
-use super::login::{internal, Peer};
+use super::login::{internal, peer_of};
 use super::security::{signed_in_page, signed_in_post};
+use super::WebState;
 use crate::crypto::tokens::{OpaqueSecret, SecretHash};
 use crate::domain::event::{kind, EventFilter, Outcome};
 use crate::domain::password_policy;
 use crate::domain::user::{Email, User};
 use crate::domain::UnixTime;
-use crate::http::authorize::see_other;
 use crate::mail::Mail;
 use crate::protocol::revocation;
-use crate::startup::AppState;
+use crate::service::lockout;
 use crate::storage::{SessionRecord, StoreError};
 
 const EMAIL_CHANGE_TTL: i64 = 3600;
-
-/// "Firefox on Linux", from a user agent (woothee's parser).
-pub fn device_label(user_agent: Option<&str>) -> String {
-    let parsed = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua));
-    match parsed {
-        Some(r) if r.name != "UNKNOWN" && r.os != "UNKNOWN" => format!("{} on {}", r.name, r.os),
-        Some(r) if r.name != "UNKNOWN" => r.name.to_owned(),
-        _ => "Unknown device".to_owned(),
-    }
-}
 
 fn when(at: UnixTime) -> String {
     humantime::format_rfc3339_seconds(
@@ -48,7 +38,7 @@ fn when(at: UnixTime) -> String {
 }
 
 fn render(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     user: &User,
     section: &str,
@@ -74,7 +64,7 @@ macro_rules! or_respond {
     };
 }
 
-pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn profile(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     render(&state, &browser, &user, "profile", |_| {}, StatusCode::OK)
 }
@@ -87,7 +77,7 @@ pub struct ProfileForm {
 }
 
 pub async fn update_profile(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<ProfileForm>,
 ) -> Response {
@@ -134,7 +124,7 @@ pub struct EmailForm {
 
 /// Sends a confirmation link to the new address; the address changes when it is opened. The
 /// answer is the same whether or not another account has the address.
-pub async fn change_email(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<EmailForm>) -> Response {
+pub async fn change_email(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<EmailForm>) -> Response {
     let (browser, _, user) = or_respond!(signed_in_post(&state, &headers, form.csrf_token.as_deref()).await);
     let Ok(email) = Email::parse(&form.email) else {
         return render(
@@ -182,7 +172,7 @@ pub async fn change_email(State(state): State<AppState>, headers: HeaderMap, For
     )
 }
 
-pub async fn confirm_email(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn confirm_email(State(state): State<WebState>, Path(token): Path<String>) -> Response {
     let now = state.clock.now();
     let (user_id, email) = match state
         .store
@@ -212,7 +202,7 @@ pub async fn confirm_email(State(state): State<AppState>, Path(token): Path<Stri
     }
 }
 
-pub async fn password_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn password_page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     render(&state, &browser, &user, "password", |_| {}, StatusCode::OK)
 }
@@ -230,22 +220,22 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
     let (browser, session, user) = or_respond!(signed_in_post(&state, &headers, form.csrf_token.as_deref()).await);
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     // Guessing the current password from a session is guessing the password: the sign-in
     // throttle of the account holds here too. The session stays.
-    let locked = match lockout::locked_until(&state, lockout::account_key(&user)).await {
+    let locked = match lockout::locked_until(&state.services, lockout::account_key(&user)).await {
         Ok(locked) => locked,
         Err(e) => return internal(&state, e),
     };
     if let Some(until) = locked {
         state.events.record(
-            peer.event(&state, kind::PASSWORD_CHANGED, Outcome::Failure)
+            peer.event(&state.services, kind::PASSWORD_CHANGED, Outcome::Failure)
                 .user(&user.id)
                 .session(&session.sid)
                 .detail("account locked"),
@@ -266,7 +256,7 @@ pub async fn change_password(
     let mut locked_now = None;
     if !current_ok {
         problems.push("The current password is wrong.".to_owned());
-        locked_now = match lockout::note_failure(&state, &peer, None, Some(&user)).await {
+        locked_now = match lockout::note_failure(&state.services, &peer, None, Some(&user)).await {
             Ok(locked) => locked,
             Err(e) => return internal(&state, e),
         };
@@ -307,7 +297,7 @@ pub async fn change_password(
         return internal(&state, e);
     }
     state.events.record(
-        peer.event(&state, kind::PASSWORD_CHANGED, Outcome::Success)
+        peer.event(&state.services, kind::PASSWORD_CHANGED, Outcome::Success)
             .user(&user.id)
             .session(&session.sid),
     );
@@ -328,13 +318,13 @@ fn locked_message(until: UnixTime) -> String {
     )
 }
 
-pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn devices(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let (browser, current, user) = or_respond!(signed_in_page(&state, &headers).await);
     devices_page(&state, &browser, &current, &user, None).await
 }
 
 async fn devices_page(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     current: &SessionRecord,
     user: &User,
@@ -351,7 +341,7 @@ async fn devices_page(
         .map(|s| {
             json!({
                 "sid": s.sid,
-                "label": device_label(s.user_agent.as_deref()),
+                "label": crate::domain::device::label(s.user_agent.as_deref()),
                 "ip": s.ip.clone().unwrap_or_default(),
                 "last_seen": when(s.last_seen_at),
                 "created": when(s.created_at),
@@ -380,7 +370,7 @@ pub struct SidForm {
 }
 
 pub async fn revoke_device(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<SidForm>,
@@ -395,9 +385,9 @@ pub async fn revoke_device(
         if let Err(e) = revocation::end_session(&ctx, &form.sid, "signed_out_from_account").await {
             return internal(&state, e);
         }
-        let peer = Peer::of(&state, peer, &headers);
+        let peer = peer_of(&state, peer, &headers);
         state.events.record(
-            peer.event(&state, kind::LOGOUT, Outcome::Success)
+            peer.event(&state.services, kind::LOGOUT, Outcome::Success)
                 .user(&user.id)
                 .session(&form.sid)
                 .detail("from the devices page"),
@@ -415,7 +405,7 @@ pub struct CsrfOnly {
 }
 
 pub async fn revoke_other_devices(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -427,9 +417,9 @@ pub async fn revoke_other_devices(
     {
         return internal(&state, e);
     }
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     state.events.record(
-        peer.event(&state, kind::LOGOUT, Outcome::Success)
+        peer.event(&state.services, kind::LOGOUT, Outcome::Success)
             .user(&user.id)
             .detail("everywhere else"),
     );
@@ -443,12 +433,12 @@ pub async fn revoke_other_devices(
     .await
 }
 
-pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn apps(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     apps_page(&state, &browser, &user, None).await
 }
 
-async fn apps_page(state: &AppState, browser: &Browser, user: &User, notice: Option<&str>) -> Response {
+async fn apps_page(state: &WebState, browser: &Browser, user: &User, notice: Option<&str>) -> Response {
     let now = state.clock.now();
     let (consents, families) = match (
         state.store.list_consents(&user.id).await,
@@ -496,7 +486,7 @@ pub struct ClientForm {
 
 /// Revokes every grant family the person has with the client and forgets their consent.
 pub async fn remove_app(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<ClientForm>,
@@ -517,9 +507,9 @@ pub async fn remove_app(
     if let Err(e) = result {
         return internal(&state, e);
     }
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     state.events.record(
-        peer.event(&state, kind::TOKEN_REVOKED, Outcome::Success)
+        peer.event(&state.services, kind::TOKEN_REVOKED, Outcome::Success)
             .user(&user.id)
             .client(&form.client_id)
             .detail("access removed by the person"),
@@ -527,7 +517,7 @@ pub async fn remove_app(
     apps_page(&state, &browser, &user, Some("Access removed.")).await
 }
 
-pub async fn activity(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn activity(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let (browser, _, user) = or_respond!(signed_in_page(&state, &headers).await);
     let filter = EventFilter {
         user_id: Some(user.id.clone()),

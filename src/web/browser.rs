@@ -13,10 +13,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::WebState;
 use crate::config::Settings;
 use crate::crypto::tokens::{random_base64url, SecretHash};
 use crate::domain::user::User;
-use crate::startup::AppState;
 use crate::storage::{SessionRecord, StoreError};
 
 pub const SECURE_COOKIE: &str = "__Host-keyhaven";
@@ -125,7 +125,7 @@ pub fn clear_cookie(settings: &Settings) -> HeaderValue {
 
 /// The signed-in session of this browser with its person, if it is live: not ended, within its
 /// absolute and idle lifetimes, and the person not disabled.
-pub async fn signed_in(state: &AppState, browser: &Browser) -> Result<Option<(SessionRecord, User)>, StoreError> {
+pub async fn signed_in(state: &WebState, browser: &Browser) -> Result<Option<(SessionRecord, User)>, StoreError> {
     if browser.fresh {
         return Ok(None);
     }

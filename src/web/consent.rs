@@ -9,14 +9,14 @@ use serde::Deserialize;
 use serde_json::json;
 use tera::Context;
 
+use super::authorize::{expired, load_pending, see_other};
 use super::browser::{self, Browser};
 use super::login::forbidden;
+use super::WebState;
 use crate::domain::scope::ScopeSet;
-use crate::http::authorize::{expired, load_pending, see_other};
 use crate::http::routes;
 use crate::protocol::authorize::{error_redirect, scope_description, ErrorRedirect};
 use crate::protocol::error::{err, OAuthError};
-use crate::startup::AppState;
 
 #[derive(Deserialize)]
 pub struct ConsentQuery {
@@ -30,11 +30,11 @@ pub struct ConsentForm {
     decision: Option<String>,
 }
 
-fn failed(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
-    crate::http::error::page_failure(&state.pages, e, "consent failed")
+fn failed(state: &WebState, e: impl Into<anyhow::Error>) -> Response {
+    super::error::page_failure(&state.pages, e, "consent failed")
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<ConsentQuery>) -> Response {
+pub async fn show(State(state): State<WebState>, headers: HeaderMap, Query(query): Query<ConsentQuery>) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     let Some((_, request)) = (match load_pending(&state, &browser, &query.request).await {
         Ok(found) => found,
@@ -74,7 +74,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query
     state.pages.render(StatusCode::OK, "consent.html", &context)
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ConsentForm>) -> Response {
+pub async fn submit(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<ConsentForm>) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
         return forbidden(&state);

@@ -15,15 +15,16 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tera::Context;
 
+use super::authorize::{expired, load_pending, see_other};
 use super::browser::{self, Browser};
-use super::lockout;
+use super::WebState;
 use crate::crypto::tokens::random_base64url;
-use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
-use crate::http::authorize::{expired, load_pending, see_other};
-use crate::http::rate_limit::client_ip;
+use crate::http::peer::client_ip;
 use crate::http::routes;
-use crate::startup::AppState;
+use crate::service::lockout;
+use crate::service::Peer;
 use crate::storage::{PendingLogin, SessionRecord};
 
 #[derive(Deserialize)]
@@ -47,7 +48,7 @@ pub const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Try again later.";
 /// How long the second factor may take after the password.
 const OTP_STEP_TTL: i64 = 300;
 
-pub fn forbidden(state: &AppState) -> Response {
+pub fn forbidden(state: &WebState) -> Response {
     state.pages.error(
         StatusCode::FORBIDDEN,
         "This form has expired",
@@ -55,31 +56,20 @@ pub fn forbidden(state: &AppState) -> Response {
     )
 }
 
-pub fn internal(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
-    crate::http::error::page_failure(&state.pages, e, "page failed")
+pub fn internal(state: &WebState, e: impl Into<anyhow::Error>) -> Response {
+    super::error::page_failure(&state.pages, e, "page failed")
 }
 
 /// Where the browser is, for events.
-pub struct Peer {
-    pub ip: String,
-    pub user_agent: Option<String>,
-}
-
-impl Peer {
-    pub fn of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Self {
-        Self {
-            ip: client_ip(state.settings.trust_forwarded_for, Some(peer), headers).to_string(),
-            user_agent: browser::user_agent(headers),
-        }
-    }
-
-    pub fn event(&self, state: &AppState, kind: &str, outcome: Outcome) -> SecurityEvent {
-        SecurityEvent::new(state.clock.now(), kind, outcome).from_peer(Some(self.ip.clone()), self.user_agent.clone())
+pub fn peer_of(state: &WebState, peer: SocketAddr, headers: &HeaderMap) -> Peer {
+    Peer {
+        ip: client_ip(state.settings.trust_forwarded_for, Some(peer), headers).to_string(),
+        user_agent: browser::user_agent(headers),
     }
 }
 
 async fn login_page(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     request_id: Option<&str>,
     error: Option<&str>,
@@ -114,13 +104,13 @@ async fn login_page(
     response
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<LoginQuery>) -> Response {
+pub async fn show(State(state): State<WebState>, headers: HeaderMap, Query(query): Query<LoginQuery>) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     login_page(&state, &browser, query.request.as_deref(), None, StatusCode::OK).await
 }
 
 pub async fn submit(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -129,7 +119,7 @@ pub async fn submit(
     if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
         return forbidden(&state);
     }
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     let request_id = form.request.as_deref().filter(|r| !r.is_empty());
     let user = match state.store.find_user_by_login(&form.login).await {
         Ok(user) => user,
@@ -138,7 +128,7 @@ pub async fn submit(
     let name_key = lockout::name_key(&form.login);
     let now = state.clock.now();
     // Before the password, only the name typed: its answer must not depend on the account.
-    match lockout::locked_until(&state, &name_key).await {
+    match lockout::locked_until(&state.services, &name_key).await {
         Ok(Some(_)) => {
             let mut event = peer
                 .event(&state, kind::LOGIN, Outcome::Failure)
@@ -176,7 +166,7 @@ pub async fn submit(
             }
             state.events.record(event);
             state.metrics.login(false);
-            if let Err(e) = lockout::note_failure(&state, &peer, Some(&name_key), other.as_ref()).await {
+            if let Err(e) = lockout::note_failure(&state.services, &peer, Some(&name_key), other.as_ref()).await {
                 return internal(&state, e);
             }
             return login_page(
@@ -191,10 +181,10 @@ pub async fn submit(
     };
     // After a right password, the account's own lock: only someone who knows the password
     // learns of it, whichever name they typed.
-    match lockout::locked_until(&state, lockout::account_key(&user)).await {
+    match lockout::locked_until(&state.services, lockout::account_key(&user)).await {
         Ok(Some(_)) => {
             state.events.record(
-                peer.event(&state, kind::LOGIN, Outcome::Failure)
+                peer.event(&state.services, kind::LOGIN, Outcome::Failure)
                     .user(&user.id)
                     .detail("account locked"),
             );
@@ -227,7 +217,7 @@ pub async fn submit(
         }
         return see_other(routes::LOGIN_OTP, &browser, &state);
     }
-    if let Err(e) = lockout::note_success(&state, Some(&name_key), &user).await {
+    if let Err(e) = lockout::note_success(&state.services, Some(&name_key), &user).await {
         return internal(&state, e);
     }
     start_session(&state, &browser, &user, vec!["pwd".into()], &peer, request_id).await
@@ -236,7 +226,7 @@ pub async fn submit(
 /// Signs the browser in: a fresh cookie value (no fixation), a session row, the pending
 /// authorization request moved to the new cookie and resumed, or a signed-in page.
 pub async fn start_session(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     user: &User,
     amr: Vec<String>,
@@ -266,7 +256,7 @@ pub async fn start_session(
         return internal(state, e);
     }
     state.events.record(
-        peer.event(state, kind::LOGIN, Outcome::Success)
+        peer.event(&state.services, kind::LOGIN, Outcome::Success)
             .user(&user.id)
             .session(&session.sid)
             .detail(session.amr.join("+")),

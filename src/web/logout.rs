@@ -7,15 +7,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tera::Context;
 
+use super::authorize::see_other;
 use super::browser::{self, clear_cookie, Browser};
 use super::login::forbidden;
+use super::WebState;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
-use crate::http::authorize::see_other;
 use crate::protocol::logout::{self, HintClaims, LogoutError, LogoutRequest};
 use crate::protocol::params::Params;
 use crate::protocol::revocation;
 use crate::protocol::token::id_token;
-use crate::startup::AppState;
 
 fn request_of(params: &Params) -> LogoutRequest {
     LogoutRequest {
@@ -28,23 +28,23 @@ fn request_of(params: &Params) -> LogoutRequest {
 
 /// The checks `/authorize` makes too (`id_token::verify_hint`): an ID token of ours, for the
 /// client the request names if it names one; an expired hint still names its session.
-fn verify_hint(state: &AppState, hint: &str, client_id: Option<&str>) -> Result<HintClaims, String> {
+fn verify_hint(state: &WebState, hint: &str, client_id: Option<&str>) -> Result<HintClaims, String> {
     id_token::verify_hint(&state.keys, &state.settings.issuer, hint, client_id).map_err(str::to_owned)
 }
 
-fn failed(state: &AppState, e: impl Into<anyhow::Error>) -> Response {
-    crate::http::error::page_failure(&state.pages, e, "logout failed")
+fn failed(state: &WebState, e: impl Into<anyhow::Error>) -> Response {
+    super::error::page_failure(&state.pages, e, "logout failed")
 }
 
-pub async fn logout_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn logout_get(State(state): State<WebState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     logout(state, headers, query.as_deref().unwrap_or_default().as_bytes(), false).await
 }
 
-pub async fn logout_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+pub async fn logout_post(State(state): State<WebState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
     logout(state, headers, &body, true).await
 }
 
-async fn logout(state: AppState, headers: HeaderMap, encoded: &[u8], posted: bool) -> Response {
+async fn logout(state: WebState, headers: HeaderMap, encoded: &[u8], posted: bool) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     let Ok(params) = Params::parse(encoded) else {
         return state.pages.error(

@@ -14,13 +14,13 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::browser::Browser;
-use super::lockout;
-use super::login::{forbidden, internal, start_session, Peer, TOO_MANY_ATTEMPTS};
+use super::login::{forbidden, internal, peer_of, start_session, TOO_MANY_ATTEMPTS};
+use super::WebState;
 use crate::crypto::totp;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::lockout::MAX_FAILURES;
 use crate::domain::user::User;
-use crate::startup::AppState;
+use crate::service::lockout;
 use crate::storage::PendingLogin;
 
 /// Not `Debug`: it carries a code.
@@ -31,14 +31,14 @@ pub struct OtpForm {
     code: String,
 }
 
-fn otp_page(state: &AppState, browser: &Browser, error: Option<&str>, status: StatusCode) -> Response {
+fn otp_page(state: &WebState, browser: &Browser, error: Option<&str>, status: StatusCode) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("error", &error);
     state.pages.render(status, "otp.html", &context)
 }
 
-fn start_again(state: &AppState) -> Response {
+fn start_again(state: &WebState) -> Response {
     state.pages.error(
         StatusCode::UNAUTHORIZED,
         "Sign in again",
@@ -46,7 +46,7 @@ fn start_again(state: &AppState) -> Response {
     )
 }
 
-async fn pending(state: &AppState, browser: &Browser) -> Result<Option<(PendingLogin, User)>, Response> {
+async fn pending(state: &WebState, browser: &Browser) -> Result<Option<(PendingLogin, User)>, Response> {
     let now = state.clock.now();
     let Some(pending) = state
         .store
@@ -64,7 +64,7 @@ async fn pending(state: &AppState, browser: &Browser) -> Result<Option<(PendingL
     Ok(user.filter(|u| !u.disabled && u.has_totp()).map(|u| (pending, u)))
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn show(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     match pending(&state, &browser).await {
         Ok(Some(_)) => otp_page(&state, &browser, None, StatusCode::OK),
@@ -75,7 +75,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 /// Whether `code` is a valid, unused TOTP code or recovery code of `user`.
 async fn check_code(
-    state: &AppState,
+    state: &WebState,
     user: &User,
     code: &str,
 ) -> Result<Option<&'static str>, crate::storage::StoreError> {
@@ -106,7 +106,7 @@ pub fn totp_context(user_id: &str) -> String {
 }
 
 pub async fn submit(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<OtpForm>,
@@ -115,13 +115,13 @@ pub async fn submit(
     if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
         return forbidden(&state);
     }
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     let (pending, user) = match pending(&state, &browser).await {
         Ok(Some(found)) => found,
         Ok(None) => return start_again(&state),
         Err(response) => return response,
     };
-    match lockout::locked_until(&state, lockout::account_key(&user)).await {
+    match lockout::locked_until(&state.services, lockout::account_key(&user)).await {
         Ok(Some(_)) => {
             let _ = state.store.delete_pending_login(&pending.browser_hash).await;
             return state
@@ -141,15 +141,15 @@ pub async fn submit(
             if let Err(e) = state.store.delete_pending_login(&pending.browser_hash).await {
                 return internal(&state, e);
             }
-            if let Err(e) = lockout::note_success(&state, pending.name_key.as_deref(), &user).await {
+            if let Err(e) = lockout::note_success(&state.services, pending.name_key.as_deref(), &user).await {
                 return internal(&state, e);
             }
             state
                 .events
-                .record(peer.event(&state, kind::OTP, Outcome::Success).user(&user.id));
+                .record(peer.event(&state.services, kind::OTP, Outcome::Success).user(&user.id));
             if how == "recovery" {
                 state.events.record(
-                    peer.event(&state, kind::RECOVERY_CODE_USED, Outcome::Success)
+                    peer.event(&state.services, kind::RECOVERY_CODE_USED, Outcome::Success)
                         .user(&user.id),
                 );
             }
@@ -166,8 +166,10 @@ pub async fn submit(
         None => {
             state
                 .events
-                .record(peer.event(&state, kind::OTP, Outcome::Failure).user(&user.id));
-            if let Err(e) = lockout::note_failure(&state, &peer, pending.name_key.as_deref(), Some(&user)).await {
+                .record(peer.event(&state.services, kind::OTP, Outcome::Failure).user(&user.id));
+            if let Err(e) =
+                lockout::note_failure(&state.services, &peer, pending.name_key.as_deref(), Some(&user)).await
+            {
                 return internal(&state, e);
             }
             let failures = match state.store.record_otp_failure(&pending.browser_hash).await {

@@ -14,14 +14,15 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::browser::Browser;
-use super::login::{forbidden, internal, Peer};
+use super::login::{forbidden, internal, peer_of};
+use super::WebState;
 use crate::crypto::tokens::{prefix, OpaqueSecret, SecretHash};
 use crate::domain::event::{kind, Outcome};
 use crate::domain::password_policy;
 use crate::domain::user::Email;
 use crate::mail::Mail;
 use crate::protocol::revocation;
-use crate::startup::AppState;
+use crate::service::Peer;
 
 #[derive(Deserialize)]
 pub struct RequestForm {
@@ -40,7 +41,7 @@ pub struct NewPasswordForm {
     confirm: String,
 }
 
-fn request_page(state: &AppState, browser: &Browser, sent: bool) -> Response {
+fn request_page(state: &WebState, browser: &Browser, sent: bool) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("sent", &sent);
@@ -53,13 +54,13 @@ fn request_page(state: &AppState, browser: &Browser, sent: bool) -> Response {
     response
 }
 
-pub async fn show_request(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn show_request(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     request_page(&state, &browser, false)
 }
 
 pub async fn submit_request(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
@@ -68,7 +69,7 @@ pub async fn submit_request(
     if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
         return forbidden(&state);
     }
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     let task_state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = send_reset_link(&task_state, &form.email, &peer).await {
@@ -78,14 +79,14 @@ pub async fn submit_request(
     request_page(&state, &browser, true)
 }
 
-async fn send_reset_link(state: &AppState, email: &str, peer: &Peer) -> Result<(), crate::storage::StoreError> {
+async fn send_reset_link(state: &WebState, email: &str, peer: &Peer) -> Result<(), crate::storage::StoreError> {
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };
     let user = state.store.find_user_by_login(email.as_str()).await?;
     let Some(user) = user.filter(|u| u.email == email.as_str() && !u.disabled) else {
         state.events.record(
-            peer.event(state, kind::RESET_REQUESTED, Outcome::Failure)
+            peer.event(&state.services, kind::RESET_REQUESTED, Outcome::Failure)
                 .detail("no such account"),
         );
         return Ok(());
@@ -114,13 +115,13 @@ async fn send_reset_link(state: &AppState, email: &str, peer: &Peer) -> Result<(
         kind: "password_reset",
     });
     state.events.record(
-        peer.event(state, kind::RESET_REQUESTED, Outcome::Success)
+        peer.event(&state.services, kind::RESET_REQUESTED, Outcome::Success)
             .user(&user.id),
     );
     Ok(())
 }
 
-fn link_invalid(state: &AppState) -> Response {
+fn link_invalid(state: &WebState) -> Response {
     state.pages.error(
         StatusCode::BAD_REQUEST,
         "This link is no longer valid",
@@ -128,7 +129,7 @@ fn link_invalid(state: &AppState) -> Response {
     )
 }
 
-fn password_page(state: &AppState, browser: &Browser, token: &str, problems: &[&str], status: StatusCode) -> Response {
+fn password_page(state: &WebState, browser: &Browser, token: &str, problems: &[&str], status: StatusCode) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("token", token);
@@ -142,7 +143,7 @@ fn password_page(state: &AppState, browser: &Browser, token: &str, problems: &[&
     response
 }
 
-pub async fn show_link(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+pub async fn show_link(State(state): State<WebState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     match state
         .store
@@ -156,7 +157,7 @@ pub async fn show_link(State(state): State<AppState>, headers: HeaderMap, Path(t
 }
 
 pub async fn submit_link(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
@@ -166,7 +167,7 @@ pub async fn submit_link(
     if !browser.csrf_ok(&state.csrf_key, form.csrf_token.as_deref()) {
         return forbidden(&state);
     }
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     let hash = SecretHash::of(&token);
     let now = state.clock.now();
     let user = match state.store.find_reset_token(hash.as_str(), now).await {
@@ -199,15 +200,15 @@ pub async fn submit_link(
     if let Err(e) = finish_password_change(&state, &user.id, &new_hash, None).await {
         return internal(&state, e);
     }
-    if let Err(e) = super::lockout::unlock(&state, &user).await {
+    if let Err(e) = crate::service::lockout::unlock(&state.services, &user).await {
         return internal(&state, e);
     }
     state.events.record(
-        peer.event(&state, kind::RESET_COMPLETED, Outcome::Success)
+        peer.event(&state.services, kind::RESET_COMPLETED, Outcome::Success)
             .user(&user.id),
     );
     state.events.record(
-        peer.event(&state, kind::PASSWORD_CHANGED, Outcome::Success)
+        peer.event(&state.services, kind::PASSWORD_CHANGED, Outcome::Success)
             .user(&user.id)
             .detail("reset"),
     );
@@ -229,7 +230,7 @@ pub async fn submit_link(
 /// Sets the new hash and ends every session of the person (but `keep_sid`, for a change made
 /// from a session that stays signed in), with their refresh families and access tokens.
 pub async fn finish_password_change(
-    state: &AppState,
+    state: &WebState,
     user_id: &str,
     new_hash: &str,
     keep_sid: Option<&str>,

@@ -11,15 +11,15 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tera::Context;
 
+use super::authorize::see_other;
 use super::browser::{self, Browser};
-use super::login::{forbidden, internal, Peer};
+use super::login::{forbidden, internal, peer_of};
 use super::otp::totp_context;
+use super::WebState;
 use crate::crypto::totp;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
-use crate::http::authorize::see_other;
 use crate::http::routes;
-use crate::startup::AppState;
 use crate::storage::SessionRecord;
 
 #[derive(Deserialize)]
@@ -38,7 +38,7 @@ pub struct CodeForm {
 }
 
 /// The signed-in person, or a redirect to sign in.
-pub async fn require_session(state: &AppState, browser: &Browser) -> Result<(SessionRecord, User), Response> {
+pub async fn require_session(state: &WebState, browser: &Browser) -> Result<(SessionRecord, User), Response> {
     match browser::signed_in(state, browser).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(see_other(routes::LOGIN, browser, state)),
@@ -47,7 +47,7 @@ pub async fn require_session(state: &AppState, browser: &Browser) -> Result<(Ses
 }
 
 /// The browser, session and person of a signed-in page request, or the response to send.
-pub async fn signed_in_page(state: &AppState, headers: &HeaderMap) -> Result<(Browser, SessionRecord, User), Response> {
+pub async fn signed_in_page(state: &WebState, headers: &HeaderMap) -> Result<(Browser, SessionRecord, User), Response> {
     let browser = Browser::from_headers(headers, &state.settings);
     let (session, user) = require_session(state, &browser).await?;
     Ok((browser, session, user))
@@ -55,7 +55,7 @@ pub async fn signed_in_page(state: &AppState, headers: &HeaderMap) -> Result<(Br
 
 /// The same for a form post, checking its CSRF token first.
 pub async fn signed_in_post(
-    state: &AppState,
+    state: &WebState,
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<(Browser, SessionRecord, User), Response> {
@@ -68,7 +68,7 @@ pub async fn signed_in_post(
 }
 
 fn page(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     user: &User,
     extra: impl FnOnce(&mut Context),
@@ -82,7 +82,7 @@ fn page(
     state.pages.render(status, "security.html", &context)
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn show(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     match require_session(&state, &browser).await {
         Ok((_, user)) => page(&state, &browser, &user, |_| {}, StatusCode::OK),
@@ -90,7 +90,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
 }
 
-fn enrollment_context(state: &AppState, user: &User, secret: &[u8]) -> Option<totp::Enrollment> {
+fn enrollment_context(state: &WebState, user: &User, secret: &[u8]) -> Option<totp::Enrollment> {
     let issuer = url::Url::parse(&state.settings.issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -98,7 +98,7 @@ fn enrollment_context(state: &AppState, user: &User, secret: &[u8]) -> Option<to
     totp::enrollment(secret, &format!("Keyhaven ({issuer})"), &user.username)
 }
 
-pub async fn start(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+pub async fn start(State(state): State<WebState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
     let (browser, _, user) = match signed_in_post(&state, &headers, form.csrf_token.as_deref()).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -132,7 +132,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, Form(form)
 }
 
 pub async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -182,10 +182,11 @@ pub async fn confirm(
     }
     // The confirming code is spent: it cannot sign anyone in.
     let _ = state.store.accept_totp_step(&user.id, step).await;
-    let peer = Peer::of(&state, peer, &headers);
-    state
-        .events
-        .record(peer.event(&state, kind::TOTP_ENABLED, Outcome::Success).user(&user.id));
+    let peer = peer_of(&state, peer, &headers);
+    state.events.record(
+        peer.event(&state.services, kind::TOTP_ENABLED, Outcome::Success)
+            .user(&user.id),
+    );
     page(
         &state,
         &browser,
@@ -196,7 +197,7 @@ pub async fn confirm(
 }
 
 pub async fn disable(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -205,7 +206,7 @@ pub async fn disable(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let peer = Peer::of(&state, peer, &headers);
+    let peer = peer_of(&state, peer, &headers);
     let password_ok = state
         .passwords
         .verify(Some(&user.password_hash), &SecretString::from(form.password))
@@ -221,9 +222,10 @@ pub async fn disable(
         _ => false,
     };
     if !(password_ok && code_ok) {
-        state
-            .events
-            .record(peer.event(&state, kind::TOTP_DISABLED, Outcome::Failure).user(&user.id));
+        state.events.record(
+            peer.event(&state.services, kind::TOTP_DISABLED, Outcome::Failure)
+                .user(&user.id),
+        );
         return page(
             &state,
             &browser,
@@ -235,9 +237,10 @@ pub async fn disable(
     if let Err(e) = state.store.disable_totp(&user.id).await {
         return internal(&state, e);
     }
-    state
-        .events
-        .record(peer.event(&state, kind::TOTP_DISABLED, Outcome::Success).user(&user.id));
+    state.events.record(
+        peer.event(&state.services, kind::TOTP_DISABLED, Outcome::Success)
+            .user(&user.id),
+    );
     let user = User {
         totp_secret: None,
         totp_pending: None,
@@ -248,7 +251,7 @@ pub async fn disable(
 
 /// New recovery codes (the old ones stop working), shown once.
 pub async fn regenerate_recovery_codes(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {

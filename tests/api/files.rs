@@ -5,9 +5,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use keyhaven::app::Application;
 use keyhaven::config::Settings;
 use keyhaven::domain::OffsetClock;
-use keyhaven::startup::Application;
 
 use crate::helpers::{random_kek, run_binary, spawn_app, Backend};
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use keyhaven::app::{AppState, Application};
 use keyhaven::config::Settings;
 use keyhaven::domain::OffsetClock;
-use keyhaven::startup::{AppState, Application};
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 

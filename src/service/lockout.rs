@@ -13,13 +13,12 @@
 //! Failures and lockouts outlive the steps of one sign-in: only a whole sign-in (password, and
 //! second factor when it is on) forgets the failures, and it keeps the back-off.
 
-use super::login::Peer;
+use super::{Peer, Services};
 use crate::crypto::tokens::SecretHash;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
 use crate::domain::UnixTime;
 use crate::mail::Mail;
-use crate::startup::AppState;
 use crate::storage::StoreError;
 
 /// The counter key of a login name as typed (trimmed, lowercased, hashed), known or not.
@@ -33,7 +32,7 @@ pub fn account_key(user: &User) -> &str {
 }
 
 /// Until when `key` is locked, if it is.
-pub async fn locked_until(state: &AppState, key: &str) -> Result<Option<UnixTime>, StoreError> {
+pub async fn locked_until(state: &Services, key: &str) -> Result<Option<UnixTime>, StoreError> {
     state.store.login_locked_until(key, state.clock.now()).await
 }
 
@@ -42,7 +41,7 @@ pub async fn locked_until(state: &AppState, key: &str) -> Result<Option<UnixTime
 /// when it locks the account, mails its owner. Returns the end of the account's lock when this
 /// failure started one.
 pub async fn note_failure(
-    state: &AppState,
+    state: &Services,
     peer: &Peer,
     name_key: Option<&str>,
     user: Option<&User>,
@@ -86,7 +85,7 @@ pub async fn note_failure(
 /// After a whole successful sign-in: forgets the failures of the name and the account, keeping
 /// the back-off (an attacker who knows the password must not get a fresh back-off each time
 /// the owner signs in).
-pub async fn note_success(state: &AppState, name_key: Option<&str>, user: &User) -> Result<(), StoreError> {
+pub async fn note_success(state: &Services, name_key: Option<&str>, user: &User) -> Result<(), StoreError> {
     if let Some(key) = name_key {
         state.store.forget_login_failures(key).await?;
     }
@@ -95,7 +94,7 @@ pub async fn note_success(state: &AppState, name_key: Option<&str>, user: &User)
 
 /// Lifts every lock of the person and forgets the back-off: their account and the names they
 /// sign in with. For a password reset and an administrator's unlock.
-pub async fn unlock(state: &AppState, user: &User) -> Result<(), StoreError> {
+pub async fn unlock(state: &Services, user: &User) -> Result<(), StoreError> {
     state.store.clear_login_failures(account_key(user)).await?;
     state.store.clear_login_failures(&name_key(&user.username)).await?;
     if !user.email.is_empty() {
@@ -112,7 +111,7 @@ pub fn when(at: UnixTime) -> String {
     .to_string()
 }
 
-fn mail_lockout(state: &AppState, user: &User, until: UnixTime) {
+fn mail_lockout(state: &Services, user: &User, until: UnixTime) {
     if user.email.is_empty() || user.disabled {
         return;
     }

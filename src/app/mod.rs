@@ -1,9 +1,15 @@
-//! Wiring: settings -> store -> keys -> router -> listener.
+//! The application: the services, the pages and the limits behind one `Arc`, the router that
+//! puts every face (hosted pages, JSON endpoints, admin API) on one listener, and the layers
+//! that run for all of them (deadlines, rate limits, request metrics, headers).
 
+pub mod deadline;
+pub mod rate_limit;
+
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,86 +17,53 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use zeroize::Zeroizing;
 
+use self::rate_limit::{rate_limit, Limiter, RateLimits};
 use crate::config::{ConfigError, Settings};
-use crate::crypto::kek::Kek;
-use crate::crypto::keys::{KeyError, KeyManager, KeyPolicy};
-use crate::crypto::password::PasswordHasher;
 use crate::domain::Clock;
-use crate::events::EventLog;
-use crate::http::rate_limit::{rate_limit, RateLimits};
 use crate::http::server::{self, ConnectionLimits};
-use crate::http::{authorize, deadline, error, metadata, routes, token, userinfo};
-use crate::mail::Mailer;
-use crate::metrics::Metrics;
-use crate::protocol::introspect::UsernameCache;
-use crate::protocol::revocation::RevocationCache;
-use crate::storage::{self, Store};
+use crate::http::{error, metadata, routes, token, userinfo};
+use crate::service::Services;
+pub use crate::service::StartupError;
+use crate::web::error::render_error_pages;
 use crate::web::pages::{self, Pages};
-use crate::web::{account, consent, login, logout, otp, reset, security};
+use crate::web::{account, authorize, consent, login, logout, otp, reset, security, WebState};
 
-/// Everything a handler may need; cheap to clone.
+/// Everything the server holds, behind one `Arc`; cheap to clone. Handlers take the part they
+/// need (`State<WebState>` for pages, `State<ApiState>` for JSON endpoints).
 #[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Arc<dyn Store>,
-    pub keys: Arc<KeyManager>,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: PasswordHasher,
-    pub pages: Arc<Pages>,
-    /// Key of the CSRF tokens, derived from the KEK so every instance shares it.
-    pub csrf_key: Arc<Zeroizing<[u8; 32]>>,
-    pub revocations: Arc<RevocationCache>,
-    pub usernames: Arc<UsernameCache>,
-    pub events: EventLog,
-    pub mailer: Mailer,
-    pub limits: Arc<RateLimits>,
-    /// Seals TOTP secrets (signing keys are sealed by the key manager).
-    pub kek: Arc<Kek>,
-    pub metrics: Arc<Metrics>,
+pub struct AppState(Arc<App>);
+
+pub struct App {
+    pub services: Arc<Services>,
+    pub web: WebState,
+    pub limits: RateLimits,
 }
 
-impl AppState {
-    /// What the protocol layer works with, at this instant.
-    pub fn protocol(&self) -> crate::protocol::Context<'_> {
-        crate::protocol::Context {
-            store: &*self.store,
-            keys: &self.keys,
-            settings: &self.settings,
-            revocations: &self.revocations,
-            events: &self.events,
-            metrics: &self.metrics,
-            now: self.clock.now(),
-        }
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
     }
 }
 
-/// Why the server could not start; each message names the setting to fix.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("cannot listen on {addr} (setting `listen`, KEYHAVEN_LISTEN): {source}")]
-    Listen {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("signing keys: {0}")]
-    Keys(String),
-    #[error("password hasher: {0}")]
-    Passwords(String),
+impl Deref for App {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
-/// Opens the store named by the settings (and migrates it).
-pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigError> {
-    let timeouts = storage::Timeouts {
-        acquire: settings.database_acquire_timeout,
-        statement: settings.database_statement_timeout,
-    };
-    storage::connect_with(&settings.database_url, timeouts)
-        .await
-        .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
+impl FromRef<AppState> for Arc<Services> {
+    fn from_ref(state: &AppState) -> Self {
+        state.services.clone()
+    }
+}
+
+impl FromRef<AppState> for WebState {
+    fn from_ref(state: &AppState) -> Self {
+        state.web.clone()
+    }
 }
 
 /// The data folder (the SQLite database by default, the mail outbox) is owner only: made so
@@ -102,29 +75,6 @@ fn check_data_dir(settings: &Settings) -> Result<(), ConfigError> {
             .map_err(|e| ConfigError::invalid("data_dir", format!("cannot create {}: {e}", dir.display())))?;
     }
     crate::private_files::check(dir).map_err(|line| ConfigError::invalid("data_dir", line))
-}
-
-/// The KEK and a key manager that has run one maintenance pass (so keys exist).
-pub async fn open_keys(
-    settings: &Settings,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-) -> Result<(Arc<KeyManager>, Arc<Kek>), StartupError> {
-    let kek = Arc::new(settings.load_kek()?);
-    let policy = KeyPolicy {
-        rotation_interval: settings.key_rotation_interval,
-        lead: settings.key_rotation_lead,
-        retired_for: settings.longest_signed_lifetime(),
-    };
-    let keys = Arc::new(KeyManager::new(store, kek.clone(), clock, policy));
-    keys.maintain().await.map_err(|e| match e {
-        KeyError::Kek { .. } => StartupError::Config(ConfigError::invalid(
-            if settings.kek.is_some() { "kek" } else { "kek_file" },
-            format!("{e} (is this the key-encryption key the keys were made with?)"),
-        )),
-        other => StartupError::Keys(other.to_string()),
-    })?;
-    Ok((keys, kek))
 }
 
 /// Connections at once on `metrics_listen`: a scraper or two.
@@ -154,37 +104,15 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         check_data_dir(&settings)?;
-        let store = open_store(&settings).await?;
-        let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
         let pages =
             Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
-        let passwords = PasswordHasher::new(settings.password_hash_concurrency)
-            .map_err(|e| StartupError::Passwords(e.to_string()))?;
-        let store_for_events = store.clone();
-        let mailer = Mailer::start(&settings).map_err(|e| ConfigError::invalid("smtp_url", e))?;
-        let settings_for_limits = &settings;
-        let limits = RateLimits::new(settings_for_limits);
-        let state = AppState {
-            settings: Arc::new(settings),
-            store,
-            keys,
-            clock,
-            passwords,
-            pages: Arc::new(pages),
-            csrf_key: Arc::new(kek.derive("keyhaven csrf v1")),
-            revocations: Arc::new(RevocationCache::default()),
-            usernames: Arc::new(UsernameCache::default()),
-            events: EventLog::start(store_for_events),
-            mailer,
-            limits: Arc::new(limits),
-            kek: kek.clone(),
-            metrics: Arc::new(Metrics::new()),
-        };
-        state
-            .revocations
-            .refresh(&*state.store, state.clock.now())
-            .await
-            .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the revocation log: {e}")))?;
+        let limits = RateLimits::new(&settings);
+        let services = Arc::new(Services::open(settings, clock).await?);
+        let state = AppState(Arc::new(App {
+            web: WebState::new(services.clone(), pages),
+            services,
+            limits,
+        }));
         Ok(Self {
             listener,
             router: router(state.clone()),
@@ -213,15 +141,15 @@ impl Application {
         server::raise_open_files_limit(
             settings.max_connections + settings.metrics_listen.map_or(0, |_| METRICS_MAX_CONNECTIONS),
         );
-        let maintenance = tokio::spawn(run_key_maintenance(self.state.clone()));
-        let revocations = tokio::spawn(run_revocation_refresh(self.state.clone()));
-        let janitor = tokio::spawn(crate::janitor::run(self.state.clone()));
+        let maintenance = tokio::spawn(run_key_maintenance(self.state.services.clone()));
+        let revocations = tokio::spawn(run_revocation_refresh(self.state.services.clone()));
+        let janitor = tokio::spawn(crate::janitor::run(self.state.services.clone()));
         let metrics_server = match self.state.settings.metrics_listen {
             Some(addr) => {
                 let listener = TcpListener::bind(addr).await?;
                 let app = Router::new()
                     .route(routes::METRICS, get(metadata::metrics))
-                    .with_state(self.state.clone());
+                    .with_state(self.state.services.clone());
                 let limits = ConnectionLimits {
                     max_connections: METRICS_MAX_CONNECTIONS,
                     ..connection_limits
@@ -260,7 +188,7 @@ impl Application {
     }
 }
 
-async fn run_key_maintenance(state: AppState) {
+async fn run_key_maintenance(state: Arc<Services>) {
     let mut tick = tokio::time::interval(state.settings.key_refresh_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -271,7 +199,7 @@ async fn run_key_maintenance(state: AppState) {
     }
 }
 
-async fn run_revocation_refresh(state: AppState) {
+async fn run_revocation_refresh(state: Arc<Services>) {
     let mut tick = tokio::time::interval(state.settings.revocation_refresh_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -353,9 +281,8 @@ async fn count_request(
 
 pub fn router(state: AppState) -> Router {
     let https = state.settings.issuer.starts_with("https://");
-    let limited = |limiter: &Arc<crate::http::rate_limit::Limiter>| {
-        axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit)
-    };
+    let limited =
+        |limiter: &Arc<Limiter>| axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit);
     let guarded_pages = Router::new()
         .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::LOGIN_OTP, get(otp::show).post(otp::submit))
@@ -397,6 +324,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(routes::CONSENT, get(consent::show).post(consent::submit))
         .route(routes::LOGOUT, get(logout::logout_get).post(logout::logout_post))
+        .layer(axum::middleware::from_fn_with_state(
+            state.web.clone(),
+            render_error_pages,
+        ))
         .layer(header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))

@@ -23,8 +23,8 @@ use http_body::Frame;
 use serde_json::json;
 use tokio::time::{Instant, Sleep};
 
+use super::{AppState, PAGE_CSP};
 use crate::http::{error, routes};
-use crate::startup::{AppState, PAGE_CSP};
 
 /// The middleware: `from_fn_with_state(state, deadlines)`.
 pub async fn deadlines(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -60,7 +60,7 @@ pub async fn deadlines(State(state): State<AppState>, request: Request, next: Ne
                 "request timed out (setting `request_timeout`)"
             );
             if page {
-                with_page_headers(error::unavailable_page(&state.pages))
+                with_page_headers(crate::web::error::unavailable_page(&state.web.pages))
             } else {
                 error::unavailable_json()
             }
@@ -88,7 +88,7 @@ fn is_page(path: &str) -> bool {
 /// 408, closing the connection: the rest of the body is not worth waiting for.
 fn body_too_slow(state: &AppState, page: bool) -> Response {
     let mut response = if page {
-        with_page_headers(state.pages.error(
+        with_page_headers(state.web.pages.error(
             StatusCode::REQUEST_TIMEOUT,
             "Request timed out",
             "The form took too long to arrive. Please try again.",

@@ -3,13 +3,13 @@
 //! instances. Over the limit: 429 with `Retry-After`, as JSON for API endpoints and as a page
 //! for pages.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,22 +17,10 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
+use super::AppState;
 use crate::config::RateLimit;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
-use crate::startup::AppState;
-
-/// The client's address: the peer, or with `trust_forwarded_for` the last (nearest) entry
-/// of `X-Forwarded-For`, which our own proxy appended.
-pub fn client_ip(trust_forwarded_for: bool, peer: Option<SocketAddr>, headers: &HeaderMap) -> IpAddr {
-    let forwarded = trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-        .flatten()
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
-    forwarded
-        .or(peer.map(|p| p.ip()))
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-}
+use crate::http::peer::client_ip;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -169,7 +157,7 @@ pub async fn rate_limit(
             Json(json!({ "error": "too_many_requests", "error_description": "slow down and retry later" })),
         )
             .into_response(),
-        Audience::Pages => state.pages.error(
+        Audience::Pages => state.web.pages.error(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
             "Too many attempts from your network. Wait a moment and try again.",

@@ -8,15 +8,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::routes;
+use super::WebState;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
 use crate::domain::client::Client;
+use crate::http::routes;
 use crate::protocol::authorize::{
     self, code_redirect, error_redirect, next_step, AuthorizationRequest, ErrorRedirect, Params, Progress,
     RequestError, Step,
 };
 use crate::protocol::token::id_token;
-use crate::startup::AppState;
 use crate::storage::{CodeRecord, PendingAuthorization, SessionRecord};
 use crate::web::browser::{self, Browser};
 
@@ -26,16 +26,16 @@ const PENDING_TTL: i64 = 600;
 /// one pushes out the oldest.
 const PENDING_PER_BROWSER: i64 = 16;
 
-pub async fn authorize_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize_get(State(state): State<WebState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     authorize(state, headers, query.as_deref().unwrap_or_default().as_bytes()).await
 }
 
-pub async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+pub async fn authorize_post(State(state): State<WebState>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
     authorize(state, headers, &body).await
 }
 
 /// A 303 to `location`, setting the browser cookie when it is new.
-pub fn see_other(location: &str, browser: &Browser, state: &AppState) -> Response {
+pub fn see_other(location: &str, browser: &Browser, state: &WebState) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location.to_owned())]).into_response();
     if browser.fresh {
         response
@@ -45,17 +45,17 @@ pub fn see_other(location: &str, browser: &Browser, state: &AppState) -> Respons
     response
 }
 
-fn untrusted(state: &AppState, message: &str) -> Response {
+fn untrusted(state: &WebState, message: &str) -> Response {
     state
         .pages
         .error(StatusCode::BAD_REQUEST, "This request cannot be completed", message)
 }
 
-fn internal(state: &AppState, error: impl Into<anyhow::Error>) -> Response {
-    crate::http::error::page_failure(&state.pages, error, "authorization request failed")
+fn internal(state: &WebState, error: impl Into<anyhow::Error>) -> Response {
+    super::error::page_failure(&state.pages, error, "authorization request failed")
 }
 
-async fn authorize(state: AppState, headers: HeaderMap, encoded: &[u8]) -> Response {
+async fn authorize(state: WebState, headers: HeaderMap, encoded: &[u8]) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     let params = match Params::parse(encoded) {
         Ok(params) => params,
@@ -84,7 +84,7 @@ async fn authorize(state: AppState, headers: HeaderMap, encoded: &[u8]) -> Respo
 
 /// Verifies an `id_token_hint` issued to this client (`protocol::token::id_token::verify_hint`,
 /// shared with `/logout`) and returns the person it names.
-pub fn verify_id_token_hint(state: &AppState, hint: &str, client_id: &str) -> Result<String, String> {
+pub fn verify_id_token_hint(state: &WebState, hint: &str, client_id: &str) -> Result<String, String> {
     let claims = id_token::verify_hint(&state.keys, &state.settings.issuer, hint, Some(client_id))?;
     claims
         .get("sub")
@@ -99,7 +99,7 @@ pub struct ResumeQuery {
 }
 
 /// Where sign-in and consent send the browser back to.
-pub async fn resume(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<ResumeQuery>) -> Response {
+pub async fn resume(State(state): State<WebState>, headers: HeaderMap, Query(query): Query<ResumeQuery>) -> Response {
     let browser = Browser::from_headers(&headers, &state.settings);
     let (pending, request) = match load_pending(&state, &browser, &query.request).await {
         Ok(Some(found)) => found,
@@ -114,7 +114,7 @@ pub async fn resume(State(state): State<AppState>, headers: HeaderMap, Query(que
     proceed(&state, &browser, &client, request, Some((query.request, pending))).await
 }
 
-pub fn expired(state: &AppState) -> Response {
+pub fn expired(state: &WebState) -> Response {
     state.pages.error(
         StatusCode::BAD_REQUEST,
         "This sign-in request has expired",
@@ -124,7 +124,7 @@ pub fn expired(state: &AppState) -> Response {
 
 /// The pending request `id`, if it exists, has not expired and belongs to this browser.
 pub async fn load_pending(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     id: &str,
 ) -> Result<Option<(PendingAuthorization, AuthorizationRequest)>, Response> {
@@ -148,7 +148,7 @@ pub async fn load_pending(
 
 /// Runs the next step of the flow for a validated request.
 async fn proceed(
-    state: &AppState,
+    state: &WebState,
     browser: &Browser,
     client: &Client,
     request: AuthorizationRequest,
@@ -228,7 +228,7 @@ async fn proceed(
 }
 
 /// Stores the request while the person signs in or consents; returns its id for page URLs.
-async fn remember(state: &AppState, browser: &Browser, request: &AuthorizationRequest) -> Result<String, Response> {
+async fn remember(state: &WebState, browser: &Browser, request: &AuthorizationRequest) -> Result<String, Response> {
     let now = state.clock.now();
     let id = random_base64url(32);
     let json = serde_json::to_string(request).map_err(|e| internal(state, e))?;
@@ -250,7 +250,7 @@ async fn remember(state: &AppState, browser: &Browser, request: &AuthorizationRe
 }
 
 async fn issue_code(
-    state: &AppState,
+    state: &WebState,
     request: &AuthorizationRequest,
     session: &SessionRecord,
 ) -> Result<String, crate::storage::StoreError> {

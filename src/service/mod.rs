@@ -1,0 +1,144 @@
+//! The flows, written once and free of HTTP: every face (hosted pages, the token endpoints, the
+//! admin API, the command line) calls these. Each submodule is one flow or aggregate; they take
+//! [`Services`] — the store, the keys, the clock and the settings — and return typed outcomes.
+
+use std::sync::Arc;
+
+use crate::config::{ConfigError, Settings};
+use crate::crypto::kek::Kek;
+use crate::crypto::keys::{KeyError, KeyManager, KeyPolicy};
+use crate::crypto::password::PasswordHasher;
+use crate::domain::event::{Outcome, SecurityEvent};
+use crate::domain::Clock;
+use crate::events::EventLog;
+use crate::mail::Mailer;
+use crate::metrics::Metrics;
+use crate::protocol::introspect::UsernameCache;
+use crate::protocol::revocation::RevocationCache;
+use crate::storage::{self, Store};
+
+pub mod lockout;
+
+/// Where a request came from, for security events.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+impl Peer {
+    pub fn event(&self, services: &Services, kind: &str, outcome: Outcome) -> SecurityEvent {
+        SecurityEvent::new(services.clock.now(), kind, outcome)
+            .from_peer(Some(self.ip.clone()), self.user_agent.clone())
+    }
+}
+
+/// Everything the flows work with. One per process, shared behind an `Arc`.
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyManager>,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+    /// Seals TOTP secrets (signing keys are sealed by the key manager).
+    pub kek: Arc<Kek>,
+    pub revocations: Arc<RevocationCache>,
+    pub usernames: Arc<UsernameCache>,
+    pub events: EventLog,
+    pub mailer: Mailer,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Why the services could not start; each message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {addr} (setting `listen`, KEYHAVEN_LISTEN): {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("signing keys: {0}")]
+    Keys(String),
+    #[error("password hasher: {0}")]
+    Passwords(String),
+}
+
+impl Services {
+    /// Opens the store (migrating it), the keys (running one maintenance pass, so keys exist),
+    /// the password hasher, the event log and the mailer, and reads the revocation log once.
+    pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let store = open_store(&settings).await?;
+        let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
+        let passwords = PasswordHasher::new(settings.password_hash_concurrency)
+            .map_err(|e| StartupError::Passwords(e.to_string()))?;
+        let mailer = Mailer::start(&settings).map_err(|e| ConfigError::invalid("smtp_url", e))?;
+        let services = Self {
+            settings: Arc::new(settings),
+            events: EventLog::start(store.clone()),
+            store,
+            keys,
+            clock,
+            passwords,
+            kek,
+            revocations: Arc::new(RevocationCache::default()),
+            usernames: Arc::new(UsernameCache::default()),
+            mailer,
+            metrics: Arc::new(Metrics::new()),
+        };
+        services
+            .revocations
+            .refresh(&*services.store, services.clock.now())
+            .await
+            .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the revocation log: {e}")))?;
+        Ok(services)
+    }
+
+    /// What the protocol layer works with, at this instant.
+    pub fn protocol(&self) -> crate::protocol::Context<'_> {
+        crate::protocol::Context {
+            store: &*self.store,
+            keys: &self.keys,
+            settings: &self.settings,
+            revocations: &self.revocations,
+            events: &self.events,
+            metrics: &self.metrics,
+            now: self.clock.now(),
+        }
+    }
+}
+
+/// Opens the store named by the settings (and migrates it).
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigError> {
+    let timeouts = storage::Timeouts {
+        acquire: settings.database_acquire_timeout,
+        statement: settings.database_statement_timeout,
+    };
+    storage::connect_with(&settings.database_url, timeouts)
+        .await
+        .map_err(|e| ConfigError::invalid("database_url", e.to_string()))
+}
+
+/// The KEK and a key manager that has run one maintenance pass (so keys exist).
+pub async fn open_keys(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<(Arc<KeyManager>, Arc<Kek>), StartupError> {
+    let kek = Arc::new(settings.load_kek()?);
+    let policy = KeyPolicy {
+        rotation_interval: settings.key_rotation_interval,
+        lead: settings.key_rotation_lead,
+        retired_for: settings.longest_signed_lifetime(),
+    };
+    let keys = Arc::new(KeyManager::new(store, kek.clone(), clock, policy));
+    keys.maintain().await.map_err(|e| match e {
+        KeyError::Kek { .. } => StartupError::Config(ConfigError::invalid(
+            if settings.kek.is_some() { "kek" } else { "kek_file" },
+            format!("{e} (is this the key-encryption key the keys were made with?)"),
+        )),
+        other => StartupError::Keys(other.to_string()),
+    })?;
+    Ok((keys, kek))
+}
