@@ -8,19 +8,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::app::{Application, StartupError};
 use crate::config::{LogFormat, Settings};
-use crate::crypto::password::PasswordHasher;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
 use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::scope::ScopeSet;
-use crate::domain::user::{is_settable_claim, Email, User, Username};
+use crate::domain::user::User;
 use crate::domain::{Clock, SystemClock};
-use crate::service::{open_keys, open_store};
+use crate::service::accounts::{self, AccountError, Actor, NewAccount, PasswordChange};
+use crate::service::{open_keys, open_store, Services};
 use crate::storage::{Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -207,6 +207,17 @@ impl From<crate::config::ConfigError> for CliError {
     }
 }
 
+impl From<AccountError> for CliError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid { field, message } => Self::usage(format!("{field}: {message}")),
+            AccountError::Taken => Self::failed("that username or email is already taken"),
+            AccountError::NotFound => Self::failed("no such user"),
+            AccountError::Failed(e) => Self::failed(format!("{e:#}")),
+        }
+    }
+}
+
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         Self::failed(format!("store: {e:#}"))
@@ -243,7 +254,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Keys(cmd) => keys(cmd, &settings, clock, &out).await,
         Command::Client(cmd) => client(cmd, &*open_store(&settings).await?, clock, &out).await,
-        Command::User(cmd) => user(cmd, &settings, &*open_store(&settings).await?, clock, &out).await,
+        Command::User(cmd) => {
+            let services = Services::open(settings, clock).await?;
+            let done = user(cmd, &services, &out).await;
+            services.finish().await;
+            done
+        }
         Command::Events(args) => events(args, &*open_store(&settings).await?, clock, &out).await,
     }
 }
@@ -497,10 +513,7 @@ fn read_new_password(from_stdin: bool) -> Result<SecretString, CliError> {
         }
         SecretString::from(first)
     };
-    let length = password.expose_secret().chars().count();
-    if !(12..=256).contains(&length) {
-        return Err(CliError::usage("the password must be 12 to 256 characters"));
-    }
+    // The password policy (length included) is the accounts service's, as for every face.
     Ok(password)
 }
 
@@ -512,84 +525,51 @@ async fn find_user(store: &dyn Store, who: &str) -> Result<User, CliError> {
     found.ok_or_else(|| CliError::failed(format!("no user `{who}`")))
 }
 
-fn hasher(settings: &Settings) -> Result<PasswordHasher, CliError> {
-    PasswordHasher::new(settings.password_hash_concurrency).map_err(|e| CliError::failed(e.to_string()))
-}
-
-async fn user(
-    cmd: UserCommand,
-    settings: &Settings,
-    store: &dyn Store,
-    clock: Arc<dyn Clock>,
-    out: &Output,
-) -> Result<(), CliError> {
+async fn user(cmd: UserCommand, services: &Services, out: &Output) -> Result<(), CliError> {
+    let actor = Actor::CommandLine;
     match cmd {
         UserCommand::Create(args) => {
-            let username = Username::parse(&args.username).map_err(CliError::usage)?;
-            let email = Email::parse(&args.email).map_err(CliError::usage)?;
             let mut claims = BTreeMap::new();
             for pair in &args.claims {
                 let (name, value) = pair
                     .split_once('=')
                     .ok_or_else(|| CliError::usage(format!("--claim `{pair}` is not name=value")))?;
-                if !is_settable_claim(name) {
-                    return Err(CliError::usage(format!(
-                        "--claim: `{name}` is not a profile claim (OIDC Core 5.1)"
-                    )));
-                }
                 claims.insert(name.to_owned(), value.to_owned());
             }
-            let password = read_new_password(args.password_stdin)?;
-            let password_hash = hasher(settings)?
-                .hash(&password)
-                .await
-                .map_err(|e| CliError::failed(e.to_string()))?;
-            let now = clock.now();
-            let user = User {
-                id: uuid::Uuid::new_v4().to_string(),
-                username: username.as_str().to_owned(),
-                email: email.as_str().to_owned(),
-                email_verified: false,
-                password_hash,
-                disabled: false,
+            let new = NewAccount {
+                username: args.username,
+                email: args.email,
+                password: read_new_password(args.password_stdin)?,
                 claims,
-                totp_secret: None,
-                totp_pending: None,
-                created_at: now,
-                updated_at: now,
             };
-            match store.insert_user(&user).await {
-                Err(StoreError::Conflict) => return Err(CliError::failed("that username or email is already taken")),
-                other => other?,
-            }
+            let user = accounts::create(services, new, &actor).await?;
             out.print(&UserView::from(&user), || {
                 format!("created user {}", describe_user(&user))
             });
         }
         UserCommand::SetPassword { user, password_stdin } => {
-            let found = find_user(store, &user).await?;
+            let found = accounts::find(services, &user).await?;
             let password = read_new_password(password_stdin)?;
-            let hash = hasher(settings)?
-                .hash(&password)
-                .await
-                .map_err(|e| CliError::failed(e.to_string()))?;
-            store.set_user_password(&found.id, &hash, clock.now()).await?;
+            accounts::set_password(services, &found, &password, PasswordChange::ByOperator, &actor).await?;
             out.print(&json!({ "id": found.id, "password_set": true }), || {
-                format!("password set for {}", found.username)
+                format!(
+                    "password set for {}; every session of it was signed out",
+                    found.username
+                )
             });
         }
         UserCommand::List => {
-            let users = store.list_users().await?;
+            let users = services.store.list_users().await?;
             let views: Vec<UserView> = users.iter().map(UserView::from).collect();
             out.print(&views, || {
                 users.iter().map(describe_user).collect::<Vec<_>>().join("\n")
             });
         }
         UserCommand::Disable { user } => {
-            let found = find_user(store, &user).await?;
-            store.set_user_disabled(&found.id, true, clock.now()).await?;
+            let found = accounts::find(services, &user).await?;
+            accounts::disable(services, &found, &actor).await?;
             out.print(&json!({ "id": found.id, "disabled": true }), || {
-                format!("disabled {}", found.username)
+                format!("disabled {}; every session of it was signed out", found.username)
             });
         }
     }

@@ -11,6 +11,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -47,6 +49,8 @@ enum Transport {
 #[derive(Clone)]
 pub struct Mailer {
     queue: mpsc::Sender<Mail>,
+    /// Messages queued and not yet delivered or given up on.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Mailer {
@@ -69,15 +73,27 @@ impl Mailer {
             }
         };
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(deliver(transport, from, receiver));
-        Ok(Self { queue })
+        let pending = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(deliver(transport, from, receiver, pending.clone()));
+        Ok(Self { queue, pending })
     }
 
     /// Queues a message; never fails the request that asked for it.
     pub fn send(&self, mail: Mail) {
         let kind = mail.kind;
+        self.pending.fetch_add(1, Ordering::SeqCst);
         if self.queue.try_send(mail).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
             tracing::error!(kind, "mail queue full; message dropped");
+        }
+    }
+
+    /// Waits (at most `within`) until every queued message is delivered or given up on: a
+    /// command-line process must not exit with mail still queued.
+    pub async fn flush(&self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.pending.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
@@ -106,8 +122,15 @@ async fn write_to_outbox(dir: &Path, message: &Message) -> Result<PathBuf, Strin
     Ok(path)
 }
 
-async fn deliver(transport: Transport, from: Mailbox, mut receiver: mpsc::Receiver<Mail>) {
+async fn deliver(transport: Transport, from: Mailbox, mut receiver: mpsc::Receiver<Mail>, pending: Arc<AtomicUsize>) {
     while let Some(mail) = receiver.recv().await {
+        deliver_one(&transport, &from, mail).await;
+        pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn deliver_one(transport: &Transport, from: &Mailbox, mail: Mail) {
+    {
         let message = match mail.to.parse::<Mailbox>().map_err(|e| e.to_string()).and_then(|to| {
             Message::builder()
                 .from(from.clone())
@@ -120,11 +143,11 @@ async fn deliver(transport: Transport, from: Mailbox, mut receiver: mpsc::Receiv
             Ok(message) => message,
             Err(e) => {
                 tracing::error!(kind = mail.kind, error = %e, "cannot build mail; dropped");
-                continue;
+                return;
             }
         };
         for attempt in 1..=ATTEMPTS {
-            let result = match &transport {
+            let result = match transport {
                 Transport::Smtp(smtp) => smtp
                     .send(message.clone())
                     .await

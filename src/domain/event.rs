@@ -23,6 +23,9 @@ pub mod kind {
     pub const LOGOUT: &str = "logout";
     pub const CLIENT_AUTH_FAILED: &str = "client_auth_failed";
     pub const RATE_LIMITED: &str = "rate_limited";
+    pub const ACCOUNT_CREATED: &str = "account_created";
+    pub const ACCOUNT_DISABLED: &str = "account_disabled";
+    pub const ACCOUNT_ENABLED: &str = "account_enabled";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -41,6 +41,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::user::{is_settable_claim, scope_claims, Email, User, Username, CLAIM_SCOPES};
 use crate::domain::SigningAlg;
 use crate::protocol::{access_token, revocation};
+use crate::service::accounts::{self, AccountError, Actor, NewAccount};
 use crate::storage::StoreError;
 
 pub const AUDIENCE: &str = "keyhaven-admin";
@@ -1169,40 +1170,32 @@ async fn create_user(admin: Admin, State(state): State<ApiState>, JsonBody(new):
         password,
         claims,
     } = new;
-    let password = password.into_string();
-    let problems = crate::domain::password_policy::problems(&password, username.as_str(), email.as_str());
-    if !problems.is_empty() {
-        return invalid("password", problems.join(" "));
-    }
-    let hash = match state.passwords.hash(&SecretString::from(password)).await {
-        Ok(hash) => hash,
-        Err(e) => return internal(e),
-    };
-    let now = state.clock.now();
-    let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
+    let new = NewAccount {
         username: username.as_str().to_owned(),
         email: email.as_str().to_owned(),
-        email_verified: false,
-        password_hash: hash,
-        disabled: false,
+        password: SecretString::from(password.into_string()),
         claims: claims.map(|c| c.0).unwrap_or_default(),
-        totp_secret: None,
-        totp_pending: None,
-        created_at: now,
-        updated_at: now,
     };
-    match state.store.insert_user(&user).await {
-        Ok(()) => {
+    match accounts::create(&state, new, &Actor::AdminClient(admin.client_id.clone())).await {
+        Ok(user) => {
             record(&state, &admin, "create user", &user.id);
             (StatusCode::CREATED, Json(UserOut::from(&user))).into_response()
         }
-        Err(StoreError::Conflict) => FieldError {
+        Err(e) => account_error(e),
+    }
+}
+
+/// The admin API's answer to an accounts service refusal.
+fn account_error(e: AccountError) -> Response {
+    match e {
+        AccountError::Invalid { field, message } => invalid(field, message),
+        AccountError::Taken => FieldError {
             error: "conflict",
             ..FieldError::new("username", "username or email taken")
         }
         .into_response(),
-        Err(e) => unavailable(e),
+        AccountError::NotFound => not_found(),
+        AccountError::Failed(e) => internal(e),
     }
 }
 
@@ -1297,21 +1290,18 @@ async fn user_action(
     let id = path.id;
     let user = or_respond!(find_user(&state, &id).await);
     let ctx = state.protocol();
+    let actor = Actor::AdminClient(admin.client_id.clone());
     let done = match path.action {
-        UserAction::Disable => {
-            async {
-                state.store.set_user_disabled(&id, true, ctx.now).await?;
-                revocation::end_user_sessions(&ctx, &id, None, "disabled_by_admin").await
-            }
+        UserAction::Disable => accounts::disable(&state, &user, &actor).await,
+        UserAction::Enable => accounts::enable(&state, &user, &actor).await,
+        UserAction::Unlock => crate::service::lockout::unlock(&state, &user).await.map_err(Into::into),
+        UserAction::ResetTotp => state.store.disable_totp(&id).await.map_err(Into::into),
+        UserAction::RevokeSessions => revocation::end_user_sessions(&ctx, &id, None, "revoked_by_admin")
             .await
-        }
-        UserAction::Enable => state.store.set_user_disabled(&id, false, ctx.now).await.map(|_| ()),
-        UserAction::Unlock => crate::service::lockout::unlock(&state, &user).await,
-        UserAction::ResetTotp => state.store.disable_totp(&id).await,
-        UserAction::RevokeSessions => revocation::end_user_sessions(&ctx, &id, None, "revoked_by_admin").await,
+            .map_err(Into::into),
     };
     if let Err(e) = done {
-        return unavailable(e);
+        return account_error(e);
     }
     record(&state, &admin, path.action.as_str(), &id);
     let user = or_respond!(find_user(&state, &id).await);

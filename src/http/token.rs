@@ -2,14 +2,14 @@
 //! §5.2 JSON; `invalid_client` is a 401 with `WWW-Authenticate: Basic`.
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::json;
 
+use super::error::ApiError;
 use super::form::FormBody;
 use super::ApiState;
 use crate::domain::client::Client;
@@ -24,37 +24,12 @@ use crate::protocol::token::client_credentials::{self, ClientCredentialsRequest}
 use crate::protocol::token::refresh_token::{self, RefreshRequest};
 use crate::protocol::Failure;
 
-/// A protocol error as RFC 6749 §5.2 JSON.
 pub fn error_response(e: &ProtocolError) -> Response {
-    let status = match e.error {
-        OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
-        OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let mut response = (
-        status,
-        Json(json!({ "error": e.error.as_str(), "error_description": e.description })),
-    )
-        .into_response();
-    if e.error == OAuthError::InvalidClient {
-        response.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Basic realm=\"keyhaven\""),
-        );
-    }
-    response
+    super::error::oauth_error(e)
 }
 
 pub fn failure_response(f: Failure) -> Response {
-    match f {
-        Failure::Protocol(e) => error_response(&e),
-        Failure::Internal(e) => {
-            if crate::http::error::triage(&e, "token request failed") == StatusCode::SERVICE_UNAVAILABLE {
-                return crate::http::error::unavailable_json();
-            }
-            error_response(&err(OAuthError::ServerError, "internal error"))
-        }
-    }
+    ApiError::from(f).into_response()
 }
 
 /// The client's credentials, from `Authorization: Basic` or the body, never both.

@@ -17,6 +17,7 @@ use crate::protocol::introspect::UsernameCache;
 use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 
+pub mod accounts;
 pub mod lockout;
 
 /// Where a request came from, for security events.
@@ -93,6 +94,13 @@ impl Services {
             .await
             .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the revocation log: {e}")))?;
         Ok(services)
+    }
+
+    /// Writes out what is still queued (security events, mail): a command-line process calls
+    /// it before it exits.
+    pub async fn finish(&self) {
+        self.events.flush().await;
+        self.mailer.flush(std::time::Duration::from_secs(10)).await;
     }
 
     /// What the protocol layer works with, at this instant.

@@ -25,6 +25,7 @@ use crate::domain::user::{Email, User};
 use crate::domain::UnixTime;
 use crate::mail::Mail;
 use crate::protocol::revocation;
+use crate::service::accounts::{self, Actor, PasswordChange};
 use crate::service::lockout;
 use crate::storage::{SessionRecord, StoreError};
 
@@ -289,18 +290,10 @@ pub async fn change_password(
             StatusCode::BAD_REQUEST,
         );
     }
-    let hash = match state.passwords.hash(&password).await {
-        Ok(hash) => hash,
-        Err(e) => return internal(&state, e),
-    };
-    if let Err(e) = super::reset::finish_password_change(&state, &user.id, &hash, Some(&session.sid)).await {
+    let change = PasswordChange::ByPerson { keep_sid: &session.sid };
+    if let Err(e) = accounts::set_password(&state, &user, &password, change, &Actor::Person(peer)).await {
         return internal(&state, e);
     }
-    state.events.record(
-        peer.event(&state.services, kind::PASSWORD_CHANGED, Outcome::Success)
-            .user(&user.id)
-            .session(&session.sid),
-    );
     render(
         &state,
         &browser,

@@ -21,7 +21,7 @@ use crate::domain::event::{kind, Outcome};
 use crate::domain::password_policy;
 use crate::domain::user::Email;
 use crate::mail::Mail;
-use crate::protocol::revocation;
+use crate::service::accounts::{self, Actor, PasswordChange};
 use crate::service::Peer;
 
 #[derive(Deserialize)]
@@ -187,55 +187,22 @@ pub async fn submit_link(
     if !problems.is_empty() {
         return password_page(&state, &browser, &token, &problems, StatusCode::BAD_REQUEST);
     }
-    let new_hash = match state.passwords.hash(&password).await {
-        Ok(hash) => hash,
-        Err(e) => return internal(&state, e),
-    };
     // Spend the link first: of two submissions, one wins.
     match state.store.consume_reset_token(hash.as_str(), now).await {
         Ok(Some(_)) => {}
         Ok(None) => return link_invalid(&state),
         Err(e) => return internal(&state, e),
     }
-    if let Err(e) = finish_password_change(&state, &user.id, &new_hash, None).await {
-        return internal(&state, e);
-    }
-    if let Err(e) = crate::service::lockout::unlock(&state.services, &user).await {
-        return internal(&state, e);
-    }
     state.events.record(
         peer.event(&state.services, kind::RESET_COMPLETED, Outcome::Success)
             .user(&user.id),
     );
-    state.events.record(
-        peer.event(&state.services, kind::PASSWORD_CHANGED, Outcome::Success)
-            .user(&user.id)
-            .detail("reset"),
-    );
-    state.mailer.send(Mail {
-        to: user.email.clone(),
-        subject: "Your Keyhaven password was changed".into(),
-        body: format!(
-            "The password of the account {} was just changed, and every session of it was signed out.\n\nIf it was not you, reset your password now and tell your administrator.\n",
-            user.username
-        ),
-        kind: "password_changed",
-    });
+    if let Err(e) = accounts::set_password(&state, &user, &password, PasswordChange::Reset, &Actor::Person(peer)).await
+    {
+        return internal(&state, e);
+    }
     state.pages.message(
         "Password changed",
         "Your password was changed and every session was signed out. Sign in again with the new password.",
     )
-}
-
-/// Sets the new hash and ends every session of the person (but `keep_sid`, for a change made
-/// from a session that stays signed in), with their refresh families and access tokens.
-pub async fn finish_password_change(
-    state: &WebState,
-    user_id: &str,
-    new_hash: &str,
-    keep_sid: Option<&str>,
-) -> Result<(), crate::storage::StoreError> {
-    let ctx = state.protocol();
-    state.store.set_user_password(user_id, new_hash, ctx.now).await?;
-    revocation::end_user_sessions(&ctx, user_id, keep_sid, "password_changed").await
 }

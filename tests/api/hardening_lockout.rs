@@ -214,11 +214,17 @@ async fn current_password_guessing_is_throttled() {
         429
     );
 
-    // One lockout event, and one mail to the person saying until when and what unlocks it.
+    // One lockout event, and one mail to the person saying until when and what unlocks it
+    // (after the mail that told them of the change made before).
     assert_eq!(lockout_events(&app, &alice.id).await, 1);
-    let mails = app.wait_for_mails(1).await;
-    assert_eq!(mails.len(), 1);
-    let mail = &mails[0];
+    let mails = app.wait_for_mails(2).await;
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[0].contains("password of the account alice was just changed"),
+        "{}",
+        mails[0]
+    );
+    let mail = &mails[1];
     assert!(mail.contains("To: alice@example.com"), "{mail}");
     assert!(mail.contains("was locked after repeated failed attempts"), "{mail}");
     assert!(mail.contains("stays locked until"), "{mail}");

@@ -13,6 +13,7 @@ mod admin;
 mod authorize;
 mod cli;
 mod config;
+mod drift;
 mod files;
 mod flow;
 mod hardening;
