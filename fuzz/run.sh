@@ -17,6 +17,10 @@ shift || true
 
 # cargo-fuzz passes nightly-only flags to rustc; this machine has a stable toolchain only.
 export RUSTC_BOOTSTRAP=1
+# Where to build (default fuzz/target); CI keeps it outside its fresh clone to reuse it.
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$FUZZ_TARGET_DIR"
+fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2

@@ -1101,9 +1101,12 @@ pub struct UserQuery {
     /// Part of a username or email.
     #[param(inline)]
     pub search: Option<Text<0, 200>>,
+    /// How many to skip (0 when left out); more than 1,000,000 is a 400 naming `offset`.
     #[serde(default)]
     #[param(inline)]
     pub offset: Offset,
+    /// How many to answer (50 when left out); outside 1 to 1000 is a 400 naming `limit`,
+    /// never clamped.
     #[serde(default)]
     #[param(inline)]
     pub limit: Limit,
@@ -1390,9 +1393,12 @@ pub struct EventQuery {
     pub kind: Option<Text<1, 64>>,
     /// Only those at or after this time (Unix seconds).
     pub since: Option<i64>,
+    /// How many to skip (0 when left out); more than 1,000,000 is a 400 naming `offset`.
     #[serde(default)]
     #[param(inline)]
     pub offset: Offset,
+    /// How many to answer (50 when left out); outside 1 to 1000 is a 400 naming `limit`,
+    /// never clamped.
     #[serde(default)]
     #[param(inline)]
     pub limit: Limit,
