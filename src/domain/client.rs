@@ -166,8 +166,9 @@ impl fmt::Debug for RedirectUri {
     }
 }
 
-/// A registered client, as the store returns it. The secret is only ever held as a hash.
-#[derive(Debug, Clone)]
+/// A registered client, as the store returns it. The secret is only ever held as a hash, and
+/// the hash never prints.
+#[derive(Clone)]
 pub struct Client {
     pub id: String,
     pub name: String,
@@ -189,6 +190,28 @@ pub struct Client {
     pub introspect_any_audience: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("client_type", &self.client_type)
+            .field("secret_hash", &self.secret_hash.as_ref().map(|_| super::REDACTED))
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .field("audiences", &self.audiences)
+            .field("first_party", &self.first_party)
+            .field("id_token_alg", &self.id_token_alg)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field("permissions", &self.permissions)
+            .field("introspect_any_audience", &self.introspect_any_audience)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl Client {

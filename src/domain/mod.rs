@@ -10,5 +10,8 @@ pub mod pkce;
 pub mod scope;
 pub mod user;
 
+/// What `Debug` prints in place of a secret, a hash of one, or a sealed one.
+pub const REDACTED: &str = "<redacted>";
+
 pub use alg::SigningAlg;
 pub use clock::{Clock, OffsetClock, SystemClock, UnixTime};

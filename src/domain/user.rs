@@ -104,7 +104,7 @@ pub fn is_settable_claim(name: &str) -> bool {
         )
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -120,6 +120,25 @@ pub struct User {
     pub totp_pending: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+/// The password hash and the sealed TOTP secrets never print.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .field("password_hash", &super::REDACTED)
+            .field("disabled", &self.disabled)
+            .field("claims", &self.claims)
+            .field("totp_secret", &self.totp_secret.as_ref().map(|_| super::REDACTED))
+            .field("totp_pending", &self.totp_pending.as_ref().map(|_| super::REDACTED))
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl User {
@@ -167,6 +186,33 @@ mod tests {
         assert_eq!(Email::parse("A@Example.COM").unwrap().as_str(), "a@example.com");
         for bad in ["a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@.c"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_password_hash_or_totp_secrets() {
+        let user = User {
+            id: "u1".into(),
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            email_verified: true,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            disabled: false,
+            claims: ProfileClaims::new(),
+            totp_secret: Some("sealed-secret".into()),
+            totp_pending: Some("sealed-pending".into()),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let printed = format!("{user:?}");
+        assert!(printed.contains("alice"));
+        for secret in ["argon2id", "sealed-secret", "sealed-pending"] {
+            assert!(!printed.contains(secret), "{printed}");
         }
     }
 }
