@@ -7,7 +7,9 @@ pub mod event;
 pub mod password_policy;
 pub mod pkce;
 pub mod scope;
+pub mod signing_key;
 pub mod user;
 
 pub use alg::SigningAlg;
 pub use clock::{Clock, OffsetClock, SystemClock, UnixTime};
+pub use signing_key::KeyState;

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::crypto::keys::{KeyState, SigningAlg};
 use crate::domain::client::Client;
 use crate::domain::event::{EventFilter, SecurityEvent};
 use crate::domain::user::User;
@@ -25,7 +24,7 @@ use crate::domain::UnixTime;
 pub use postgres::PostgresStore;
 pub use records::{
     CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord,
-    SessionRecord,
+    SessionRecord, SigningKeyRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -53,20 +52,6 @@ pub struct Unavailable(#[source] pub sqlx::Error);
 /// Whether the store being unavailable is behind `error` (anywhere in its chain).
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| cause.is::<Unavailable>())
-}
-
-/// A signing key as stored; `private_sealed` is the KEK-encrypted PKCS#8 DER.
-#[derive(Debug, Clone)]
-pub struct SigningKeyRecord {
-    pub kid: String,
-    pub alg: SigningAlg,
-    pub state: KeyState,
-    pub public_jwk: String,
-    pub private_sealed: String,
-    pub created_at: UnixTime,
-    pub activates_at: UnixTime,
-    pub activated_at: Option<UnixTime>,
-    pub retire_until: Option<UnixTime>,
 }
 
 #[async_trait]
@@ -394,9 +379,6 @@ mod tests {
     fn unavailable_is_found_behind_wrappers_and_context() {
         assert!(is_unavailable(&anyhow::Error::new(unavailable())));
         assert!(is_unavailable(&anyhow::Error::new(unavailable()).context("signing in")));
-        // `KeyError::Store` is transparent: the marker type is what survives it.
-        let keys = crate::crypto::keys::KeyError::Store(unavailable());
-        assert!(is_unavailable(&anyhow::Error::new(keys)));
         let fault = StoreError::Unexpected(anyhow::anyhow!("malformed row"));
         assert!(!is_unavailable(&anyhow::Error::new(fault)));
         assert!(!is_unavailable(&anyhow::Error::new(StoreError::NotFound)));
