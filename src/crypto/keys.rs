@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,37 +22,7 @@ use super::kek::{Kek, KekError};
 use crate::domain::{Clock, UnixTime};
 use crate::storage::{SigningKeyRecord, Store, StoreError};
 
-pub use crate::domain::SigningAlg;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyState {
-    Next,
-    Active,
-    Retired,
-}
-
-impl KeyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Next => "next",
-            Self::Active => "active",
-            Self::Retired => "retired",
-        }
-    }
-}
-
-impl FromStr for KeyState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "next" => Ok(Self::Next),
-            "active" => Ok(Self::Active),
-            "retired" => Ok(Self::Retired),
-            other => Err(format!("unknown key state `{other}`")),
-        }
-    }
-}
+pub use crate::domain::{KeyState, SigningAlg};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -422,6 +391,14 @@ pub struct VerifiedJwt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unavailable_store_is_found_behind_a_key_error() {
+        // `KeyError::Store` is transparent: the marker type is what survives it.
+        let unavailable = StoreError::Unavailable(crate::storage::Unavailable(sqlx::Error::PoolTimedOut));
+        let keys = KeyError::Store(unavailable);
+        assert!(crate::storage::is_unavailable(&anyhow::Error::new(keys)));
+    }
 
     #[test]
     fn generated_keys_carry_their_thumbprint_and_no_private_members() {

@@ -8,6 +8,7 @@ pub mod event;
 pub mod password_policy;
 pub mod pkce;
 pub mod scope;
+pub mod signing_key;
 pub mod user;
 
 /// What `Debug` prints in place of a secret, a hash of one, or a sealed one.
@@ -15,3 +16,4 @@ pub const REDACTED: &str = "<redacted>";
 
 pub use alg::SigningAlg;
 pub use clock::{Clock, OffsetClock, SystemClock, UnixTime};
+pub use signing_key::KeyState;

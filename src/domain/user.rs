@@ -158,7 +158,7 @@ pub mod lockout {
     pub const BASE: i64 = 60;
     pub const CAP: i64 = 3600;
     /// How long a counter that locked is kept after its lock ended (the housekeeping pass
-    /// deletes it then; `storage::sql` spells the same number).
+    /// deletes it then; `storage::housekeeping` spells the same number).
     pub const MEMORY: i64 = 24 * 3600;
 
     /// How long the `n`-th lockout (0-based) lasts.

@@ -6,16 +6,8 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgPool};
 
-use super::sql::*;
-use super::Expired;
-use super::{
-    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError, Timeouts,
-};
-use crate::domain::client::Client;
-use crate::domain::event::{EventFilter, SecurityEvent};
-use crate::domain::user::User;
-use crate::domain::UnixTime;
+use super::sql::sql_backend;
+use super::{ConnectError, Timeouts};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -57,4 +49,4 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore);
+sql_backend!(PostgresStore, sqlx::Postgres, PostgresTransaction);

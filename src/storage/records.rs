@@ -1,7 +1,21 @@
-//! Rows of the authorization flow, as the store hands them over. Bearer secrets appear here only
-//! as SHA-256 hashes.
+//! Rows as the store hands them over. Bearer secrets appear here only as SHA-256 hashes, private
+//! keys only sealed under the KEK.
 
-use crate::domain::UnixTime;
+use crate::domain::{KeyState, SigningAlg, UnixTime};
+
+/// A signing key as stored; `private_sealed` is the KEK-encrypted PKCS#8 DER.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub state: KeyState,
+    pub public_jwk: String,
+    pub private_sealed: String,
+    pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+    pub activated_at: Option<UnixTime>,
+    pub retire_until: Option<UnixTime>,
+}
 
 /// A signed-in browser session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,16 +7,8 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::sql::*;
-use super::Expired;
-use super::{
-    CodeRecord, CodeRedemption, ConnectError, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SigningKeyRecord, StoreError, Timeouts,
-};
-use crate::domain::client::Client;
-use crate::domain::event::{EventFilter, SecurityEvent};
-use crate::domain::user::User;
-use crate::domain::UnixTime;
+use super::sql::sql_backend;
+use super::{ConnectError, Timeouts};
 use crate::private_files;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -78,4 +70,4 @@ fn private_database(file: &Path) -> Result<(), ConnectError> {
     Ok(())
 }
 
-sql_store!(SqliteStore);
+sql_backend!(SqliteStore, sqlx::Sqlite, SqliteTransaction);

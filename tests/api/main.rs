@@ -22,6 +22,7 @@ mod hardening_timeouts;
 mod helpers;
 mod janitor;
 mod keys;
+mod layers;
 mod lifecycle;
 mod metadata;
 mod metrics;
