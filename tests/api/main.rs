@@ -28,5 +28,6 @@ mod metrics;
 mod oidc;
 mod pages;
 mod security;
+mod signin;
 mod store;
 mod token;
