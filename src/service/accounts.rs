@@ -257,7 +257,10 @@ const EMAIL_CHANGE_TTL: i64 = 3600;
 pub async fn set_name(services: &Services, user: &User, name: &str) -> Result<User, AccountError> {
     let name = name.trim();
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(invalid("name", "Use at most 200 characters for your name."));
+        return Err(invalid(
+            "name",
+            format!("Use at most {MAX_NAME_CHARS} characters for your name."),
+        ));
     }
     let mut user = user.clone();
     if name.is_empty() {
