@@ -7,13 +7,20 @@
 //! - disabling ends every session, family and access token at once (through the revocation
 //!   log, so introspection refuses them within a second on every instance);
 //! - each is a security event naming who did it.
+//!
+//! The account area's own flows are here too: the person's name and email address, their
+//! password change (under the sign-in throttle), a reset by link, their activity.
+
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{lockout, Peer, Services};
-use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::crypto::tokens::{prefix, OpaqueSecret, SecretHash};
+use crate::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use crate::domain::password_policy;
 use crate::domain::user::{is_settable_claim, Email, ProfileClaims, User, Username};
+use crate::domain::UnixTime;
 use crate::mail::Mail;
 use crate::protocol::revocation;
 use crate::storage::StoreError;
@@ -238,4 +245,279 @@ fn mail_password_changed(services: &Services, user: &User, kept_this_session: bo
         ),
         kind: "password_changed",
     });
+}
+
+/// The longest display name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+/// How long a link confirming a new email address works.
+const EMAIL_CHANGE_TTL: i64 = 3600;
+
+/// Sets the person's display name (the `name` claim), or removes it when blank; returns the
+/// person as changed.
+pub async fn set_name(services: &Services, user: &User, name: &str) -> Result<User, AccountError> {
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(invalid(
+            "name",
+            format!("Use at most {MAX_NAME_CHARS} characters for your name."),
+        ));
+    }
+    let mut user = user.clone();
+    if name.is_empty() {
+        user.claims.remove("name");
+    } else {
+        user.claims.insert("name".into(), name.to_owned());
+    }
+    services
+        .store
+        .update_user_claims(&user.id, &user.claims, services.clock.now())
+        .await?;
+    Ok(user)
+}
+
+/// Sends a link to `email`; the address becomes the person's when it is opened. Whether
+/// another account has the address shows only then, to whoever holds the link.
+pub async fn request_email_change(services: &Services, user: &User, email: &str) -> Result<(), AccountError> {
+    let email = Email::parse(email).map_err(|_| invalid("email", "That is not an email address."))?;
+    let now = services.clock.now();
+    let token = OpaqueSecret::generate("khe_");
+    services
+        .store
+        .replace_email_change(
+            &user.id,
+            token.hash().as_str(),
+            email.as_str(),
+            now,
+            now + EMAIL_CHANGE_TTL,
+        )
+        .await?;
+    services.mailer.send(Mail {
+        to: email.as_str().to_owned(),
+        subject: "Confirm your new Keyhaven email address".into(),
+        body: format!(
+            "To make this the email address of the account {}, open this link within an hour:\n\n{}/account/email/confirm/{}\n\nIf you did not ask for it, ignore this message.\n",
+            user.username,
+            services.settings.issuer,
+            token.expose()
+        ),
+        kind: "email_change",
+    });
+    Ok(())
+}
+
+/// Spends an email-change link and gives the person the new address. `NotFound` when the link
+/// is unknown, used or expired; `Taken` when another account has the address now.
+pub async fn confirm_email_change(services: &Services, token: &str) -> Result<(), AccountError> {
+    let now = services.clock.now();
+    let (user_id, email) = services
+        .store
+        .consume_email_change(SecretHash::of(token).as_str(), now)
+        .await?
+        .ok_or(AccountError::NotFound)?;
+    services.store.set_user_email(&user_id, &email, now).await?;
+    Ok(())
+}
+
+/// Why a new password (typed twice) may not be the person's, in words (empty when it may).
+fn new_password_problems(user: &User, password: &SecretString, confirm: &SecretString) -> Vec<&'static str> {
+    let mut problems = password_problems(password, &user.username, &user.email);
+    if password.expose_secret() != confirm.expose_secret() {
+        problems.push("The two passwords differ.");
+    }
+    problems
+}
+
+/// What a person's own password change came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnPasswordChange {
+    /// Changed; every other session was signed out.
+    Changed,
+    /// The account is locked by the sign-in throttle: nothing was checked.
+    Locked { until: UnixTime },
+    /// Not changed, for these reasons (in words).
+    Refused { problems: Vec<String> },
+}
+
+/// Why changing the password is refused while the account is locked, in words.
+pub fn password_locked_message(until: UnixTime) -> String {
+    format!(
+        "Too many wrong passwords: changing the password is locked until {} (UTC). A password reset unlocks it at once.",
+        lockout::when(until)
+    )
+}
+
+/// The person changes their password from session `sid`, giving the current one. Guessing the
+/// current password from a session is guessing the password: the sign-in throttle of the
+/// account holds here too (a wrong current password counts; a locked account is refused). The
+/// session stays; every other one is signed out.
+pub async fn change_own_password(
+    services: &Services,
+    user: &User,
+    sid: &str,
+    current: &SecretString,
+    password: &SecretString,
+    confirm: &SecretString,
+    peer: &Peer,
+) -> Result<OwnPasswordChange, AccountError> {
+    if let Some(until) = lockout::locked_until(services, lockout::account_key(user)).await? {
+        services.events.record(
+            peer.event(services, kind::PASSWORD_CHANGED, Outcome::Failure)
+                .user(&user.id)
+                .session(sid)
+                .detail("account locked"),
+        );
+        return Ok(OwnPasswordChange::Locked { until });
+    }
+    let current_ok = services.passwords.verify(Some(&user.password_hash), current).await;
+    let locked_now = if current_ok {
+        None
+    } else {
+        lockout::note_failure(services, peer, None, Some(user)).await?
+    };
+    let mut problems: Vec<String> = Vec::new();
+    if !current_ok {
+        problems.push("The current password is wrong.".to_owned());
+    }
+    problems.extend(
+        new_password_problems(user, password, confirm)
+            .into_iter()
+            .map(str::to_owned),
+    );
+    if let Some(until) = locked_now {
+        problems.push(password_locked_message(until));
+    }
+    if !problems.is_empty() {
+        let mut event = peer
+            .event(services, kind::PASSWORD_CHANGED, Outcome::Failure)
+            .user(&user.id);
+        if !current_ok {
+            event = event.detail("wrong current password");
+        }
+        services.events.record(event);
+        return Ok(OwnPasswordChange::Refused { problems });
+    }
+    let change = PasswordChange::ByPerson { keep_sid: sid };
+    set_password(services, user, password, change, &Actor::Person(peer.clone())).await?;
+    Ok(OwnPasswordChange::Changed)
+}
+
+/// Asks for a password reset link for `email`. The caller answers at once, the same whether
+/// or not an account has the address: the work (lookup, link, mail) runs in a task of its own,
+/// so an existing and a missing account cost the request the same.
+pub fn request_reset(services: Arc<Services>, email: String, peer: Peer) {
+    tokio::spawn(async move {
+        if let Err(e) = send_reset_link(&services, &email, &peer).await {
+            tracing::error!(error = %e, "password reset request failed");
+        }
+    });
+}
+
+async fn send_reset_link(services: &Services, email: &str, peer: &Peer) -> Result<(), StoreError> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let user = services.store.find_user_by_login(email.as_str()).await?;
+    let Some(user) = user.filter(|u| u.email == email.as_str() && !u.disabled) else {
+        services.events.record(
+            peer.event(services, kind::RESET_REQUESTED, Outcome::Failure)
+                .detail("no such account"),
+        );
+        return Ok(());
+    };
+    let now = services.clock.now();
+    let ttl = services.settings.reset_token_ttl;
+    let token = OpaqueSecret::generate(prefix::RESET_TOKEN);
+    services
+        .store
+        .replace_reset_token(&user.id, token.hash().as_str(), now, now + ttl)
+        .await?;
+    services.mailer.send(Mail {
+        to: user.email.clone(),
+        subject: "Reset your Keyhaven password".into(),
+        body: format!(
+            "Someone asked to reset the password of the account {}.\n\nTo choose a new password, open this link within {} minutes:\n\n{}/reset/{}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
+            user.username,
+            ttl / 60,
+            services.settings.issuer,
+            token.expose()
+        ),
+        kind: "password_reset",
+    });
+    services.events.record(
+        peer.event(services, kind::RESET_REQUESTED, Outcome::Success)
+            .user(&user.id),
+    );
+    Ok(())
+}
+
+/// Whether a reset link works now: the newest of its person, unused and unexpired.
+pub async fn reset_link_is_live(services: &Services, token: &str) -> Result<bool, StoreError> {
+    let hash = SecretHash::of(token);
+    Ok(services
+        .store
+        .find_reset_token(hash.as_str(), services.clock.now())
+        .await?
+        .is_some())
+}
+
+/// What using a reset link came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reset {
+    /// The password was changed, every session signed out and the account unlocked.
+    Done,
+    /// The link does not work (unknown, used, superseded or expired).
+    LinkInvalid,
+    /// Not changed, for these reasons (in words); the link still works.
+    Refused { problems: Vec<&'static str> },
+}
+
+/// Sets a new password through a reset link, which works once.
+pub async fn reset_password(
+    services: &Services,
+    token: &str,
+    password: &SecretString,
+    confirm: &SecretString,
+    peer: &Peer,
+) -> Result<Reset, AccountError> {
+    let hash = SecretHash::of(token);
+    let now = services.clock.now();
+    let Some(user_id) = services.store.find_reset_token(hash.as_str(), now).await? else {
+        return Ok(Reset::LinkInvalid);
+    };
+    let Some(user) = services.store.find_user_by_id(&user_id).await? else {
+        return Ok(Reset::LinkInvalid);
+    };
+    let problems = new_password_problems(&user, password, confirm);
+    if !problems.is_empty() {
+        return Ok(Reset::Refused { problems });
+    }
+    // Spend the link first: of two submissions, one wins.
+    if services.store.consume_reset_token(hash.as_str(), now).await?.is_none() {
+        return Ok(Reset::LinkInvalid);
+    }
+    services.events.record(
+        peer.event(services, kind::RESET_COMPLETED, Outcome::Success)
+            .user(&user.id),
+    );
+    set_password(
+        services,
+        &user,
+        password,
+        PasswordChange::Reset,
+        &Actor::Person(peer.clone()),
+    )
+    .await?;
+    Ok(Reset::Done)
+}
+
+/// The person's newest security events (at most 50), for their activity page.
+pub async fn recent_activity(services: &Services, user: &User) -> Result<Vec<SecurityEvent>, StoreError> {
+    let filter = EventFilter {
+        user_id: Some(user.id.clone()),
+        kind: None,
+        since: None,
+        limit: 50,
+        offset: 0,
+    };
+    services.store.list_events(&filter).await
 }

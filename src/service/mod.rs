@@ -18,7 +18,11 @@ use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 
 pub mod accounts;
+pub mod apps;
 pub mod lockout;
+pub mod security;
+pub mod sessions;
+pub mod signin;
 
 /// Where a request came from, for security events.
 #[derive(Debug, Clone, Default)]

@@ -5,8 +5,9 @@
 //! authorization requests; sign-in replaces it with a fresh value (no session fixation) whose
 //! SHA-256 keys the `browser_sessions` row.
 
-use axum::http::header::{COOKIE, USER_AGENT};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -17,7 +18,7 @@ use super::WebState;
 use crate::config::Settings;
 use crate::crypto::tokens::{random_base64url, SecretHash};
 use crate::domain::user::User;
-use crate::storage::{SessionRecord, StoreError};
+use crate::service::signin::{self, SessionRecord};
 
 pub const SECURE_COOKIE: &str = "__Host-keyhaven";
 /// Only with `dev_insecure_cookies`, on a loopback http issuer.
@@ -106,6 +107,14 @@ impl Browser {
         );
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
+
+    /// `response`, setting the cookie when it is new.
+    pub fn with_cookie(&self, mut response: Response, settings: &Settings) -> Response {
+        if self.fresh {
+            response.headers_mut().append(SET_COOKIE, self.set_cookie(settings));
+        }
+        response
+    }
 }
 
 impl Default for Browser {
@@ -123,34 +132,12 @@ pub fn clear_cookie(settings: &Settings) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The signed-in session of this browser with its person, if it is live: not ended, within its
-/// absolute and idle lifetimes, and the person not disabled.
-pub async fn signed_in(state: &WebState, browser: &Browser) -> Result<Option<(SessionRecord, User)>, StoreError> {
+/// The signed-in session of this browser with its person, if it is live
+/// (`service::signin::current_session`). Pages take the `SignedIn` extractor; this stays for
+/// the authorization pages.
+pub async fn signed_in(state: &WebState, browser: &Browser) -> anyhow::Result<Option<(SessionRecord, User)>> {
     if browser.fresh {
         return Ok(None);
     }
-    let now = state.clock.now();
-    let Some(session) = state.store.find_live_session(&browser.hash(), now).await? else {
-        return Ok(None);
-    };
-    if session.last_seen_at + state.settings.session_idle_ttl <= now {
-        // Idle too long: the session ends here, with what it started.
-        crate::protocol::revocation::end_session(&state.protocol(), &session.sid, "idle_timeout").await?;
-        return Ok(None);
-    }
-    // Last seen is kept to the minute: no write on every request.
-    if now - session.last_seen_at >= 60 {
-        state.store.touch_session(&session.id_hash, now).await?;
-    }
-    match state.store.find_user_by_id(&session.user_id).await? {
-        Some(user) if !user.disabled => Ok(Some((session, user))),
-        _ => Ok(None),
-    }
-}
-
-pub fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(512).collect())
+    Ok(signin::current_session(state, &browser.hash()).await?)
 }

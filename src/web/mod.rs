@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod browser;
 pub mod consent;
 pub mod error;
+pub mod extract;
 pub mod login;
 pub mod logout;
 pub mod otp;

@@ -29,5 +29,6 @@ mod metrics;
 mod oidc;
 mod pages;
 mod security;
+mod signin;
 mod store;
 mod token;

@@ -1,0 +1,512 @@
+//! Signing in, written once and free of HTTP: the password step, the second factor, starting a
+//! session, the live session of a browser, and signing out.
+//!
+//! - The password step looks the person up by username or email and always runs one argon2
+//!   verify (against a dummy hash for unknown names), so a wrong name and a wrong password cost
+//!   and answer the same. Only the lock of the name typed is checked before the password; the
+//!   account's own lock only after a right one (see `lockout`).
+//! - A person with TOTP continues at the second factor: the step is bound to the browser and
+//!   lives 5 minutes; a code works once; every wrong code counts in the sign-in throttle, and
+//!   five drop the step. Only a whole sign-in forgets the failures.
+//! - A session starts under a fresh browser id (no fixation): the caller makes it and passes its
+//!   hash; what waited for the old one (an authorization request) follows it.
+//! - A session is live until its absolute end, or until it has been unused for the idle
+//!   lifetime (then it ends here, with what it started), and only while its person is enabled.
+//!
+//! The browser's cookie itself (its value, the CSRF tokens bound to it, `Set-Cookie`) is the
+//! pages' business: here a browser is the SHA-256 of its cookie value.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::security::{self, Factor};
+use super::{lockout, Peer, Services};
+use crate::crypto::tokens::{random_base64url, SecretHash};
+use crate::domain::event::{kind, Outcome};
+use crate::domain::user::lockout::MAX_FAILURES;
+use crate::domain::user::User;
+use crate::domain::UnixTime;
+use crate::protocol::logout::{self, LogoutError, LogoutRequest};
+use crate::protocol::revocation;
+use crate::protocol::token::id_token;
+use crate::storage::{PendingLogin, StoreError};
+
+pub use crate::storage::SessionRecord;
+
+/// How long the second factor may take after the password.
+pub const SECOND_FACTOR_TTL: i64 = 300;
+/// Last seen is kept to the minute: no write on every request.
+pub const LAST_SEEN_GRANULARITY: i64 = 60;
+
+/// A browser as the store knows it: the SHA-256 of its cookie value, and of the fresh value it
+/// gets if this step signs it in (so that a cookie set before sign-in is worth nothing after).
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserIds<'a> {
+    pub current: &'a str,
+    pub signed_in: &'a str,
+}
+
+/// What the password step came to.
+pub enum PasswordStep {
+    SignedIn(Box<NewSession>),
+    /// The password was right; the second factor is next (bound to this browser).
+    SecondFactor,
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Wrong name or password, or a disabled account: one answer for all.
+    WrongCredentials,
+    /// The name typed is locked, or (after a right password) the account.
+    Locked { until: UnixTime },
+}
+
+/// What the second-factor step came to.
+pub enum SecondFactorStep {
+    SignedIn(Box<NewSession>),
+    WrongCode,
+    /// No step waits for this browser (expired, never started, or dropped after wrong codes).
+    StartAgain,
+    /// The account is locked: the step is dropped, even for a right code.
+    Locked {
+        until: UnixTime,
+    },
+}
+
+/// A session just started.
+pub struct NewSession {
+    pub user: User,
+    pub session: SessionRecord,
+    pub resume: Resume,
+}
+
+/// Where the browser goes once signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// Nothing waits: the sign-in was for the account area.
+    Nothing,
+    /// The authorization request with this id waits, now bound to the new cookie.
+    Request(String),
+    /// The authorization request it signed in for is gone (expired, or another browser's).
+    Expired,
+}
+
+/// The password step: a name (username or email) and a password.
+pub async fn password_step(
+    services: &Services,
+    browser: BrowserIds<'_>,
+    login: &str,
+    password: &SecretString,
+    request_id: Option<&str>,
+    peer: &Peer,
+) -> Result<PasswordStep, StoreError> {
+    let user = services.store.find_user_by_login(login).await?;
+    let name_key = lockout::name_key(login);
+    // Before the password, only the name typed: its answer must not depend on the account.
+    if let Some(until) = lockout::locked_until(services, &name_key).await? {
+        record_login_failure(services, peer, user.as_ref(), "sign-in name locked");
+        return Ok(PasswordStep::Refused(Refusal::Locked { until }));
+    }
+    // Always one argon2 verify: against the person's hash, or a dummy one.
+    let verified = services
+        .passwords
+        .verify(user.as_ref().map(|u| u.password_hash.as_str()), password)
+        .await;
+    let user = match user {
+        Some(user) if verified && !user.disabled => user,
+        other => {
+            record_login_failure(services, peer, other.as_ref(), "wrong credentials");
+            services.metrics.login(false);
+            lockout::note_failure(services, peer, Some(&name_key), other.as_ref()).await?;
+            return Ok(PasswordStep::Refused(Refusal::WrongCredentials));
+        }
+    };
+    // After a right password, the account's own lock: only someone who knows the password
+    // learns of it, whichever name they typed.
+    if let Some(until) = lockout::locked_until(services, lockout::account_key(&user)).await? {
+        record_login_failure(services, peer, Some(&user), "account locked");
+        return Ok(PasswordStep::Refused(Refusal::Locked { until }));
+    }
+    // Failures are forgotten only once the whole sign-in succeeds: not here when a second
+    // factor follows.
+    if user.has_totp() {
+        await_second_factor(services, browser, &user, request_id, name_key).await?;
+        return Ok(PasswordStep::SecondFactor);
+    }
+    lockout::note_success(services, Some(&name_key), &user).await?;
+    let session = start_session(services, browser, user, &["pwd"], peer, request_id).await?;
+    Ok(PasswordStep::SignedIn(Box::new(session)))
+}
+
+/// Binds the second-factor step to the browser, for 5 minutes, keeping the name typed (its
+/// throttle counts the wrong codes too) and the authorization request signed in for.
+async fn await_second_factor(
+    services: &Services,
+    browser: BrowserIds<'_>,
+    user: &User,
+    request_id: Option<&str>,
+    name_key: String,
+) -> Result<(), StoreError> {
+    let now = services.clock.now();
+    let pending = PendingLogin {
+        browser_hash: browser.current.to_owned(),
+        user_id: user.id.clone(),
+        request_id: request_id.map(str::to_owned),
+        created_at: now,
+        expires_at: now + SECOND_FACTOR_TTL,
+        failures: 0,
+        name_key: Some(name_key),
+    };
+    services.store.put_pending_login(&pending).await
+}
+
+fn record_login_failure(services: &Services, peer: &Peer, user: Option<&User>, detail: &str) {
+    let mut event = peer.event(services, kind::LOGIN, Outcome::Failure).detail(detail);
+    if let Some(user) = user {
+        event = event.user(&user.id);
+    }
+    services.events.record(event);
+}
+
+/// The second-factor step waiting for this browser, with its person (still enabled, still
+/// with TOTP on).
+async fn pending_second_factor(
+    services: &Services,
+    browser_hash: &str,
+) -> Result<Option<(PendingLogin, User)>, StoreError> {
+    let now = services.clock.now();
+    let Some(pending) = services.store.find_pending_login(browser_hash, now).await? else {
+        return Ok(None);
+    };
+    let user = services.store.find_user_by_id(&pending.user_id).await?;
+    Ok(user.filter(|u| !u.disabled && u.has_totp()).map(|u| (pending, u)))
+}
+
+/// Whether a second factor is awaited from this browser.
+pub async fn awaits_second_factor(services: &Services, browser_hash: &str) -> Result<bool, StoreError> {
+    Ok(pending_second_factor(services, browser_hash).await?.is_some())
+}
+
+/// The second factor: a TOTP code or a recovery code, after a right password in this browser.
+pub async fn second_factor(
+    services: &Services,
+    browser: BrowserIds<'_>,
+    code: &SecretString,
+    peer: &Peer,
+) -> Result<SecondFactorStep, StoreError> {
+    let Some((pending, user)) = pending_second_factor(services, browser.current).await? else {
+        return Ok(SecondFactorStep::StartAgain);
+    };
+    if let Some(until) = lockout::locked_until(services, lockout::account_key(&user)).await? {
+        drop_second_factor(services, &pending).await;
+        return Ok(SecondFactorStep::Locked { until });
+    }
+    let Some(factor) = security::check_second_factor(services, &user, code.expose_secret()).await? else {
+        services
+            .events
+            .record(peer.event(services, kind::OTP, Outcome::Failure).user(&user.id));
+        lockout::note_failure(services, peer, pending.name_key.as_deref(), Some(&user)).await?;
+        if services.store.record_otp_failure(&pending.browser_hash).await? >= MAX_FAILURES {
+            drop_second_factor(services, &pending).await;
+            return Ok(SecondFactorStep::StartAgain);
+        }
+        return Ok(SecondFactorStep::WrongCode);
+    };
+    services.store.delete_pending_login(&pending.browser_hash).await?;
+    lockout::note_success(services, pending.name_key.as_deref(), &user).await?;
+    services
+        .events
+        .record(peer.event(services, kind::OTP, Outcome::Success).user(&user.id));
+    if factor == Factor::RecoveryCode {
+        services.events.record(
+            peer.event(services, kind::RECOVERY_CODE_USED, Outcome::Success)
+                .user(&user.id),
+        );
+    }
+    let request_id = pending.request_id.as_deref();
+    let session = start_session(services, browser, user, &["pwd", "otp"], peer, request_id).await?;
+    Ok(SecondFactorStep::SignedIn(Box::new(session)))
+}
+
+/// Drops a second-factor step; the person starts again with the password. Best effort: the
+/// step expires within minutes anyway.
+async fn drop_second_factor(services: &Services, pending: &PendingLogin) {
+    if let Err(e) = services.store.delete_pending_login(&pending.browser_hash).await {
+        tracing::warn!(error = %e, "could not drop a second-factor step");
+    }
+}
+
+/// Signs the browser in under its new id: ends the session of its old id, stores the new
+/// session, and moves the authorization request it signed in for (if any) to the new id,
+/// marked as signed in.
+async fn start_session(
+    services: &Services,
+    browser: BrowserIds<'_>,
+    user: User,
+    amr: &[&str],
+    peer: &Peer,
+    request_id: Option<&str>,
+) -> Result<NewSession, StoreError> {
+    let now = services.clock.now();
+    if let Err(e) = services.store.end_session(browser.current, now).await {
+        tracing::error!(error = %e, "could not end the previous session");
+    }
+    let session = SessionRecord {
+        id_hash: browser.signed_in.to_owned(),
+        sid: random_base64url(16),
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + services.settings.session_absolute_ttl,
+        ip: Some(peer.ip.clone()),
+        user_agent: peer.user_agent.clone(),
+    };
+    services.store.insert_session(&session).await?;
+    services.events.record(
+        peer.event(services, kind::LOGIN, Outcome::Success)
+            .user(&user.id)
+            .session(&session.sid)
+            .detail(session.amr.join("+")),
+    );
+    services.metrics.login(true);
+    tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
+    let resume = match request_id {
+        None => Resume::Nothing,
+        Some(id) if carry_authorization_request(services, id, browser, now).await? => Resume::Request(id.to_owned()),
+        Some(_) => Resume::Expired,
+    };
+    Ok(NewSession { user, session, resume })
+}
+
+/// Moves the pending authorization request `id` of the browser's old id to its new one,
+/// marked as signed in now; false when there is no such request for this browser.
+async fn carry_authorization_request(
+    services: &Services,
+    id: &str,
+    browser: BrowserIds<'_>,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    let found = services
+        .store
+        .find_pending_authorization(SecretHash::of(id).as_str(), now)
+        .await?;
+    let Some(mut pending) = found.filter(|p| p.browser_hash == browser.current) else {
+        return Ok(false);
+    };
+    pending.browser_hash = browser.signed_in.to_owned();
+    pending.login_done_at = Some(now);
+    if let Err(e) = services.store.update_pending_authorization(&pending).await {
+        tracing::error!(error = %e, "could not update the pending request");
+    }
+    Ok(true)
+}
+
+/// The name of the application a sign-in is for, to show on the sign-in page.
+pub async fn client_name(services: &Services, client_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(services.store.find_client(client_id).await?.map(|c| c.name))
+}
+
+/// What a session is at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// In use; `touch` when its last-seen time is due to be written.
+    Live { touch: bool },
+    /// Unused for the idle lifetime: it ends now.
+    Idle,
+    /// Past its absolute end.
+    Expired,
+}
+
+/// The rule of a session's lifetimes: its absolute end, and at most `idle_ttl` unused.
+pub fn liveness(session: &SessionRecord, now: UnixTime, idle_ttl: i64) -> Liveness {
+    if session.expires_at <= now {
+        Liveness::Expired
+    } else if session.last_seen_at + idle_ttl <= now {
+        Liveness::Idle
+    } else {
+        Liveness::Live {
+            touch: now - session.last_seen_at >= LAST_SEEN_GRANULARITY,
+        }
+    }
+}
+
+/// The live session of the browser with this cookie hash, and its person: not ended, within
+/// its absolute and idle lifetimes (a session found idle ends here, with its refresh families
+/// and access tokens), and the person not disabled. Notes that the session was used.
+pub async fn current_session(
+    services: &Services,
+    browser_hash: &str,
+) -> Result<Option<(SessionRecord, User)>, StoreError> {
+    let now = services.clock.now();
+    let Some(session) = services.store.find_live_session(browser_hash, now).await? else {
+        return Ok(None);
+    };
+    match liveness(&session, now, services.settings.session_idle_ttl) {
+        Liveness::Expired => return Ok(None),
+        Liveness::Idle => {
+            revocation::end_session(&services.protocol(), &session.sid, "idle_timeout").await?;
+            return Ok(None);
+        }
+        Liveness::Live { touch: true } => services.store.touch_session(&session.id_hash, now).await?,
+        Liveness::Live { touch: false } => {}
+    }
+    match services.store.find_user_by_id(&session.user_id).await? {
+        Some(user) if !user.disabled => Ok(Some((session, user))),
+        _ => Ok(None),
+    }
+}
+
+/// Ends session `sid` of `user` with everything started from it (refresh families, and
+/// through the revocation log its access tokens everywhere), as one security event.
+pub async fn sign_out(
+    services: &Services,
+    user: &User,
+    sid: &str,
+    reason: &str,
+    peer: &Peer,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    revocation::end_session(&services.protocol(), sid, reason).await?;
+    let mut event = peer
+        .event(services, kind::LOGOUT, Outcome::Success)
+        .user(&user.id)
+        .session(sid);
+    if let Some(detail) = detail {
+        event = event.detail(detail);
+    }
+    services.events.record(event);
+    tracing::info!(user_id = %user.id, sid = %sid, "signed out");
+    Ok(())
+}
+
+/// Whether the person confirmed a logout that asked them to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    NotGiven,
+    Confirmed,
+    /// A confirmation whose CSRF token did not check out.
+    Forged,
+}
+
+/// What a logout request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logout {
+    /// The browser is signed in and the request did not name its session: ask first.
+    Confirm {
+        username: String,
+    },
+    /// Signed out (or was not signed in); then to `redirect` when the request gave one.
+    SignedOut {
+        redirect: Option<String>,
+    },
+    Forged,
+}
+
+/// RP-Initiated Logout: checks the request (`protocol::logout`, with the `id_token_hint`
+/// checks `/authorize` makes too), then ends the browser's session when the request names it
+/// (by the hint's `sid`) or the person confirmed.
+pub async fn logout(
+    services: &Services,
+    request: &LogoutRequest,
+    browser_hash: Option<&str>,
+    confirmation: Confirmation,
+    peer: &Peer,
+) -> Result<Logout, LogoutError> {
+    let client_id = request.client_id.as_deref();
+    let verify = |hint: &str| {
+        id_token::verify_hint(&services.keys, &services.settings.issuer, hint, client_id).map_err(str::to_owned)
+    };
+    let valid = logout::validate(&*services.store, request, &verify).await?;
+    if confirmation == Confirmation::Forged {
+        return Ok(Logout::Forged);
+    }
+    let session = match browser_hash {
+        Some(hash) => current_session(services, hash).await.map_err(LogoutError::Store)?,
+        None => None,
+    };
+    if let Some((session, user)) = session {
+        let hint_names_this_session = valid.hint_sid.as_deref() == Some(session.sid.as_str());
+        if !(confirmation == Confirmation::Confirmed || hint_names_this_session) {
+            return Ok(Logout::Confirm {
+                username: user.username,
+            });
+        }
+        sign_out(services, &user, &session.sid, "logout", peer, None)
+            .await
+            .map_err(LogoutError::Store)?;
+    }
+    Ok(Logout::SignedOut {
+        redirect: valid.redirect,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UnixTime = 1_700_000_000;
+    const IDLE: i64 = 12 * 3600;
+
+    fn session(last_seen_at: UnixTime, expires_at: UnixTime) -> SessionRecord {
+        SessionRecord {
+            id_hash: "hash".into(),
+            sid: "sid".into(),
+            user_id: "user".into(),
+            auth_time: NOW - 100,
+            amr: vec!["pwd".into()],
+            created_at: NOW - 100,
+            last_seen_at,
+            expires_at,
+            ip: None,
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn a_session_used_within_the_idle_lifetime_is_live() {
+        let far = NOW + 14 * 24 * 3600;
+        assert_eq!(liveness(&session(NOW, far), NOW, IDLE), Liveness::Live { touch: false });
+        assert_eq!(
+            liveness(&session(NOW - IDLE + 1, far), NOW, IDLE),
+            Liveness::Live { touch: true },
+            "one second before the idle end"
+        );
+    }
+
+    #[test]
+    fn last_seen_is_written_at_most_once_a_minute() {
+        let far = NOW + 3600;
+        assert_eq!(
+            liveness(&session(NOW - 59, far), NOW, IDLE),
+            Liveness::Live { touch: false }
+        );
+        assert_eq!(
+            liveness(&session(NOW - 60, far), NOW, IDLE),
+            Liveness::Live { touch: true }
+        );
+    }
+
+    #[test]
+    fn a_session_unused_for_the_idle_lifetime_is_idle() {
+        let far = NOW + 3600;
+        assert_eq!(liveness(&session(NOW - IDLE, far), NOW, IDLE), Liveness::Idle);
+        assert_eq!(liveness(&session(NOW - IDLE - 1, far), NOW, IDLE), Liveness::Idle);
+    }
+
+    #[test]
+    fn a_session_past_its_absolute_end_is_expired_however_recently_used() {
+        assert_eq!(liveness(&session(NOW, NOW), NOW, IDLE), Liveness::Expired);
+        assert_eq!(liveness(&session(NOW, NOW - 1), NOW, IDLE), Liveness::Expired);
+        assert_eq!(
+            liveness(&session(NOW - IDLE, NOW), NOW, IDLE),
+            Liveness::Expired,
+            "the absolute end wins over idleness"
+        );
+        assert_eq!(
+            liveness(&session(NOW, NOW + 1), NOW, IDLE),
+            Liveness::Live { touch: false }
+        );
+    }
+}
