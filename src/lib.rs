@@ -1,5 +1,5 @@
 //! Keyhaven: an OAuth 2.0 / OpenID Connect authorization server.
-//! `shared/design.md` is the map of this crate; `shared/style.md` says how it is written.
+//! `docs/architecture.md` is the map of this crate: its layers, services and where each rule lives.
 
 pub mod app;
 pub mod cli;
