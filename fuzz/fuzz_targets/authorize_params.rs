@@ -42,7 +42,9 @@ fn verify_hint(hint: &str) -> Result<String, String> {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else { return };
-    let Ok(params) = Params::parse(query.as_bytes()) else { return };
+    let Ok(params) = Params::parse(query.as_bytes()) else {
+        return;
+    };
     let _ = client_id(&params);
     let client = client();
     let Ok(request) = validate(&params, client, &verify_hint) else {

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use keyhaven::http::token::credentials;
-use keyhaven::protocol::params::Params;
 use keyhaven::protocol::client_auth::Credentials;
+use keyhaven::protocol::params::Params;
 use libfuzzer_sys::fuzz_target;
 
 fn basic(client_id: &str, secret: &str) -> HeaderMap {

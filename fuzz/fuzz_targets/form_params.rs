@@ -30,6 +30,9 @@ fuzz_target!(|body: &[u8]| {
                 }
             }
         }
-        Err(_) => assert!(repeated || too_big, "a body without repeats within the caps was refused"),
+        Err(_) => assert!(
+            repeated || too_big,
+            "a body without repeats within the caps was refused"
+        ),
     }
 });
