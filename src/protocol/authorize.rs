@@ -11,6 +11,7 @@ use url::Url;
 use super::discovery::SCOPES;
 use super::error::{err, OAuthError, ProtocolError};
 pub use super::params::Params;
+use super::redirect_uri;
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::ScopeSet;
@@ -109,24 +110,8 @@ pub fn validate(
     let redirect_uri = params
         .single("redirect_uri")
         .map_err(|_| RequestError::Untrusted("The request names redirect_uri more than once.".into()))?;
-    let redirect_to = match redirect_uri {
-        Some(uri) => client.registered_redirect(uri).map(|_| uri.to_owned()).ok_or_else(|| {
-            RequestError::Untrusted("The redirect_uri is not registered for this application.".into())
-        })?,
-        None => match client.redirect_uris.as_slice() {
-            [only] => only.as_str().to_owned(),
-            [] => {
-                return Err(RequestError::Untrusted(
-                    "This application has no registered redirect URI.".into(),
-                ))
-            }
-            _ => {
-                return Err(RequestError::Untrusted(
-                    "The request has no redirect_uri and the application has several.".into(),
-                ))
-            }
-        },
-    };
+    let redirect_to =
+        redirect_uri::for_authorization(client, redirect_uri).map_err(|m| RequestError::Untrusted(m.into()))?;
     // A state too long to echo is refused and not echoed: otherwise the request would decide
     // the size of our Location header.
     let sent_state = params.single("state").ok().flatten();
@@ -431,18 +416,6 @@ pub fn next_step(
     Ok(Step::IssueCode)
 }
 
-/// `redirect_to` with `params` added to its query (RFC 6749 §3.1.2: keep its own query).
-pub fn redirect_with(redirect_to: &str, params: &[(&str, &str)]) -> String {
-    match Url::parse(redirect_to) {
-        Ok(mut url) => {
-            url.query_pairs_mut().extend_pairs(params.iter());
-            url.into()
-        }
-        // Unreachable for a registered URI; degrade to the plain URI rather than panic.
-        Err(_) => redirect_to.to_owned(),
-    }
-}
-
 /// The error response at the client (RFC 6749 §4.1.2.1 plus RFC 9207 `iss`).
 pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
     let mut params = vec![
@@ -453,7 +426,7 @@ pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
         params.push(("state", state));
     }
     params.push(("iss", issuer));
-    redirect_with(&e.redirect_to, &params)
+    redirect_uri::redirect_with(&e.redirect_to, &params)
 }
 
 /// The success response: the code, `state`, and `iss` (RFC 9207).
@@ -463,7 +436,7 @@ pub fn code_redirect(request: &AuthorizationRequest, code: &str, issuer: &str) -
         params.push(("state", state));
     }
     params.push(("iss", issuer));
-    redirect_with(&request.redirect_to, &params)
+    redirect_uri::redirect_with(&request.redirect_to, &params)
 }
 
 /// What a scope means, in the words the consent page uses.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod introspect;
 pub mod logout;
 pub mod params;
+pub mod redirect_uri;
 pub mod revocation;
 pub mod revoke;
 pub mod token;

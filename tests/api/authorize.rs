@@ -3,7 +3,7 @@
 use keyhaven::domain::client::{ClientType, GrantType};
 use keyhaven::domain::Clock;
 
-use crate::flow::{location, pkce, query, ClientSpec, REDIRECT};
+use crate::flow::{location, pkce, query, ClientSpec, TestClient, REDIRECT};
 use crate::helpers::{spawn_app, Backend, TestApp};
 
 async fn app_with_client() -> (TestApp, crate::flow::TestClient) {
@@ -338,9 +338,27 @@ async fn id_token_hint_must_be_an_id_token_not_an_access_token() {
     }
 }
 
+/// `POST /token` for a code sent to `redirect_uri`.
+async fn exchange_at(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    app.token(client, &form).await
+}
+
 #[tokio::test]
 async fn loopback_redirect_uris_may_change_port_only() {
     let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
     let native = app
         .register_client(ClientSpec {
             client_type: ClientType::Public,
@@ -348,16 +366,23 @@ async fn loopback_redirect_uris_may_change_port_only() {
             ..Default::default()
         })
         .await;
+    // The code arrives at the port the request named, and is exchanged with that same URI.
+    let changed = "http://127.0.0.1:49152/callback";
+    let p = pkce();
+    let url = app.authorize_url(&native.id, &p.challenge, &[("redirect_uri", Some(changed))]);
+    let done = app.authorize_as(&url, "alice").await;
+    assert!(done.starts_with(&format!("{changed}?")), "{done}");
+    let code = query(&done)["code"].clone();
+    let tokens = exchange_at(&app, &native, &code, changed, &p.verifier).await;
+    assert_eq!(tokens.status(), 200);
+    // The port's freedom ends at the authorization request: the token request repeats its URI.
+    let (code, p) = app.code_for(&native, "alice", &[("redirect_uri", Some(changed))]).await;
+    let registered = exchange_at(&app, &native, &code, "http://127.0.0.1/callback", &p.verifier).await;
+    assert_eq!(registered.status(), 400);
+    let body: serde_json::Value = registered.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+
     let c = pkce().challenge;
-    let ok = app
-        .get_url(&app.authorize_url(
-            &native.id,
-            &c,
-            &[("redirect_uri", Some("http://127.0.0.1:49152/callback"))],
-        ))
-        .await;
-    assert_eq!(ok.status(), 303);
-    assert!(location(&ok).starts_with("/login"));
     assert_error_page(
         &app,
         &app.authorize_url(

@@ -12,7 +12,7 @@ use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::pkce::{CodeChallenge, CodeVerifier};
 use crate::protocol::access_token::{self, AccessGrant};
 use crate::protocol::error::{err, OAuthError};
-use crate::protocol::{revocation, userinfo, Context, Failure};
+use crate::protocol::{redirect_uri, revocation, userinfo, Context, Failure};
 use crate::storage::{CodeRedemption, RefreshTokenRecord};
 
 /// The grant's parameters. `Debug` is not derived: the code is a secret.
@@ -76,11 +76,10 @@ pub async fn exchange(ctx: &Context<'_>, client: &Client, request: CodeExchange)
     if granted.client_id != client.id {
         return refuse("the code was issued to another client").await;
     }
-    match (&granted.redirect_uri, &request.redirect_uri) {
-        (Some(sent), Some(now)) if sent == now => {}
-        (None, None) => {}
-        (Some(_), None) => return refuse("redirect_uri is required: the authorization request had it").await,
-        _ => return refuse("redirect_uri does not match the authorization request").await,
+    if let Err(why) =
+        redirect_uri::token_request_matches(granted.redirect_uri.as_deref(), request.redirect_uri.as_deref())
+    {
+        return refuse(why).await;
     }
     let verifier = match request.code_verifier.as_deref().map(CodeVerifier::parse) {
         Some(Ok(v)) => v,
