@@ -6,12 +6,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use url::Url;
 
 use super::discovery::SCOPES;
 use super::error::{err, OAuthError, ProtocolError};
 pub use super::params::Params;
 use super::redirect_uri;
+use super::resource::{self, NoAudience};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::ScopeSet;
@@ -116,13 +116,14 @@ pub fn validate(
     // the size of our Location header.
     let sent_state = params.single("state").ok().flatten();
     let state = sent_state.filter(|s| s.len() <= MAX_ECHOED_LEN).map(str::to_owned);
-    let fail = |error: OAuthError, description: &str| {
+    let refuse = |error: ProtocolError| {
         RequestError::Redirect(ErrorRedirect {
             redirect_to: redirect_to.clone(),
             state: state.clone(),
-            error: err(error, description),
+            error,
         })
     };
+    let fail = |error: OAuthError, description: &str| refuse(err(error, description));
     if let Some(name) = params.duplicated() {
         return Err(fail(
             OAuthError::InvalidRequest,
@@ -254,33 +255,13 @@ pub fn validate(
         },
     };
 
-    let resources = params.all("resource");
-    for resource in &resources {
-        let absolute = Url::parse(resource).map(|u| u.fragment().is_none()).unwrap_or(false);
-        if !absolute {
-            return Err(fail(
-                OAuthError::InvalidTarget,
-                "resource must be an absolute URI without a fragment",
-            ));
-        }
-        if !client.audiences.iter().any(|a| a == resource) {
-            return Err(fail(
-                OAuthError::InvalidTarget,
-                "resource is not an allowed audience of this client",
-            ));
-        }
-    }
-    let audience: Vec<String> = if resources.is_empty() {
-        client.audiences.first().cloned().into_iter().collect()
+    // Without a resource and a default audience, an OpenID request's token is for userinfo.
+    let without = if scopes.contains("openid") {
+        NoAudience::UserinfoOnly
     } else {
-        resources.iter().map(|r| (*r).to_owned()).collect()
+        NoAudience::Refused
     };
-    if audience.is_empty() && !scopes.contains("openid") {
-        return Err(fail(
-            OAuthError::InvalidTarget,
-            "no resource given and the client has no default audience",
-        ));
-    }
+    let audience = resource::resolve(client, &params.all("resource"), without).map_err(refuse)?;
 
     let hint_sub = match get("id_token_hint") {
         None => None,

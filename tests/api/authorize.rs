@@ -3,7 +3,7 @@
 use keyhaven::domain::client::{ClientType, GrantType};
 use keyhaven::domain::Clock;
 
-use crate::flow::{location, pkce, query, ClientSpec, TestClient, REDIRECT};
+use crate::flow::{location, pkce, query, ClientSpec, TestClient, API, REDIRECT};
 use crate::helpers::{spawn_app, Backend, TestApp};
 
 async fn app_with_client() -> (TestApp, crate::flow::TestClient) {
@@ -438,4 +438,61 @@ async fn post_authorize_works_like_get() {
         .unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(query(&location(&response))["error"], "login_required");
+}
+
+/// `client_credentials` for `client` with one `resource`: (status, body).
+async fn client_credentials_for(app: &TestApp, client: &TestClient, resource: &str) -> (u16, serde_json::Value) {
+    let response = app
+        .token(client, &[("grant_type", "client_credentials"), ("resource", resource)])
+        .await;
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn resource_is_resolved_the_same_for_every_grant() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
+    // Registered audiences, so that only their form can refuse them (RFC 8707 §2).
+    const FRAGMENT: &str = "https://api.example/v2#part";
+    const NOT_A_URI: &str = "api.example";
+    let client = app
+        .register_client(ClientSpec {
+            grants: vec![
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+            ],
+            audiences: vec![API, FRAGMENT, NOT_A_URI],
+            ..Default::default()
+        })
+        .await;
+
+    // Positive control: an allowed resource works at both.
+    let (code, p) = app.code_for(&client, "alice", &[("resource", Some(API))]).await;
+    let tokens: serde_json::Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+    let aud = crate::token::jwt_claims(tokens["access_token"].as_str().unwrap())["aud"].clone();
+    assert!(aud.as_array().unwrap().contains(&API.into()), "{aud}");
+    let (status, body) = client_credentials_for(&app, &client, API).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        crate::token::jwt_claims(body["access_token"].as_str().unwrap())["aud"],
+        API
+    );
+
+    // Malformed (though registered) or not registered: invalid_target at both.
+    for resource in [FRAGMENT, NOT_A_URI, "https://nope.example"] {
+        let url = app.authorize_url(&client.id, &pkce().challenge, &[("resource", Some(resource))]);
+        assert_error_redirect(&app, &url, "invalid_target").await;
+        let (status, body) = client_credentials_for(&app, &client, resource).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_target")),
+            "{resource}: {body}"
+        );
+    }
+    // The one resource that is not a URI: the admin API's own audience.
+    assert_eq!(
+        keyhaven::protocol::resource::ADMIN_AUDIENCE,
+        keyhaven::http::admin::AUDIENCE
+    );
 }

@@ -1,6 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4) for confidential clients: an access token for
-//! a service, audience-restricted by `resource` (RFC 8707), with at most the registered scopes
-//! (none for a client registered without). No refresh token, no ID token.
+//! a service, audience-restricted by `resource` (RFC 8707, the rule in `protocol::resource`),
+//! with at most the registered scopes (none for a client registered without). No refresh token,
+//! no ID token.
 
 use super::TokenResponse;
 use crate::domain::client::{Client, ClientType, GrantType};
@@ -8,6 +9,7 @@ use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::scope::ScopeSet;
 use crate::protocol::access_token::{self, AccessGrant};
 use crate::protocol::error::{err, OAuthError};
+use crate::protocol::resource::{self, NoAudience};
 use crate::protocol::{Context, Failure};
 
 pub struct ClientCredentialsRequest {
@@ -30,25 +32,8 @@ pub async fn grant(
             "client may not use the client_credentials grant",
         ));
     }
-    let audience: Vec<String> = if request.resources.is_empty() {
-        match client.audiences.first() {
-            Some(default) => vec![default.clone()],
-            None => {
-                return Err(refuse(
-                    OAuthError::InvalidRequest,
-                    "resource is required: the client has no default audience",
-                ))
-            }
-        }
-    } else {
-        if let Some(bad) = request.resources.iter().find(|r| !client.audiences.contains(r)) {
-            return Err(refuse(
-                OAuthError::InvalidTarget,
-                &format!("resource {bad} is not allowed for this client"),
-            ));
-        }
-        request.resources
-    };
+    let resources: Vec<&str> = request.resources.iter().map(String::as_str).collect();
+    let audience = resource::resolve(client, &resources, NoAudience::Refused).map_err(Failure::Protocol)?;
     let scope = match request.scope.as_deref() {
         None => client.scopes.as_ref().map(ToString::to_string).unwrap_or_default(),
         Some(asked) => {
