@@ -18,6 +18,7 @@ use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 
 pub mod accounts;
+pub mod authorization;
 pub mod lockout;
 
 /// Where a request came from, for security events.

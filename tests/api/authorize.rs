@@ -1,9 +1,10 @@
 //! The authorization endpoint: every error, prompt/max_age/id_token_hint, consent memory.
 
-use keyhaven::domain::client::{ClientType, GrantType};
+use keyhaven::domain::client::{Client, ClientType, GrantType, RedirectUri};
+use keyhaven::domain::scope::ScopeSet;
 use keyhaven::domain::Clock;
 
-use crate::flow::{location, pkce, query, ClientSpec, TestClient, API, REDIRECT};
+use crate::flow::{hidden, location, pkce, query, ClientSpec, TestClient, API, PASSWORD, REDIRECT};
 use crate::helpers::{spawn_app, Backend, TestApp};
 
 async fn app_with_client() -> (TestApp, crate::flow::TestClient) {
@@ -495,4 +496,126 @@ async fn resource_is_resolved_the_same_for_every_grant() {
         keyhaven::protocol::resource::ADMIN_AUDIENCE,
         keyhaven::http::admin::AUDIENCE
     );
+}
+
+/// What becomes of a request kept for sign-in when its client changes meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Resumed {
+    /// It goes on (to consent).
+    GoesOn,
+    /// The error, at the client's redirect URI.
+    Redirected(&'static str),
+    /// A page: the redirect URI (or the client) can no longer be trusted.
+    Page,
+}
+
+#[tokio::test]
+async fn a_kept_request_is_checked_again_when_it_resumes() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
+    let elsewhere = || vec![RedirectUri::parse("https://rp.example/elsewhere").unwrap()];
+    let cases: Vec<(&str, Box<dyn Fn(&mut Client)>, Resumed)> = vec![
+        // Positive control: the same steps with the client left alone.
+        ("unchanged", Box::new(|_| {}), Resumed::GoesOn),
+        (
+            "redirect URI removed",
+            Box::new(move |c| c.redirect_uris = elsewhere()),
+            Resumed::Page,
+        ),
+        (
+            "scopes narrowed",
+            Box::new(|c| c.scopes = Some(ScopeSet::parse("openid").unwrap())),
+            Resumed::Redirected("invalid_scope"),
+        ),
+        (
+            "refresh grant removed (offline_access asked)",
+            Box::new(|c| c.grant_types = vec![GrantType::AuthorizationCode]),
+            Resumed::Redirected("invalid_scope"),
+        ),
+        (
+            "code grant removed",
+            Box::new(|c| c.grant_types = vec![GrantType::RefreshToken]),
+            Resumed::Redirected("unauthorized_client"),
+        ),
+        (
+            "audience removed",
+            Box::new(|c| c.audiences = vec!["https://other-api.example".into()]),
+            Resumed::Redirected("invalid_target"),
+        ),
+    ];
+    for (change, apply, expected) in cases {
+        let client = app.register_client(ClientSpec::default()).await;
+        // prompt=login: every round signs in, so the request is kept and resumed.
+        let url = app.authorize_url(&client.id, &pkce().challenge, &[("prompt", Some("login"))]);
+        let login = location(&app.get_url(&url).await);
+        assert!(login.starts_with("/login?request="), "{change}: {login}");
+        let mut registered = app.state.store.find_client(&client.id).await.unwrap().unwrap();
+        apply(&mut registered);
+        assert!(app.state.store.update_client(&registered).await.unwrap());
+        let resume = location(&app.submit_login(&login, "alice", PASSWORD).await);
+        assert!(resume.starts_with("/authorize/resume?"), "{change}: {resume}");
+        let answer = app.get_url(&resume).await;
+        assert_eq!(resumed(answer).await, expected, "{change}");
+    }
+
+    // A deleted client: a page.
+    let client = app.register_client(ClientSpec::default()).await;
+    let url = app.authorize_url(&client.id, &pkce().challenge, &[("prompt", Some("login"))]);
+    let login = location(&app.get_url(&url).await);
+    assert!(app.state.store.delete_client(&client.id).await.unwrap());
+    let resume = location(&app.submit_login(&login, "alice", PASSWORD).await);
+    assert_eq!(resumed(app.get_url(&resume).await).await, Resumed::Page);
+
+    // At consent too: a denial is not sent to a redirect URI removed meanwhile.
+    for (remove, expected) in [(false, Resumed::Redirected("access_denied")), (true, Resumed::Page)] {
+        let client = app.register_client(ClientSpec::default()).await;
+        let url = app.authorize_url(&client.id, &pkce().challenge, &[]);
+        let consent = location(&app.get_url(&url).await);
+        assert!(consent.starts_with("/consent?request="), "{consent}");
+        let html = app.get_url(&consent).await.text().await.unwrap();
+        if remove {
+            let mut registered = app.state.store.find_client(&client.id).await.unwrap().unwrap();
+            registered.redirect_uris = elsewhere();
+            assert!(app.state.store.update_client(&registered).await.unwrap());
+        }
+        let form = [
+            ("csrf_token", hidden(&html, "csrf_token").unwrap()),
+            ("request", hidden(&html, "request").unwrap()),
+            ("decision", "deny".to_owned()),
+        ];
+        let denied = app
+            .http
+            .post(format!("{}/consent", app.address))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resumed(denied).await, expected, "redirect URI removed: {remove}");
+    }
+}
+
+async fn resumed(answer: reqwest::Response) -> Resumed {
+    match answer.status().as_u16() {
+        303 => {
+            let to = location(&answer);
+            if to.starts_with("/consent") {
+                return Resumed::GoesOn;
+            }
+            assert!(to.starts_with(REDIRECT), "{to}");
+            let params = query(&to);
+            assert!(!params.contains_key("code"), "{to}");
+            match params.get("error").map(String::as_str) {
+                Some("invalid_scope") => Resumed::Redirected("invalid_scope"),
+                Some("unauthorized_client") => Resumed::Redirected("unauthorized_client"),
+                Some("invalid_target") => Resumed::Redirected("invalid_target"),
+                Some("access_denied") => Resumed::Redirected("access_denied"),
+                other => panic!("unexpected error {other:?} in {to}"),
+            }
+        }
+        400 => {
+            assert!(answer.headers().get("location").is_none());
+            Resumed::Page
+        }
+        status => panic!("unexpected status {status}"),
+    }
 }
