@@ -20,6 +20,7 @@ use crate::storage::{self, Store};
 pub mod accounts;
 pub mod authorization;
 pub mod lockout;
+pub mod tokens;
 
 /// Where a request came from, for security events.
 #[derive(Debug, Clone, Default)]
