@@ -207,6 +207,31 @@ impl Client {
     }
 }
 
+#[cfg(test)]
+impl Client {
+    /// A client for unit tests: a public client of the code grant and nothing more; a test
+    /// sets what it is about with struct update syntax.
+    pub(crate) fn example(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: id.into(),
+            client_type: ClientType::Public,
+            secret_hash: None,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: None,
+            audiences: vec![],
+            first_party: false,
+            id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 /// What an operator asks for when registering a client; checked by [`ClientRegistration::validate`].
 #[derive(Debug, Clone)]
 pub struct ClientRegistration {

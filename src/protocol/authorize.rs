@@ -416,25 +416,14 @@ pub fn scope_description(scope: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::domain::client::{ClientType, RedirectUri};
-    use crate::domain::SigningAlg;
 
     fn client() -> Client {
         Client {
-            id: "c".into(),
-            name: "c".into(),
             client_type: ClientType::Confidential,
-            secret_hash: None,
             redirect_uris: vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scopes: None,
             audiences: vec!["https://api.example".into()],
-            first_party: false,
-            id_token_alg: SigningAlg::Rs256,
-            post_logout_redirect_uris: vec![],
-            permissions: vec![],
-            introspect_any_audience: false,
-            created_at: 0,
-            updated_at: 0,
+            ..Client::example("c")
         }
     }
 

@@ -109,27 +109,13 @@ fn strip_port(raw: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::client::{ClientType, GrantType};
-    use crate::domain::SigningAlg;
 
     fn client_with(uris: &[&str], post_logout: &[&str]) -> Client {
         let parse = |list: &[&str]| list.iter().map(|u| RedirectUri::parse(u).unwrap()).collect();
         Client {
-            id: "c".into(),
-            name: "c".into(),
-            client_type: ClientType::Public,
-            secret_hash: None,
             redirect_uris: parse(uris),
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: None,
-            audiences: vec![],
-            first_party: false,
-            id_token_alg: SigningAlg::Rs256,
             post_logout_redirect_uris: parse(post_logout),
-            permissions: vec![],
-            introspect_any_audience: false,
-            created_at: 0,
-            updated_at: 0,
+            ..Client::example("c")
         }
     }
 

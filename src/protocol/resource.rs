@@ -62,25 +62,13 @@ pub fn resolve(client: &Client, requested: &[&str], without: NoAudience) -> Resu
 mod tests {
     use super::*;
     use crate::domain::client::{ClientType, GrantType};
-    use crate::domain::SigningAlg;
 
     fn client(audiences: &[&str]) -> Client {
         Client {
-            id: "c".into(),
-            name: "c".into(),
             client_type: ClientType::Confidential,
-            secret_hash: None,
-            redirect_uris: vec![],
             grant_types: vec![GrantType::ClientCredentials],
-            scopes: None,
             audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
-            first_party: false,
-            id_token_alg: SigningAlg::Rs256,
-            post_logout_redirect_uris: vec![],
-            permissions: vec![],
-            introspect_any_audience: false,
-            created_at: 0,
-            updated_at: 0,
+            ..Client::example("c")
         }
     }
 

@@ -77,29 +77,14 @@ pub fn next_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::client::{ClientType, GrantType};
-    use crate::domain::SigningAlg;
 
     /// The fixed "now" of these tests.
     const NOW: UnixTime = 1_700_000_000;
 
     fn client(first_party: bool) -> Client {
         Client {
-            id: "c".into(),
-            name: "c".into(),
-            client_type: ClientType::Confidential,
-            secret_hash: None,
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: None,
-            audiences: vec![],
             first_party,
-            id_token_alg: SigningAlg::Rs256,
-            post_logout_redirect_uris: vec![],
-            permissions: vec![],
-            introspect_any_audience: false,
-            created_at: 0,
-            updated_at: 0,
+            ..Client::example("c")
         }
     }
 

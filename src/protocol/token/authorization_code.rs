@@ -44,30 +44,12 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     use super::*;
-    use crate::domain::client::{ClientType, GrantType};
-    use crate::domain::SigningAlg;
 
     const NOW: UnixTime = 1_700_000_000;
     const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
     fn client(id: &str) -> Client {
-        Client {
-            id: id.into(),
-            name: id.into(),
-            client_type: ClientType::Public,
-            secret_hash: None,
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: None,
-            audiences: vec![],
-            first_party: false,
-            id_token_alg: SigningAlg::Rs256,
-            post_logout_redirect_uris: vec![],
-            permissions: vec![],
-            introspect_any_audience: false,
-            created_at: 0,
-            updated_at: 0,
-        }
+        Client::example(id)
     }
 
     fn code(redirect_uri: Option<&str>) -> CodeRecord {

@@ -79,28 +79,14 @@ pub fn may_be_retry(token: &RefreshTokenRecord, grace: i64, now: UnixTime) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::client::{ClientType, GrantType};
-    use crate::domain::SigningAlg;
+    use crate::domain::client::GrantType;
 
     const NOW: UnixTime = 1_700_000_000;
 
     fn client(id: &str) -> Client {
         Client {
-            id: id.into(),
-            name: id.into(),
-            client_type: ClientType::Confidential,
-            secret_hash: None,
-            redirect_uris: vec![],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scopes: None,
-            audiences: vec![],
-            first_party: false,
-            id_token_alg: SigningAlg::Rs256,
-            post_logout_redirect_uris: vec![],
-            permissions: vec![],
-            introspect_any_audience: false,
-            created_at: 0,
-            updated_at: 0,
+            ..Client::example(id)
         }
     }
 
