@@ -27,6 +27,9 @@ pub const PENDING_TTL: i64 = 600;
 /// one pushes out the oldest.
 pub const PENDING_PER_BROWSER: i64 = 16;
 
+/// A kept request: its row and the request it holds.
+pub type Pending = (PendingAuthorization, AuthorizationRequest);
+
 /// Who asks: a browser, known by the hash of its cookie, and its live session with its person
 /// when it is signed in.
 pub struct Visitor {
@@ -116,11 +119,7 @@ pub async fn resume(services: &Services, visitor: &Visitor, pending_id: &str) ->
 }
 
 /// The pending request `id`, if it exists, has not expired and belongs to this browser.
-pub async fn load_pending(
-    services: &Services,
-    browser_hash: &str,
-    id: &str,
-) -> anyhow::Result<Option<(PendingAuthorization, AuthorizationRequest)>> {
+pub async fn load_pending(services: &Services, browser_hash: &str, id: &str) -> anyhow::Result<Option<Pending>> {
     let now = services.clock.now();
     let pending = services
         .store

@@ -11,9 +11,7 @@ use super::browser::{self, Browser};
 use super::error::PageError;
 use super::WebState;
 use crate::http::routes;
-use crate::protocol::authorize::AuthorizationRequest;
-use crate::service::authorization::{self, Next, Visitor};
-use crate::storage::PendingAuthorization;
+use crate::service::authorization::{self, Next, Pending, Visitor};
 
 pub async fn authorize_get(
     State(state): State<WebState>,
@@ -112,11 +110,7 @@ pub fn expired(state: &WebState) -> Response {
 
 /// The pending request `id`, if it exists, has not expired and belongs to this browser (for
 /// the sign-in pages; `service::authorization::load_pending` without HTTP).
-pub async fn load_pending(
-    state: &WebState,
-    browser: &Browser,
-    id: &str,
-) -> Result<Option<(PendingAuthorization, AuthorizationRequest)>, Response> {
+pub async fn load_pending(state: &WebState, browser: &Browser, id: &str) -> Result<Option<Pending>, Response> {
     authorization::load_pending(state, &browser.hash(), id)
         .await
         .map_err(|e| PageError::failed(e, "authorization request failed").render(&state.pages))
