@@ -1,15 +1,16 @@
 #![no_main]
 //! `Params::parse`, `client_id` and `validate` of the authorization endpoint, for a fixed client:
 //! they never panic, and a request they accept keeps every rule (a registered redirect URI, an
-//! S256 challenge, scopes and audiences the client has, `prompt=none` alone, and it survives
-//! being kept as JSON while the person signs in).
+//! S256 challenge, scopes and audiences the client has, `prompt=none` alone, it survives being
+//! kept as JSON while the person signs in, and the same client's check on resume passes it).
 
 use std::sync::OnceLock;
 
 use keyhaven::domain::client::{Client, ClientRegistration, ClientType, GrantType, RedirectUri};
 use keyhaven::domain::scope::ScopeSet;
 use keyhaven::domain::SigningAlg;
-use keyhaven::protocol::authorize::{client_id, validate, AuthorizationRequest, Params};
+use keyhaven::protocol::authorize::{client_id, recheck, validate, AuthorizationRequest, Params};
+use keyhaven::protocol::redirect_uri;
 use libfuzzer_sys::fuzz_target;
 
 fn client() -> &'static Client {
@@ -50,7 +51,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(request) = validate(&params, client, &verify_hint) else {
         return;
     };
-    assert!(client.registered_redirect(&request.redirect_to).is_some());
+    assert!(redirect_uri::registered(&client.redirect_uris, &request.redirect_to).is_some());
+    // What resumes after sign-in is checked again against the client: unchanged, it passes.
+    assert_eq!(recheck(&request, client), Ok(()));
     assert_eq!(request.code_challenge.len(), 43);
     let scopes = request.scopes().expect("an accepted scope parses");
     assert!(scopes.is_subset_of(client.scopes.as_ref().unwrap()));

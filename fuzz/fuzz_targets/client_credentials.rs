@@ -9,7 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use keyhaven::http::token::credentials;
+use keyhaven::http::extract::credentials;
 use keyhaven::protocol::client_auth::Credentials;
 use keyhaven::protocol::params::Params;
 use libfuzzer_sys::fuzz_target;
@@ -38,10 +38,10 @@ fuzz_target!(|data: &[u8]| {
         };
         headers.insert(AUTHORIZATION, value);
     }
-    match credentials(&headers, &form) {
+    match credentials(headers.get(AUTHORIZATION), &form) {
         Ok(Credentials::Basic { client_id, secret }) => {
             assert!(form.get("client_secret").is_none());
-            match credentials(&basic(&client_id, &secret), &form) {
+            match credentials(basic(&client_id, &secret).get(AUTHORIZATION), &form) {
                 Ok(Credentials::Basic {
                     client_id: again_id,
                     secret: again_secret,

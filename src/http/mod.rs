@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod extract;
 pub mod form;
 pub mod metadata;
 pub mod peer;

@@ -6,16 +6,19 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use url::Url;
 
 use super::discovery::SCOPES;
 use super::error::{err, OAuthError, ProtocolError};
 pub use super::params::Params;
+use super::redirect_uri;
+use super::resource::{self, NoAudience};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::ScopeSet;
-use crate::domain::UnixTime;
-use crate::storage::SessionRecord;
+
+mod step;
+
+pub use step::{next_step, Progress, Step};
 
 /// The longest `state` or `nonce` accepted: both are echoed (in the redirect, in the ID token).
 pub const MAX_ECHOED_LEN: usize = 2048;
@@ -109,35 +112,20 @@ pub fn validate(
     let redirect_uri = params
         .single("redirect_uri")
         .map_err(|_| RequestError::Untrusted("The request names redirect_uri more than once.".into()))?;
-    let redirect_to = match redirect_uri {
-        Some(uri) => client.registered_redirect(uri).map(|_| uri.to_owned()).ok_or_else(|| {
-            RequestError::Untrusted("The redirect_uri is not registered for this application.".into())
-        })?,
-        None => match client.redirect_uris.as_slice() {
-            [only] => only.as_str().to_owned(),
-            [] => {
-                return Err(RequestError::Untrusted(
-                    "This application has no registered redirect URI.".into(),
-                ))
-            }
-            _ => {
-                return Err(RequestError::Untrusted(
-                    "The request has no redirect_uri and the application has several.".into(),
-                ))
-            }
-        },
-    };
+    let redirect_to =
+        redirect_uri::for_authorization(client, redirect_uri).map_err(|m| RequestError::Untrusted(m.into()))?;
     // A state too long to echo is refused and not echoed: otherwise the request would decide
     // the size of our Location header.
     let sent_state = params.single("state").ok().flatten();
     let state = sent_state.filter(|s| s.len() <= MAX_ECHOED_LEN).map(str::to_owned);
-    let fail = |error: OAuthError, description: &str| {
+    let refuse = |error: ProtocolError| {
         RequestError::Redirect(ErrorRedirect {
             redirect_to: redirect_to.clone(),
             state: state.clone(),
-            error: err(error, description),
+            error,
         })
     };
+    let fail = |error: OAuthError, description: &str| refuse(err(error, description));
     if let Some(name) = params.duplicated() {
         return Err(fail(
             OAuthError::InvalidRequest,
@@ -180,12 +168,7 @@ pub fn validate(
             "only response_mode=query is supported",
         ));
     }
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(fail(
-            OAuthError::UnauthorizedClient,
-            "this client may not use the authorization code grant",
-        ));
-    }
+    check_grant(client).map_err(refuse)?;
 
     let code_challenge = match (get("code_challenge"), get("code_challenge_method")) {
         (None, _) => {
@@ -219,20 +202,7 @@ pub fn validate(
     if let Some(unknown) = scopes.tokens().into_iter().find(|t| !SCOPES.contains(&t.as_str())) {
         return Err(fail(OAuthError::InvalidScope, &format!("unknown scope {unknown}")));
     }
-    if let Some(allowed) = &client.scopes {
-        if !scopes.is_subset_of(allowed) {
-            return Err(fail(
-                OAuthError::InvalidScope,
-                "a requested scope is not allowed for this client",
-            ));
-        }
-    }
-    if scopes.contains("offline_access") && !client.allows_grant(GrantType::RefreshToken) {
-        return Err(fail(
-            OAuthError::InvalidScope,
-            "offline_access needs the refresh_token grant, which this client lacks",
-        ));
-    }
+    check_scopes(client, &scopes).map_err(refuse)?;
 
     let prompt: Vec<String> = get("prompt")
         .map(|p| p.split(' ').filter(|v| !v.is_empty()).map(str::to_owned).collect())
@@ -269,33 +239,13 @@ pub fn validate(
         },
     };
 
-    let resources = params.all("resource");
-    for resource in &resources {
-        let absolute = Url::parse(resource).map(|u| u.fragment().is_none()).unwrap_or(false);
-        if !absolute {
-            return Err(fail(
-                OAuthError::InvalidTarget,
-                "resource must be an absolute URI without a fragment",
-            ));
-        }
-        if !client.audiences.iter().any(|a| a == resource) {
-            return Err(fail(
-                OAuthError::InvalidTarget,
-                "resource is not an allowed audience of this client",
-            ));
-        }
-    }
-    let audience: Vec<String> = if resources.is_empty() {
-        client.audiences.first().cloned().into_iter().collect()
+    // Without a resource and a default audience, an OpenID request's token is for userinfo.
+    let without = if scopes.contains("openid") {
+        NoAudience::UserinfoOnly
     } else {
-        resources.iter().map(|r| (*r).to_owned()).collect()
+        NoAudience::Refused
     };
-    if audience.is_empty() && !scopes.contains("openid") {
-        return Err(fail(
-            OAuthError::InvalidTarget,
-            "no resource given and the client has no default audience",
-        ));
-    }
+    let audience = resource::resolve(client, &params.all("resource"), without).map_err(refuse)?;
 
     let hint_sub = match get("id_token_hint") {
         None => None,
@@ -344,6 +294,67 @@ pub fn validate(
     })
 }
 
+/// The checks of [`validate`] that depend on the client, made again when a kept request
+/// resumes after sign-in or consent: the client may have been changed since. Its redirect URI
+/// must still be registered (else the error is shown, never redirected), and the grant, the
+/// scopes and the audiences still allowed.
+pub fn recheck(request: &AuthorizationRequest, client: &Client) -> Result<(), RequestError> {
+    if redirect_uri::registered(&client.redirect_uris, &request.redirect_to).is_none() {
+        return Err(RequestError::Untrusted(
+            "The redirect_uri is no longer registered for this application.".into(),
+        ));
+    }
+    let refuse = |error: ProtocolError| {
+        RequestError::Redirect(ErrorRedirect {
+            redirect_to: request.redirect_to.clone(),
+            state: request.state.clone(),
+            error,
+        })
+    };
+    check_grant(client).map_err(refuse)?;
+    let scopes = request
+        .scopes()
+        .ok_or_else(|| refuse(err(OAuthError::InvalidScope, "the kept scope is unreadable")))?;
+    check_scopes(client, &scopes).map_err(refuse)?;
+    for audience in &request.audience {
+        resource::check(client, audience).map_err(refuse)?;
+    }
+    Ok(())
+}
+
+fn check_grant(client: &Client) -> Result<(), ProtocolError> {
+    if client.allows_grant(GrantType::AuthorizationCode) {
+        Ok(())
+    } else {
+        Err(err(
+            OAuthError::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        ))
+    }
+}
+
+/// The client's registered scopes bound the request (none registered: any scope we know), and
+/// `offline_access` needs the refresh grant.
+fn check_scopes(client: &Client, scopes: &ScopeSet) -> Result<(), ProtocolError> {
+    if client
+        .scopes
+        .as_ref()
+        .is_some_and(|allowed| !scopes.is_subset_of(allowed))
+    {
+        return Err(err(
+            OAuthError::InvalidScope,
+            "a requested scope is not allowed for this client",
+        ));
+    }
+    if scopes.contains("offline_access") && !client.allows_grant(GrantType::RefreshToken) {
+        return Err(err(
+            OAuthError::InvalidScope,
+            "offline_access needs the refresh_token grant, which this client lacks",
+        ));
+    }
+    Ok(())
+}
+
 /// The `sub` value a `claims` request asks for (OIDC Core §5.5.1), in the ID token or at
 /// userinfo; both must agree.
 fn requested_sub(claims: &Value) -> Result<Option<String>, &'static str> {
@@ -365,84 +376,6 @@ fn requested_sub(claims: &Value) -> Result<Option<String>, &'static str> {
     Ok(asked.map(str::to_owned))
 }
 
-/// Where the person is in the flow for this request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Progress {
-    /// When the person signed in for this very request (satisfies `prompt=login`).
-    pub login_done_at: Option<UnixTime>,
-    /// Whether they consented on this very request (satisfies `prompt=consent`).
-    pub consent_done: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Login,
-    Consent,
-    IssueCode,
-}
-
-/// What happens next: sign in, consent, or a code. With `prompt=none` a needed page is an
-/// error instead (`login_required`, `consent_required`).
-pub fn next_step(
-    request: &AuthorizationRequest,
-    client: &Client,
-    session: Option<&SessionRecord>,
-    consented_scope: Option<&str>,
-    progress: Progress,
-    now: UnixTime,
-) -> Result<Step, ProtocolError> {
-    if let (Some(sub), Some(s)) = (&request.hint_sub, session) {
-        // Someone else signed in for this very request: asking again would loop.
-        if *sub != s.user_id && progress.login_done_at.is_some() {
-            return Err(err(
-                OAuthError::LoginRequired,
-                "the person who signed in is not the one the request names",
-            ));
-        }
-    }
-    let needs_login = match session {
-        None => true,
-        Some(s) => {
-            let forced = request.prompt_login() && progress.login_done_at.is_none();
-            let too_old = request.max_age.is_some_and(|max| now - s.auth_time > max);
-            let other_person = request.hint_sub.as_ref().is_some_and(|sub| *sub != s.user_id);
-            forced || too_old || other_person
-        }
-    };
-    if needs_login {
-        return if request.prompt_none() {
-            Err(err(OAuthError::LoginRequired, "the person is not signed in"))
-        } else {
-            Ok(Step::Login)
-        };
-    }
-    let covered = match (consented_scope.and_then(|s| ScopeSet::parse(s).ok()), request.scopes()) {
-        (Some(granted), Some(wanted)) => wanted.is_subset_of(&granted),
-        _ => false,
-    };
-    let needs_consent = !client.first_party && ((request.prompt_consent() && !progress.consent_done) || !covered);
-    if needs_consent {
-        return if request.prompt_none() {
-            Err(err(OAuthError::ConsentRequired, "the person has not consented"))
-        } else {
-            Ok(Step::Consent)
-        };
-    }
-    Ok(Step::IssueCode)
-}
-
-/// `redirect_to` with `params` added to its query (RFC 6749 §3.1.2: keep its own query).
-pub fn redirect_with(redirect_to: &str, params: &[(&str, &str)]) -> String {
-    match Url::parse(redirect_to) {
-        Ok(mut url) => {
-            url.query_pairs_mut().extend_pairs(params.iter());
-            url.into()
-        }
-        // Unreachable for a registered URI; degrade to the plain URI rather than panic.
-        Err(_) => redirect_to.to_owned(),
-    }
-}
-
 /// The error response at the client (RFC 6749 §4.1.2.1 plus RFC 9207 `iss`).
 pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
     let mut params = vec![
@@ -453,7 +386,7 @@ pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
         params.push(("state", state));
     }
     params.push(("iss", issuer));
-    redirect_with(&e.redirect_to, &params)
+    redirect_uri::redirect_with(&e.redirect_to, &params)
 }
 
 /// The success response: the code, `state`, and `iss` (RFC 9207).
@@ -463,7 +396,7 @@ pub fn code_redirect(request: &AuthorizationRequest, code: &str, issuer: &str) -
         params.push(("state", state));
     }
     params.push(("iss", issuer));
-    redirect_with(&request.redirect_to, &params)
+    redirect_uri::redirect_with(&request.redirect_to, &params)
 }
 
 /// What a scope means, in the words the consent page uses.
@@ -476,5 +409,81 @@ pub fn scope_description(scope: &str) -> &'static str {
         "phone" => "See your phone number",
         "offline_access" => "Stay connected when you are not using it",
         _ => "Access you have not seen described",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::client::{ClientType, RedirectUri};
+
+    fn client() -> Client {
+        Client {
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            audiences: vec!["https://api.example".into()],
+            ..Client::example("c")
+        }
+    }
+
+    /// A request to a changed loopback port, for `openid offline_access`.
+    fn kept(client: &Client) -> AuthorizationRequest {
+        let query = "response_type=code&client_id=c&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcb\
+                     &scope=openid+offline_access&state=s&code_challenge_method=S256\
+                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let params = Params::parse(query.as_bytes()).unwrap();
+        validate(&params, client, &|_| Err("no hint expected".into())).unwrap()
+    }
+
+    #[test]
+    fn a_kept_request_is_checked_against_the_client_as_it_is_now() {
+        let request = kept(&client());
+        assert_eq!(request.redirect_to, "http://127.0.0.1:5000/cb");
+        // Positive control: the client unchanged (or changed in what the request does not use).
+        assert_eq!(recheck(&request, &client()), Ok(()));
+        let mut renamed = client();
+        renamed.name = "other name".into();
+        assert_eq!(recheck(&request, &renamed), Ok(()));
+
+        type Change = fn(&mut Client);
+        // None: shown on a page; Some: this error at the redirect URI.
+        let changes: [(Change, Option<OAuthError>); 5] = [
+            (
+                |c| c.redirect_uris = vec![RedirectUri::parse("http://127.0.0.1/other").unwrap()],
+                None,
+            ),
+            (
+                |c| c.scopes = Some(ScopeSet::parse("openid").unwrap()),
+                Some(OAuthError::InvalidScope),
+            ),
+            (
+                |c| c.grant_types = vec![GrantType::AuthorizationCode],
+                Some(OAuthError::InvalidScope),
+            ),
+            (
+                |c| c.grant_types = vec![GrantType::RefreshToken],
+                Some(OAuthError::UnauthorizedClient),
+            ),
+            (
+                |c| c.audiences = vec!["https://other.example".into()],
+                Some(OAuthError::InvalidTarget),
+            ),
+        ];
+        for (change, expected) in changes {
+            let mut changed = client();
+            change(&mut changed);
+            match (recheck(&request, &changed), expected) {
+                (Err(RequestError::Untrusted(_)), None) => {}
+                (Err(RequestError::Redirect(e)), Some(error)) => {
+                    assert_eq!(e.error.error, error);
+                    assert_eq!(
+                        (e.redirect_to.as_str(), e.state.as_deref()),
+                        ("http://127.0.0.1:5000/cb", Some("s"))
+                    );
+                }
+                (other, expected) => panic!("{other:?}, expected {expected:?}"),
+            }
+        }
     }
 }

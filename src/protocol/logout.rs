@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::redirect_uri;
 use crate::domain::client::Client;
 use crate::storage::{Store, StoreError};
 
@@ -74,7 +75,7 @@ pub async fn validate(
                 ));
             };
             let client: Option<Client> = store.find_client(&client_id).await.map_err(LogoutError::Store)?;
-            let registered = client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r.as_str() == uri));
+            let registered = client.is_some_and(|c| redirect_uri::post_logout_registered(&c, uri));
             if !registered {
                 return Err(LogoutError::Refused(
                     "The post_logout_redirect_uri is not registered for this application.",
@@ -84,7 +85,7 @@ pub async fn validate(
             if let Some(state) = &request.state {
                 params.push(("state", state.as_str()));
             }
-            Some(super::authorize::redirect_with(uri, &params))
+            Some(redirect_uri::redirect_with(uri, &params))
         }
     };
     let hint_sid = hint

@@ -8,6 +8,8 @@ pub mod error;
 pub mod introspect;
 pub mod logout;
 pub mod params;
+pub mod redirect_uri;
+pub mod resource;
 pub mod revocation;
 pub mod revoke;
 pub mod token;

@@ -19,10 +19,12 @@ use crate::storage::{self, Store};
 
 pub mod accounts;
 pub mod apps;
+pub mod authorization;
 pub mod lockout;
 pub mod security;
 pub mod sessions;
 pub mod signin;
+pub mod tokens;
 
 /// Where a request came from, for security events.
 #[derive(Debug, Clone, Default)]

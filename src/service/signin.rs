@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::security::{self, Factor};
 use super::{lockout, Peer, Services};
-use crate::crypto::tokens::{random_base64url, SecretHash};
+use crate::crypto::tokens::random_base64url;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::lockout::MAX_FAILURES;
 use crate::domain::user::User;
@@ -274,33 +274,26 @@ async fn start_session(
     tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
     let resume = match request_id {
         None => Resume::Nothing,
-        Some(id) if carry_authorization_request(services, id, browser, now).await? => Resume::Request(id.to_owned()),
+        Some(id) if carry_authorization_request(services, id, browser).await? => Resume::Request(id.to_owned()),
         Some(_) => Resume::Expired,
     };
     Ok(NewSession { user, session, resume })
 }
 
 /// Moves the pending authorization request `id` of the browser's old id to its new one,
-/// marked as signed in now; false when there is no such request for this browser.
+/// marked as signed in now (the authorization service's rule); false when there is no such
+/// request for this browser.
 async fn carry_authorization_request(
     services: &Services,
     id: &str,
     browser: BrowserIds<'_>,
-    now: UnixTime,
 ) -> Result<bool, StoreError> {
-    let found = services
-        .store
-        .find_pending_authorization(SecretHash::of(id).as_str(), now)
-        .await?;
-    let Some(mut pending) = found.filter(|p| p.browser_hash == browser.current) else {
-        return Ok(false);
-    };
-    pending.browser_hash = browser.signed_in.to_owned();
-    pending.login_done_at = Some(now);
-    if let Err(e) = services.store.update_pending_authorization(&pending).await {
-        tracing::error!(error = %e, "could not update the pending request");
-    }
-    Ok(true)
+    super::authorization::signed_in(services, id, browser.current, browser.signed_in)
+        .await
+        .map_err(|e| match e.downcast::<StoreError>() {
+            Ok(store) => store,
+            Err(other) => StoreError::Unexpected(other),
+        })
 }
 
 /// The name of the application a sign-in is for, to show on the sign-in page.

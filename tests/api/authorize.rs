@@ -1,9 +1,10 @@
 //! The authorization endpoint: every error, prompt/max_age/id_token_hint, consent memory.
 
-use keyhaven::domain::client::{ClientType, GrantType};
+use keyhaven::domain::client::{Client, ClientType, GrantType, RedirectUri};
+use keyhaven::domain::scope::ScopeSet;
 use keyhaven::domain::Clock;
 
-use crate::flow::{location, pkce, query, ClientSpec, REDIRECT};
+use crate::flow::{hidden, location, pkce, query, ClientSpec, TestClient, API, PASSWORD, REDIRECT};
 use crate::helpers::{spawn_app, Backend, TestApp};
 
 async fn app_with_client() -> (TestApp, crate::flow::TestClient) {
@@ -338,9 +339,27 @@ async fn id_token_hint_must_be_an_id_token_not_an_access_token() {
     }
 }
 
+/// `POST /token` for a code sent to `redirect_uri`.
+async fn exchange_at(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    app.token(client, &form).await
+}
+
 #[tokio::test]
 async fn loopback_redirect_uris_may_change_port_only() {
     let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
     let native = app
         .register_client(ClientSpec {
             client_type: ClientType::Public,
@@ -348,16 +367,23 @@ async fn loopback_redirect_uris_may_change_port_only() {
             ..Default::default()
         })
         .await;
+    // The code arrives at the port the request named, and is exchanged with that same URI.
+    let changed = "http://127.0.0.1:49152/callback";
+    let p = pkce();
+    let url = app.authorize_url(&native.id, &p.challenge, &[("redirect_uri", Some(changed))]);
+    let done = app.authorize_as(&url, "alice").await;
+    assert!(done.starts_with(&format!("{changed}?")), "{done}");
+    let code = query(&done)["code"].clone();
+    let tokens = exchange_at(&app, &native, &code, changed, &p.verifier).await;
+    assert_eq!(tokens.status(), 200);
+    // The port's freedom ends at the authorization request: the token request repeats its URI.
+    let (code, p) = app.code_for(&native, "alice", &[("redirect_uri", Some(changed))]).await;
+    let registered = exchange_at(&app, &native, &code, "http://127.0.0.1/callback", &p.verifier).await;
+    assert_eq!(registered.status(), 400);
+    let body: serde_json::Value = registered.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+
     let c = pkce().challenge;
-    let ok = app
-        .get_url(&app.authorize_url(
-            &native.id,
-            &c,
-            &[("redirect_uri", Some("http://127.0.0.1:49152/callback"))],
-        ))
-        .await;
-    assert_eq!(ok.status(), 303);
-    assert!(location(&ok).starts_with("/login"));
     assert_error_page(
         &app,
         &app.authorize_url(
@@ -413,4 +439,183 @@ async fn post_authorize_works_like_get() {
         .unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(query(&location(&response))["error"], "login_required");
+}
+
+/// `client_credentials` for `client` with one `resource`: (status, body).
+async fn client_credentials_for(app: &TestApp, client: &TestClient, resource: &str) -> (u16, serde_json::Value) {
+    let response = app
+        .token(client, &[("grant_type", "client_credentials"), ("resource", resource)])
+        .await;
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn resource_is_resolved_the_same_for_every_grant() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
+    // Registered audiences, so that only their form can refuse them (RFC 8707 §2).
+    const FRAGMENT: &str = "https://api.example/v2#part";
+    const NOT_A_URI: &str = "api.example";
+    let client = app
+        .register_client(ClientSpec {
+            grants: vec![
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+            ],
+            audiences: vec![API, FRAGMENT, NOT_A_URI],
+            ..Default::default()
+        })
+        .await;
+
+    // Positive control: an allowed resource works at both.
+    let (code, p) = app.code_for(&client, "alice", &[("resource", Some(API))]).await;
+    let tokens: serde_json::Value = app.exchange(&client, &code, &p.verifier).await.json().await.unwrap();
+    let aud = crate::token::jwt_claims(tokens["access_token"].as_str().unwrap())["aud"].clone();
+    assert!(aud.as_array().unwrap().contains(&API.into()), "{aud}");
+    let (status, body) = client_credentials_for(&app, &client, API).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        crate::token::jwt_claims(body["access_token"].as_str().unwrap())["aud"],
+        API
+    );
+
+    // Malformed (though registered) or not registered: invalid_target at both.
+    for resource in [FRAGMENT, NOT_A_URI, "https://nope.example"] {
+        let url = app.authorize_url(&client.id, &pkce().challenge, &[("resource", Some(resource))]);
+        assert_error_redirect(&app, &url, "invalid_target").await;
+        let (status, body) = client_credentials_for(&app, &client, resource).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_target")),
+            "{resource}: {body}"
+        );
+    }
+    // The one resource that is not a URI: the admin API's own audience.
+    assert_eq!(
+        keyhaven::protocol::resource::ADMIN_AUDIENCE,
+        keyhaven::http::admin::AUDIENCE
+    );
+}
+
+/// What becomes of a request kept for sign-in when its client changes meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Resumed {
+    /// It goes on (to consent).
+    GoesOn,
+    /// The error, at the client's redirect URI.
+    Redirected(&'static str),
+    /// A page: the redirect URI (or the client) can no longer be trusted.
+    Page,
+}
+
+#[tokio::test]
+async fn a_kept_request_is_checked_again_when_it_resumes() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user("alice").await;
+    let elsewhere = || vec![RedirectUri::parse("https://rp.example/elsewhere").unwrap()];
+    let cases: Vec<(&str, Box<dyn Fn(&mut Client)>, Resumed)> = vec![
+        // Positive control: the same steps with the client left alone.
+        ("unchanged", Box::new(|_| {}), Resumed::GoesOn),
+        (
+            "redirect URI removed",
+            Box::new(move |c| c.redirect_uris = elsewhere()),
+            Resumed::Page,
+        ),
+        (
+            "scopes narrowed",
+            Box::new(|c| c.scopes = Some(ScopeSet::parse("openid").unwrap())),
+            Resumed::Redirected("invalid_scope"),
+        ),
+        (
+            "refresh grant removed (offline_access asked)",
+            Box::new(|c| c.grant_types = vec![GrantType::AuthorizationCode]),
+            Resumed::Redirected("invalid_scope"),
+        ),
+        (
+            "code grant removed",
+            Box::new(|c| c.grant_types = vec![GrantType::RefreshToken]),
+            Resumed::Redirected("unauthorized_client"),
+        ),
+        (
+            "audience removed",
+            Box::new(|c| c.audiences = vec!["https://other-api.example".into()]),
+            Resumed::Redirected("invalid_target"),
+        ),
+    ];
+    for (change, apply, expected) in cases {
+        let client = app.register_client(ClientSpec::default()).await;
+        // prompt=login: every round signs in, so the request is kept and resumed.
+        let url = app.authorize_url(&client.id, &pkce().challenge, &[("prompt", Some("login"))]);
+        let login = location(&app.get_url(&url).await);
+        assert!(login.starts_with("/login?request="), "{change}: {login}");
+        let mut registered = app.state.store.find_client(&client.id).await.unwrap().unwrap();
+        apply(&mut registered);
+        assert!(app.state.store.update_client(&registered).await.unwrap());
+        let resume = location(&app.submit_login(&login, "alice", PASSWORD).await);
+        assert!(resume.starts_with("/authorize/resume?"), "{change}: {resume}");
+        let answer = app.get_url(&resume).await;
+        assert_eq!(resumed(answer).await, expected, "{change}");
+    }
+
+    // A deleted client: a page.
+    let client = app.register_client(ClientSpec::default()).await;
+    let url = app.authorize_url(&client.id, &pkce().challenge, &[("prompt", Some("login"))]);
+    let login = location(&app.get_url(&url).await);
+    assert!(app.state.store.delete_client(&client.id).await.unwrap());
+    let resume = location(&app.submit_login(&login, "alice", PASSWORD).await);
+    assert_eq!(resumed(app.get_url(&resume).await).await, Resumed::Page);
+
+    // At consent too: a denial is not sent to a redirect URI removed meanwhile.
+    for (remove, expected) in [(false, Resumed::Redirected("access_denied")), (true, Resumed::Page)] {
+        let client = app.register_client(ClientSpec::default()).await;
+        let url = app.authorize_url(&client.id, &pkce().challenge, &[]);
+        let consent = location(&app.get_url(&url).await);
+        assert!(consent.starts_with("/consent?request="), "{consent}");
+        let html = app.get_url(&consent).await.text().await.unwrap();
+        if remove {
+            let mut registered = app.state.store.find_client(&client.id).await.unwrap().unwrap();
+            registered.redirect_uris = elsewhere();
+            assert!(app.state.store.update_client(&registered).await.unwrap());
+        }
+        let form = [
+            ("csrf_token", hidden(&html, "csrf_token").unwrap()),
+            ("request", hidden(&html, "request").unwrap()),
+            ("decision", "deny".to_owned()),
+        ];
+        let denied = app
+            .http
+            .post(format!("{}/consent", app.address))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resumed(denied).await, expected, "redirect URI removed: {remove}");
+    }
+}
+
+async fn resumed(answer: reqwest::Response) -> Resumed {
+    match answer.status().as_u16() {
+        303 => {
+            let to = location(&answer);
+            if to.starts_with("/consent") {
+                return Resumed::GoesOn;
+            }
+            assert!(to.starts_with(REDIRECT), "{to}");
+            let params = query(&to);
+            assert!(!params.contains_key("code"), "{to}");
+            match params.get("error").map(String::as_str) {
+                Some("invalid_scope") => Resumed::Redirected("invalid_scope"),
+                Some("unauthorized_client") => Resumed::Redirected("unauthorized_client"),
+                Some("invalid_target") => Resumed::Redirected("invalid_target"),
+                Some("access_denied") => Resumed::Redirected("access_denied"),
+                other => panic!("unexpected error {other:?} in {to}"),
+            }
+        }
+        400 => {
+            assert!(answer.headers().get("location").is_none());
+            Resumed::Page
+        }
+        status => panic!("unexpected status {status}"),
+    }
 }

@@ -141,10 +141,19 @@ async fn a_rotation_chain_kills_each_used_token_and_keeps_the_absolute_lifetime(
 async fn an_idle_refresh_token_expires() {
     let (app, client, _) = setup(&[("refresh_idle_ttl", "1h")]).await;
     let tokens = app.tokens_for(&client, "alice").await;
+    // Positive control: inside the idle hour a refresh works, and starts a new hour.
+    app.clock.advance(3000);
+    let refreshed = app.refresh(&client, &text(&tokens, "refresh_token"), None).await;
+    assert_eq!(refreshed.status(), 200);
+    let next = text(&refreshed.json().await.unwrap(), "refresh_token");
+    // Past that hour (though well within the family's 30 days), the same request fails.
     app.clock.advance(3601);
+    let expired = app.refresh(&client, &next, None).await;
+    assert_eq!(expired.status(), 400);
+    let body: Value = expired.json().await.unwrap();
     assert_eq!(
-        error_of(app.refresh(&client, &text(&tokens, "refresh_token"), None).await).await,
-        (400, "invalid_grant".into())
+        (text(&body, "error"), text(&body, "error_description")),
+        ("invalid_grant".into(), "the refresh token has expired".into())
     );
 }
 

@@ -1,19 +1,12 @@
-//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §2.1.1, §4.5).
-//! A code is spent by one atomic store operation; a second redemption revokes everything the
-//! first one issued.
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §2.1.1, §4.5):
+//! what a code must satisfy once it is spent. Spending it (one atomic store operation) and
+//! revoking what a replayed code issued is `service::tokens`.
 
-use serde_json::Value;
-
-use super::id_token::{self, IdTokenClaims};
-use super::TokenResponse;
-use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
-use crate::domain::client::{Client, GrantType};
-use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::domain::client::Client;
 use crate::domain::pkce::{CodeChallenge, CodeVerifier};
-use crate::protocol::access_token::{self, AccessGrant};
-use crate::protocol::error::{err, OAuthError};
-use crate::protocol::{revocation, userinfo, Context, Failure};
-use crate::storage::{CodeRedemption, RefreshTokenRecord};
+use crate::domain::UnixTime;
+use crate::protocol::redirect_uri;
+use crate::storage::CodeRecord;
 
 /// The grant's parameters. `Debug` is not derived: the code is a secret.
 pub struct CodeExchange {
@@ -22,149 +15,125 @@ pub struct CodeExchange {
     pub code_verifier: Option<String>,
 }
 
-fn invalid_grant(description: &str) -> Failure {
-    Failure::Protocol(err(OAuthError::InvalidGrant, description))
-}
-
-pub async fn exchange(ctx: &Context<'_>, client: &Client, request: CodeExchange) -> Result<TokenResponse, Failure> {
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(Failure::Protocol(err(
-            OAuthError::UnauthorizedClient,
-            "client may not use this grant",
-        )));
-    }
-    let code = request
-        .code
-        .ok_or_else(|| Failure::Protocol(err(OAuthError::InvalidRequest, "code is required")))?;
-    let family_id = format!("fam_{}", random_base64url(16));
-    let redemption = ctx
-        .store
-        .redeem_authorization_code(
-            SecretHash::of(&code).as_str(),
-            &family_id,
-            ctx.now,
-            ctx.now + ctx.settings.refresh_absolute_ttl,
-        )
-        .await?;
-    let granted = match redemption {
-        CodeRedemption::Redeemed(granted) => granted,
-        CodeRedemption::NotFound => return Err(invalid_grant("the code is invalid")),
-        CodeRedemption::Replayed { family_id } => {
-            if let Some(family) = family_id {
-                revocation::revoke_family(ctx, &family, "code_replay").await?;
-                ctx.record(
-                    SecurityEvent::new(ctx.now, kind::CODE_REPLAY, Outcome::Failure)
-                        .client(&client.id)
-                        .detail(format!("family {family} revoked")),
-                );
-                tracing::warn!(client_id = %client.id, family = %family, "authorization code replayed; its grant family is revoked");
-            }
-            return Err(invalid_grant("the code was already used"));
-        }
-    };
-
-    // The code is spent from here on; any failure also kills the family made for it (nothing
-    // was issued from it yet).
-    let family = family_id.as_str();
-    let refuse = |description: &'static str| async move {
-        ctx.store.revoke_family(family, ctx.now, "failed_redemption").await?;
-        Err::<TokenResponse, Failure>(invalid_grant(description))
-    };
-    if granted.expires_at <= ctx.now {
-        return refuse("the code has expired").await;
+/// Checks a just-spent code against the request presenting it: unexpired, issued to this
+/// client, the authorization request's `redirect_uri` repeated, and the PKCE verifier. The
+/// error is the `invalid_grant` description.
+pub fn check(granted: &CodeRecord, client: &Client, request: &CodeExchange, now: UnixTime) -> Result<(), &'static str> {
+    if granted.expires_at <= now {
+        return Err("the code has expired");
     }
     if granted.client_id != client.id {
-        return refuse("the code was issued to another client").await;
+        return Err("the code was issued to another client");
     }
-    match (&granted.redirect_uri, &request.redirect_uri) {
-        (Some(sent), Some(now)) if sent == now => {}
-        (None, None) => {}
-        (Some(_), None) => return refuse("redirect_uri is required: the authorization request had it").await,
-        _ => return refuse("redirect_uri does not match the authorization request").await,
-    }
+    redirect_uri::token_request_matches(granted.redirect_uri.as_deref(), request.redirect_uri.as_deref())?;
     let verifier = match request.code_verifier.as_deref().map(CodeVerifier::parse) {
-        Some(Ok(v)) => v,
-        Some(Err(_)) => return refuse("code_verifier is malformed").await,
-        None => return refuse("code_verifier is required").await,
+        Some(Ok(verifier)) => verifier,
+        Some(Err(_)) => return Err("code_verifier is malformed"),
+        None => return Err("code_verifier is required"),
     };
     if !CodeChallenge::from_stored(granted.code_challenge.clone()).is_satisfied_by(&verifier) {
-        return refuse("code_verifier does not match the code_challenge").await;
+        return Err("code_verifier does not match the code_challenge");
     }
-    let user = match ctx.store.find_user_by_id(&granted.user_id).await? {
-        Some(user) if !user.disabled => user,
-        _ => return refuse("the account is not active").await,
-    };
+    Ok(())
+}
 
-    let openid = granted.scope.split(' ').any(|s| s == "openid");
-    let mut audience: Vec<String> = serde_json::from_str(&granted.audience).unwrap_or_default();
-    if openid {
-        audience.push(ctx.userinfo_audience());
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    const NOW: UnixTime = 1_700_000_000;
+    const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    fn client(id: &str) -> Client {
+        Client::example(id)
     }
-    let (access_token, expires_in) = access_token::issue(
-        ctx,
-        &AccessGrant {
-            sub: &user.id,
-            client_id: &client.id,
-            scope: &granted.scope,
-            audience,
-            sid: Some(&granted.sid),
-            family_id: Some(&family_id),
-            auth_time: Some(granted.auth_time),
-        },
-    )?;
 
-    let id_token = if openid {
-        let requested: Option<Value> = granted.claims.as_deref().and_then(|c| serde_json::from_str(c).ok());
-        let extra = userinfo::requested_claims(&user, requested.as_ref().and_then(|r| r.get("id_token")));
-        Some(id_token::issue(
-            ctx,
-            IdTokenClaims {
-                client,
-                sub: &user.id,
-                auth_time: granted.auth_time,
-                nonce: granted.nonce.as_deref(),
-                sid: &granted.sid,
-                amr: &granted.amr,
-                access_token: &access_token,
-                extra,
-            },
-        )?)
-    } else {
-        None
-    };
+    fn code(redirect_uri: Option<&str>) -> CodeRecord {
+        CodeRecord {
+            code_hash: "h".into(),
+            client_id: "a".into(),
+            user_id: "alice".into(),
+            sid: "s".into(),
+            redirect_uri: redirect_uri.map(str::to_owned),
+            code_challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes())),
+            nonce: None,
+            scope: "openid".into(),
+            claims: None,
+            audience: "[]".into(),
+            auth_time: NOW - 5,
+            amr: vec![],
+            created_at: NOW - 5,
+            expires_at: NOW + 55,
+        }
+    }
 
-    let refresh_token =
-        if granted.scope.split(' ').any(|s| s == "offline_access") && client.allows_grant(GrantType::RefreshToken) {
-            let token = OpaqueSecret::generate(prefix::REFRESH_TOKEN);
-            let absolute_end = ctx.now + ctx.settings.refresh_absolute_ttl;
-            ctx.store
-                .insert_refresh_token(&RefreshTokenRecord {
-                    token_hash: token.hash().as_str().to_owned(),
-                    family_id: family_id.clone(),
-                    created_at: ctx.now,
-                    expires_at: (ctx.now + ctx.settings.refresh_idle_ttl).min(absolute_end),
-                    rotated_at: None,
-                    successor_hash: None,
-                })
-                .await?;
-            Some(token.expose().to_owned())
-        } else {
-            None
-        };
+    fn exchange(redirect_uri: Option<&str>, verifier: Option<&str>) -> CodeExchange {
+        CodeExchange {
+            code: Some("khc_x".into()),
+            redirect_uri: redirect_uri.map(str::to_owned),
+            code_verifier: verifier.map(str::to_owned),
+        }
+    }
 
-    ctx.record(
-        SecurityEvent::new(ctx.now, kind::TOKEN_ISSUED, Outcome::Success)
-            .user(&user.id)
-            .client(&client.id)
-            .session(&granted.sid)
-            .detail("authorization_code"),
-    );
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        scope: granted.scope,
-        refresh_token,
-        id_token,
-    })
+    #[test]
+    fn a_code_is_bound_to_its_client_redirect_uri_verifier_and_lifetime() {
+        let uri = Some("http://127.0.0.1:49152/cb");
+        let granted = code(uri);
+        let a = client("a");
+        assert_eq!(check(&granted, &a, &exchange(uri, Some(VERIFIER)), NOW), Ok(()));
+        assert_eq!(check(&code(None), &a, &exchange(None, Some(VERIFIER)), NOW), Ok(()));
+        let refused = [
+            (
+                granted.clone(),
+                client("b"),
+                exchange(uri, Some(VERIFIER)),
+                "another client",
+            ),
+            (
+                granted.clone(),
+                a.clone(),
+                exchange(Some("http://127.0.0.1/cb"), Some(VERIFIER)),
+                "does not match the authorization",
+            ),
+            (
+                granted.clone(),
+                a.clone(),
+                exchange(None, Some(VERIFIER)),
+                "redirect_uri is required",
+            ),
+            (
+                code(None),
+                a.clone(),
+                exchange(uri, Some(VERIFIER)),
+                "does not match the authorization",
+            ),
+            (
+                granted.clone(),
+                a.clone(),
+                exchange(uri, None),
+                "code_verifier is required",
+            ),
+            (granted.clone(), a.clone(), exchange(uri, Some("short")), "malformed"),
+            (
+                granted.clone(),
+                a.clone(),
+                exchange(uri, Some(&"A".repeat(43))),
+                "does not match the code_challenge",
+            ),
+        ];
+        for (granted, client, request, why) in refused {
+            let e = check(&granted, &client, &request, NOW).unwrap_err();
+            assert!(e.contains(why), "{e} should say {why}");
+        }
+        // Valid until the second it expires.
+        assert_eq!(check(&granted, &a, &exchange(uri, Some(VERIFIER)), NOW + 54), Ok(()));
+        assert_eq!(
+            check(&granted, &a, &exchange(uri, Some(VERIFIER)), NOW + 55),
+            Err("the code has expired")
+        );
+    }
 }

@@ -1,4 +1,6 @@
-//! The token endpoint (RFC 6749 §3.2, §5): one module per grant, the response shape here.
+//! The token endpoint (RFC 6749 §3.2, §5): the request, one module of rules per grant, the
+//! response shape. What the grants do with the store, the keys and the events is
+//! `service::tokens`.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -6,6 +8,63 @@ pub mod id_token;
 pub mod refresh_token;
 
 use serde::Serialize;
+
+use self::authorization_code::CodeExchange;
+use self::client_credentials::ClientCredentialsRequest;
+use self::refresh_token::RefreshRequest;
+use super::error::{err, OAuthError, ProtocolError};
+use super::params::Params;
+use crate::domain::client::{Client, GrantType};
+
+/// A token request, by `grant_type`. Not `Debug`: codes and refresh tokens are secrets.
+pub enum TokenRequest {
+    AuthorizationCode(CodeExchange),
+    RefreshToken(RefreshRequest),
+    ClientCredentials(ClientCredentialsRequest),
+}
+
+impl TokenRequest {
+    /// Reads the grant's parameters from the form (already checked for repeats).
+    pub fn from_params(form: &Params) -> Result<Self, ProtocolError> {
+        match form.get("grant_type") {
+            None => Err(err(OAuthError::InvalidRequest, "grant_type is required")),
+            Some("authorization_code") => Ok(Self::AuthorizationCode(CodeExchange {
+                code: form.take("code"),
+                redirect_uri: form.take("redirect_uri"),
+                code_verifier: form.take("code_verifier"),
+            })),
+            Some("refresh_token") => Ok(Self::RefreshToken(RefreshRequest {
+                refresh_token: form.take("refresh_token"),
+                scope: form.take("scope"),
+            })),
+            Some("client_credentials") => Ok(Self::ClientCredentials(ClientCredentialsRequest {
+                scope: form.take("scope"),
+                resources: form.all("resource").into_iter().map(str::to_owned).collect(),
+            })),
+            Some(_) => Err(err(
+                OAuthError::UnsupportedGrantType,
+                "this grant type is not supported",
+            )),
+        }
+    }
+
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
+            Self::RefreshToken(_) => GrantType::RefreshToken,
+            Self::ClientCredentials(_) => GrantType::ClientCredentials,
+        }
+    }
+}
+
+/// `unauthorized_client` unless the client is registered for `grant`.
+pub fn check_grant(client: &Client, grant: GrantType) -> Result<(), ProtocolError> {
+    if client.allows_grant(grant) {
+        Ok(())
+    } else {
+        Err(err(OAuthError::UnauthorizedClient, "client may not use this grant"))
+    }
+}
 
 /// RFC 6749 §5.1 plus the OIDC `id_token`.
 #[derive(Serialize)]
