@@ -255,6 +255,23 @@ impl Client {
     }
 }
 
+/// A registration that breaks a rule: the field at fault and why, in words an operator reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RegistrationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl RegistrationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
 /// What an operator asks for when registering a client; checked by [`ClientRegistration::validate`].
 #[derive(Debug, Clone)]
 pub struct ClientRegistration {
@@ -272,6 +289,41 @@ pub struct ClientRegistration {
 }
 
 impl ClientRegistration {
+    /// What a new client starts from: confidential, the code and refresh grants, any scope, no
+    /// audience, RS256 ID tokens.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: None,
+            audiences: vec![],
+            first_party: false,
+            id_token_alg: SigningAlg::Rs256,
+            post_logout_redirect_uris: vec![],
+            permissions: vec![],
+            introspect_any_audience: false,
+        }
+    }
+
+    /// A stored client's registration, to change.
+    pub fn of(c: &Client) -> Self {
+        Self {
+            name: c.name.clone(),
+            client_type: c.client_type,
+            redirect_uris: c.redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            scopes: c.scopes.clone(),
+            audiences: c.audiences.clone(),
+            first_party: c.first_party,
+            id_token_alg: c.id_token_alg,
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            permissions: c.permissions.clone(),
+            introspect_any_audience: c.introspect_any_audience,
+        }
+    }
+
     pub fn into_client(self, id: String, secret_hash: Option<String>, now: UnixTime) -> Client {
         Client {
             id,
@@ -293,27 +345,34 @@ impl ClientRegistration {
     }
 
     /// The rules that cross fields: names and grants that make sense together.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), RegistrationError> {
+        let refuse = |field, message: &str| Err(RegistrationError::new(field, message));
         if self.name.trim().is_empty() || self.name.len() > 200 {
-            return Err("name must be 1 to 200 characters".into());
+            return refuse("name", "name must be 1 to 200 characters");
         }
         if self.grant_types.is_empty() {
-            return Err("at least one grant type is required".into());
+            return refuse("grant_types", "at least one grant type is required");
         }
         if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
-            return Err("the authorization_code grant needs at least one redirect URI".into());
+            return refuse(
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI",
+            );
         }
         if self.client_type == ClientType::Public && self.grant_types.contains(&GrantType::ClientCredentials) {
-            return Err("a public client cannot use the client_credentials grant".into());
+            return refuse("grant_types", "a public client cannot use the client_credentials grant");
         }
         if self.client_type == ClientType::Public && self.permissions.contains(&Permission::Introspect) {
-            return Err(
-                "a public client cannot have the introspect permission: introspection needs client authentication"
-                    .into(),
+            return refuse(
+                "permissions",
+                "a public client cannot have the introspect permission: introspection needs client authentication",
             );
         }
         if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
-            return Err(format!("audience `{bad}` must be a non-empty string without spaces"));
+            return Err(RegistrationError::new(
+                "audiences",
+                format!("audience `{bad}` must be a non-empty string without spaces"),
+            ));
         }
         Ok(())
     }
@@ -385,7 +444,7 @@ mod tests {
         reg.client_type = ClientType::Public;
         reg.grant_types = vec![GrantType::AuthorizationCode];
         reg.redirect_uris = vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()];
-        assert!(reg.validate().unwrap_err().contains("introspect permission"));
+        assert_eq!(reg.validate().unwrap_err().field, "permissions");
         reg.permissions = vec![];
         assert_eq!(reg.validate(), Ok(()));
     }

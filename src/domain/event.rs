@@ -26,6 +26,13 @@ pub mod kind {
     pub const ACCOUNT_CREATED: &str = "account_created";
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
     pub const ACCOUNT_ENABLED: &str = "account_enabled";
+    pub const ACCOUNT_CHANGED: &str = "account_changed";
+    pub const ACCOUNT_UNLOCKED: &str = "account_unlocked";
+    pub const CLIENT_CREATED: &str = "client_created";
+    pub const CLIENT_UPDATED: &str = "client_updated";
+    pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
+    pub const CLIENT_DELETED: &str = "client_deleted";
+    pub const ADMIN_ACTION: &str = "admin_action";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

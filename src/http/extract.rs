@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
@@ -45,6 +45,19 @@ where
     }
 }
 
+/// The credentials of an `Authorization` header of this scheme, with the scheme matched without
+/// regard to case (RFC 9110 §11.1: `bearer x` is `Bearer x`).
+pub fn credential_of<'h>(value: &'h str, scheme: &str) -> Option<&'h str> {
+    let (name, rest) = value.split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).
+pub fn bearer_credential(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    credential_of(value, "Bearer")
+}
+
 /// The client's credentials, from the `Authorization` header (Basic) or the form, never both.
 pub fn credentials(authorization: Option<&HeaderValue>, form: &Params) -> Result<Credentials, ProtocolError> {
     let body_id = form.take("client_id");
@@ -54,7 +67,7 @@ pub fn credentials(authorization: Option<&HeaderValue>, form: &Params) -> Result
         Some(value) => {
             let bad = || err(OAuthError::InvalidClient, "malformed Basic credentials");
             let text = value.to_str().map_err(|_| bad())?;
-            let encoded = text.strip_prefix("Basic ").ok_or_else(bad)?;
+            let encoded = credential_of(text, "Basic").ok_or_else(bad)?;
             let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
             let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
             let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
@@ -93,12 +106,7 @@ impl<S: Send + Sync> FromRequest<S> for BearerToken {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let from_header = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned());
+        let from_header = bearer_credential(request.headers()).map(str::to_owned);
         let is_form = request.method() == Method::POST
             && request
                 .headers()

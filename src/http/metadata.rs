@@ -96,12 +96,7 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
 /// Whether `Authorization: Bearer` carries `expected`, compared in constant time (over SHA-256
 /// digests, so the length is not revealed either).
 fn bears_token(headers: &HeaderMap, expected: &str) -> bool {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
+    let presented = super::extract::bearer_credential(headers).unwrap_or_default();
     let digest = |text: &str| Sha256::digest(text.as_bytes());
     !presented.is_empty() && bool::from(digest(presented).as_slice().ct_eq(digest(expected).as_slice()))
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+pub use super::Actor;
 use super::{lockout, Peer, Services};
 use crate::crypto::tokens::{prefix, OpaqueSecret, SecretHash};
 use crate::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
@@ -24,30 +25,6 @@ use crate::domain::UnixTime;
 use crate::mail::Mail;
 use crate::protocol::revocation;
 use crate::storage::StoreError;
-
-/// Who asks for a change: the person themself (from a browser), an operator through the
-/// admin API (its client id), or the command line. Named in the security event.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    Person(Peer),
-    AdminClient(String),
-    CommandLine,
-}
-
-impl Actor {
-    fn event(&self, services: &Services, kind: &str, user_id: &str) -> SecurityEvent {
-        let event = match self {
-            Self::Person(peer) => peer.event(services, kind, Outcome::Success),
-            Self::AdminClient(client_id) => SecurityEvent::new(services.clock.now(), kind, Outcome::Success)
-                .client(client_id)
-                .detail("admin API"),
-            Self::CommandLine => {
-                SecurityEvent::new(services.clock.now(), kind, Outcome::Success).detail("command line")
-            }
-        };
-        event.user(user_id)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -108,16 +85,22 @@ fn check_password(password: &SecretString, username: &str, email: &str) -> Resul
     }
 }
 
+/// Profile claims a person may be given: the OIDC Core §5.1 claims but the verified ones.
+fn check_claims(claims: &ProfileClaims) -> Result<(), AccountError> {
+    match claims.keys().find(|name| !is_settable_claim(name)) {
+        Some(name) => Err(invalid(
+            "claims",
+            format!("`{name}` is not a profile claim (OIDC Core 5.1)"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Makes an account. Its email is not verified until the person follows a link.
 pub async fn create(services: &Services, new: NewAccount, actor: &Actor) -> Result<User, AccountError> {
     let username = Username::parse(&new.username).map_err(|e| invalid("username", e))?;
     let email = Email::parse(&new.email).map_err(|e| invalid("email", e))?;
-    if let Some(name) = new.claims.keys().find(|name| !is_settable_claim(name)) {
-        return Err(invalid(
-            "claims",
-            format!("`{name}` is not a profile claim (OIDC Core 5.1)"),
-        ));
-    }
+    check_claims(&new.claims)?;
     check_password(&new.password, username.as_str(), email.as_str())?;
     let password_hash = services.passwords.hash(&new.password).await?;
     let now = services.clock.now();
@@ -153,6 +136,31 @@ pub async fn find(services: &Services, who: &str) -> Result<User, AccountError> 
         .ok_or(AccountError::NotFound)
 }
 
+/// The person with this id.
+pub async fn find_by_id(services: &Services, id: &str) -> Result<User, AccountError> {
+    services.store.find_user_by_id(id).await?.ok_or(AccountError::NotFound)
+}
+
+/// A page of people in username order, those whose username or email contains `search`.
+pub async fn search(
+    services: &Services,
+    search: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, AccountError> {
+    Ok(services.store.search_users(search, offset, limit).await?)
+}
+
+/// Lifts a lockout (an operator's action): the failed sign-in history of the account and of
+/// the names it signs in with is forgotten.
+pub async fn unlock(services: &Services, user: &User, actor: &Actor) -> Result<(), AccountError> {
+    lockout::unlock(services, user).await?;
+    services
+        .events
+        .record(actor.event(services, kind::ACCOUNT_UNLOCKED, &user.id));
+    Ok(())
+}
+
 /// Disables the account and ends everything it was signed in with: sessions, refresh families
 /// and (through the revocation log) access tokens.
 pub async fn disable(services: &Services, user: &User, actor: &Actor) -> Result<(), AccountError> {
@@ -178,6 +186,49 @@ pub async fn enable(services: &Services, user: &User, actor: &Actor) -> Result<(
     services
         .events
         .record(actor.event(services, kind::ACCOUNT_ENABLED, &user.id));
+    Ok(())
+}
+
+/// An operator's change to a person (admin API): a new email address, taken at once (the
+/// operator vouches for it), and profile claims replacing the old ones. Returns the person as
+/// changed.
+pub async fn update_by_operator(
+    services: &Services,
+    user: &User,
+    email: Option<&Email>,
+    claims: Option<&ProfileClaims>,
+    actor: &Actor,
+) -> Result<User, AccountError> {
+    let now = services.clock.now();
+    if let Some(email) = email {
+        match services.store.set_user_email(&user.id, email.as_str(), now).await {
+            Err(StoreError::Conflict) => return Err(invalid("email", "another account has this address")),
+            other => other?,
+        }
+    }
+    if let Some(claims) = claims {
+        check_claims(claims)?;
+        services.store.update_user_claims(&user.id, claims, now).await?;
+    }
+    services
+        .events
+        .record(actor.event(services, kind::ACCOUNT_CHANGED, &user.id));
+    find(services, &user.id).await
+}
+
+/// Turns off the person's second factor (they lost the device): an operator's action.
+pub async fn reset_second_factor(services: &Services, user: &User, actor: &Actor) -> Result<(), AccountError> {
+    services.store.disable_totp(&user.id).await?;
+    services
+        .events
+        .record(actor.event(services, kind::TOTP_DISABLED, &user.id));
+    Ok(())
+}
+
+/// Ends every session of the person, with its refresh families and access tokens.
+pub async fn end_sessions(services: &Services, user: &User, actor: &Actor) -> Result<(), AccountError> {
+    revocation::end_user_sessions(&services.protocol(), &user.id, None, "revoked_by_admin").await?;
+    services.events.record(actor.event(services, kind::LOGOUT, &user.id));
     Ok(())
 }
 

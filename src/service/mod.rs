@@ -18,8 +18,10 @@ use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
 
 pub mod accounts;
+pub mod admin;
 pub mod apps;
 pub mod authorization;
+pub mod clients;
 pub mod lockout;
 pub mod security;
 pub mod sessions;
@@ -37,6 +39,44 @@ impl Peer {
     pub fn event(&self, services: &Services, kind: &str, outcome: Outcome) -> SecurityEvent {
         SecurityEvent::new(services.clock.now(), kind, outcome)
             .from_peer(Some(self.ip.clone()), self.user_agent.clone())
+    }
+}
+
+/// Who asks for a change: the person themself (from a browser), an operator through the
+/// admin API (its client id), or the command line. Named in the security event.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Person(Peer),
+    AdminClient(String),
+    CommandLine,
+}
+
+impl Actor {
+    /// A security event of this kind, naming who acted.
+    pub(crate) fn action(&self, services: &Services, kind: &str) -> SecurityEvent {
+        match self {
+            Self::Person(peer) => peer.event(services, kind, Outcome::Success),
+            Self::AdminClient(client_id) => SecurityEvent::new(services.clock.now(), kind, Outcome::Success)
+                .client(client_id)
+                .detail("admin API"),
+            Self::CommandLine => {
+                SecurityEvent::new(services.clock.now(), kind, Outcome::Success).detail("command line")
+            }
+        }
+    }
+
+    /// A security event of this kind about a person, naming who acted.
+    pub(crate) fn event(&self, services: &Services, kind: &str, user_id: &str) -> SecurityEvent {
+        self.action(services, kind).user(user_id)
+    }
+
+    /// Who acted, in words, for an event's detail.
+    pub(crate) fn describe(&self) -> &str {
+        match self {
+            Self::Person(_) => "the person",
+            Self::AdminClient(_) => "admin API",
+            Self::CommandLine => "command line",
+        }
     }
 }
 

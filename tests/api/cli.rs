@@ -174,7 +174,7 @@ async fn public_clients_cannot_be_given_the_introspect_permission() {
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("keyhaven: a public client cannot have the introspect permission"),
+        stderr.contains("keyhaven: permissions: a public client cannot have the introspect permission"),
         "{stderr}"
     );
     assert_eq!(app.state.store.list_clients().await.expect("store").len(), 1);
@@ -337,4 +337,125 @@ async fn events_prints_the_security_log_filtered() {
     let human = app.cli(&["events"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("login"));
     assert_eq!(app.cli(&["events", "--since", "yesterday-ish"]).status.code(), Some(2));
+}
+
+/// Follows redirects from `url` until the client's redirect URI, signing in with `password`
+/// and allowing consent; returns where the browser lands.
+async fn land(app: &crate::helpers::TestApp, url: &str, username: &str, password: &str, redirect: &str) -> String {
+    use crate::flow::location;
+    let mut response = app.get_url(url).await;
+    for _ in 0..10 {
+        assert_eq!(response.status(), 303, "a redirect");
+        let next = location(&response);
+        if next.starts_with(redirect) {
+            return next;
+        }
+        let path = next.trim_start_matches(&app.address).to_owned();
+        response = if path.starts_with("/login") {
+            app.submit_login(&path, username, password).await
+        } else if path.starts_with("/consent") {
+            app.submit_consent(&path, "allow").await
+        } else {
+            app.get_url(&path).await
+        };
+    }
+    panic!("the flow did not reach the client");
+}
+
+#[tokio::test]
+async fn demo_makes_a_person_and_a_client_that_finish_the_code_flow() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // Nothing is made by default.
+    assert!(app.state.store.list_clients().await.expect("clients").is_empty());
+    assert!(app.state.store.list_users().await.expect("users").is_empty());
+
+    let demo = stdout_json(&app.cli(&["demo", "--json"]));
+    let text = |name: &str| demo[name].as_str().unwrap_or_else(|| panic!("{name}")).to_owned();
+    let (username, password) = (text("username"), text("password"));
+    assert!(password.len() >= 24, "a generated password, never a fixed one");
+    let again = stdout_json(&app.cli(&["demo", "--json"]));
+    assert_ne!(again["password"], demo["password"]);
+    assert_ne!(again["username"], demo["username"]);
+
+    // The printed URLs work as printed: the code flow, then the account page, signed in.
+    let landed = land(
+        &app,
+        &text("authorize_url"),
+        &username,
+        &password,
+        &text("redirect_uri"),
+    )
+    .await;
+    let code = crate::flow::query(&landed)["code"].clone();
+    let exchange = |code: String| {
+        app.http
+            .post(format!("{}/token", app.address))
+            .basic_auth(text("client_id"), Some(text("client_secret")))
+            .form(&[
+                ("grant_type", "authorization_code".to_owned()),
+                ("code", code),
+                ("redirect_uri", text("redirect_uri")),
+                ("code_verifier", text("code_verifier")),
+            ])
+            .send()
+    };
+    let tokens: Value = {
+        let response = exchange(code.clone()).await.expect("token");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    };
+    assert!(tokens["access_token"].is_string() && tokens["id_token"].is_string());
+    let account = app.get_url(&text("account_url")).await;
+    assert_eq!(account.status(), 200);
+    assert!(account.text().await.expect("html").contains(&username));
+    // The code is spent.
+    assert_eq!(exchange(code).await.expect("token").status(), 400);
+    // The printed curl line is the same request.
+    assert!(text("token_request").contains(&format!("-u '{}:{}'", text("client_id"), text("client_secret"))));
+    assert!(text("token_request").contains(&text("code_verifier")));
+}
+
+#[tokio::test]
+async fn cli_and_admin_api_register_clients_through_one_service() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // The same rule refuses the same registration on both faces, naming the same field.
+    let cli = app.cli(&[
+        "client",
+        "create",
+        "--name",
+        "Tool",
+        "--type",
+        "public",
+        "--grant-type",
+        "client_credentials",
+    ]);
+    assert_eq!(cli.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&cli.stderr)
+        .contains("grant_types: a public client cannot use the client_credentials grant"));
+    // Positive control: the same client with a grant a public client may use is made.
+    let made = stdout_json(&app.cli(&[
+        "client",
+        "create",
+        "--name",
+        "Tool",
+        "--type",
+        "public",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--json",
+    ]));
+    let id = made["client_id"].as_str().expect("id").to_owned();
+    // Each change is a security event naming the command line, as the admin API's name it.
+    let rotated = app.cli(&["client", "rotate-secret", &id]);
+    assert_eq!(rotated.status.code(), Some(2), "a public client has no secret");
+    stdout_json(&app.cli(&["client", "delete", &id, "--json"]));
+    let events = stdout_json(&app.cli(&["events", "--json"]));
+    let kinds: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["detail"].as_str().is_some_and(|d| d.contains(&id)))
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, ["client_deleted", "client_created"]);
 }

@@ -1,0 +1,197 @@
+//! `keyhaven user ...`: people, through the accounts service (as the admin API and the pages).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{CliError, Output};
+use crate::domain::user::User;
+use crate::service::accounts::{self, NewAccount, PasswordChange};
+use crate::service::{Actor, Services};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person; the password comes from a prompt or `--password-stdin`.
+    Create(UserCreate),
+    /// Set a person's password (by username, email or id).
+    SetPassword {
+        user: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
+    /// Stop a person from signing in.
+    /// Stop a person from signing in: every session ends with its tokens.
+    Disable {
+        user: String,
+    },
+    /// Let a disabled person sign in again.
+    Enable {
+        user: String,
+    },
+    /// Lift a lockout after failed sign-ins.
+    Unlock {
+        user: String,
+    },
+    /// Turn off a person's two-step sign-in (they lost the device).
+    ResetTotp {
+        user: String,
+    },
+    /// End every session of a person, with its refresh and access tokens.
+    SignOut {
+        user: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub email: String,
+    /// Profile claim as name=value (OIDC Core §5.1, e.g. name, given_name); repeat for several.
+    #[arg(long = "claim")]
+    pub claims: Vec<String>,
+    /// Read the password from the first line of stdin instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    id: &'a str,
+    username: &'a str,
+    email: &'a str,
+    disabled: bool,
+    claims: &'a BTreeMap<String, String>,
+    created_at: i64,
+}
+
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(u: &'a User) -> Self {
+        Self {
+            id: &u.id,
+            username: &u.username,
+            email: &u.email,
+            disabled: u.disabled,
+            claims: &u.claims,
+            created_at: u.created_at,
+        }
+    }
+}
+
+fn describe_user(u: &User) -> String {
+    format!(
+        "{}  {} <{}>{}",
+        u.id,
+        u.username,
+        u.email,
+        if u.disabled { " (disabled)" } else { "" }
+    )
+}
+
+/// Reads a new password: the first line of stdin, or twice at a terminal prompt. Never argv.
+fn read_new_password(from_stdin: bool) -> Result<SecretString, CliError> {
+    let password = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::failed(format!("cannot read the password from stdin: {e}")))?;
+        SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        let first = rpassword::prompt_password("New password: ")
+            .map_err(|e| CliError::failed(format!("cannot read the password: {e}")))?;
+        let again = rpassword::prompt_password("Repeat it: ")
+            .map_err(|e| CliError::failed(format!("cannot read the password: {e}")))?;
+        if first != again {
+            return Err(CliError::usage("the passwords differ"));
+        }
+        SecretString::from(first)
+    };
+    // The password policy (length included) is the accounts service's, as for every face.
+    Ok(password)
+}
+
+pub(super) async fn run(cmd: UserCommand, services: &Services, out: &Output) -> Result<(), CliError> {
+    let actor = Actor::CommandLine;
+    match cmd {
+        UserCommand::Create(args) => create(args, services, out, &actor).await?,
+        UserCommand::SetPassword { user, password_stdin } => {
+            let found = accounts::find(services, &user).await?;
+            let password = read_new_password(password_stdin)?;
+            accounts::set_password(services, &found, &password, PasswordChange::ByOperator, &actor).await?;
+            out.print(&json!({ "id": found.id, "password_set": true }), || {
+                format!(
+                    "password set for {}; every session of it was signed out",
+                    found.username
+                )
+            });
+        }
+        UserCommand::List => {
+            let users = services.store.list_users().await?;
+            let views: Vec<UserView> = users.iter().map(UserView::from).collect();
+            out.print(&views, || {
+                users.iter().map(describe_user).collect::<Vec<_>>().join("\n")
+            });
+        }
+        UserCommand::Disable { user } => {
+            let found = accounts::find(services, &user).await?;
+            accounts::disable(services, &found, &actor).await?;
+            done(out, &found, "disabled", "disabled; every session of it was signed out");
+        }
+        UserCommand::Enable { user } => {
+            let found = accounts::find(services, &user).await?;
+            accounts::enable(services, &found, &actor).await?;
+            done(out, &found, "enabled", "enabled");
+        }
+        UserCommand::Unlock { user } => {
+            let found = accounts::find(services, &user).await?;
+            accounts::unlock(services, &found, &actor).await?;
+            done(out, &found, "unlocked", "unlocked");
+        }
+        UserCommand::ResetTotp { user } => {
+            let found = accounts::find(services, &user).await?;
+            accounts::reset_second_factor(services, &found, &actor).await?;
+            done(out, &found, "totp_reset", "two-step sign-in turned off");
+        }
+        UserCommand::SignOut { user } => {
+            let found = accounts::find(services, &user).await?;
+            accounts::end_sessions(services, &found, &actor).await?;
+            done(out, &found, "signed_out", "every session signed out");
+        }
+    }
+    Ok(())
+}
+
+/// Prints what was done to a person: `{"id": .., what: true}`, or a line.
+fn done(out: &Output, user: &User, what: &str, words: &str) {
+    out.print(&json!({ "id": user.id, what: true }), || {
+        format!("{}: {words}", user.username)
+    });
+}
+
+async fn create(args: UserCreate, services: &Services, out: &Output, actor: &Actor) -> Result<(), CliError> {
+    let mut claims = BTreeMap::new();
+    for pair in &args.claims {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--claim `{pair}` is not name=value")))?;
+        claims.insert(name.to_owned(), value.to_owned());
+    }
+    let new = NewAccount {
+        username: args.username,
+        email: args.email,
+        password: read_new_password(args.password_stdin)?,
+        claims,
+    };
+    let user = accounts::create(services, new, actor).await?;
+    out.print(&UserView::from(&user), || {
+        format!("created user {}", describe_user(&user))
+    });
+    Ok(())
+}

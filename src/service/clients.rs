@@ -1,0 +1,197 @@
+//! Registered clients, written once for the admin API and the command line: made, changed,
+//! given a new secret, deleted. Whoever asks, a registration passes the same checks
+//! ([`ClientRegistration::validate`]), a secret is made the same way and only its hash is
+//! stored, and each change is a security event naming who made it.
+
+use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
+use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::event::kind;
+use crate::domain::scope::ScopeSet;
+use crate::domain::SigningAlg;
+use crate::storage::StoreError;
+
+use super::{Actor, Services};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A field is wrong; the message says how.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("no such client")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<crate::domain::client::RegistrationError> for ClientError {
+    fn from(e: crate::domain::client::RegistrationError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+/// Changes to a registration: each member given replaces what is there. `scopes: Some(None)`
+/// lets the client ask for any scope.
+#[derive(Debug, Default, Clone)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub client_type: Option<ClientType>,
+    pub redirect_uris: Option<Vec<RedirectUri>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Option<ScopeSet>>,
+    pub audiences: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub id_token_alg: Option<SigningAlg>,
+    pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
+    pub permissions: Option<Vec<Permission>>,
+    pub introspect_any_audience: Option<bool>,
+}
+
+impl ClientChanges {
+    /// Applies the members given, then checks the rules across fields.
+    pub fn apply(self, reg: &mut ClientRegistration) -> Result<(), ClientError> {
+        fn set<T>(slot: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *slot = value;
+            }
+        }
+        set(&mut reg.name, self.name);
+        set(&mut reg.client_type, self.client_type);
+        set(&mut reg.redirect_uris, self.redirect_uris);
+        if let Some(mut grants) = self.grant_types {
+            grants.sort();
+            grants.dedup();
+            reg.grant_types = grants;
+        }
+        set(&mut reg.scopes, self.scopes);
+        set(&mut reg.audiences, self.audiences);
+        set(&mut reg.first_party, self.first_party);
+        set(&mut reg.id_token_alg, self.id_token_alg);
+        set(&mut reg.post_logout_redirect_uris, self.post_logout_redirect_uris);
+        set(&mut reg.permissions, self.permissions);
+        set(&mut reg.introspect_any_audience, self.introspect_any_audience);
+        Ok(reg.validate()?)
+    }
+}
+
+/// A client as made or changed: its secret when one was just made (to show once), and what
+/// the registration allows but was probably not meant.
+#[derive(Debug)]
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<OpaqueSecret>,
+    pub warnings: Vec<String>,
+}
+
+pub async fn list(services: &Services) -> Result<Vec<Client>, ClientError> {
+    Ok(services.store.list_clients().await?)
+}
+
+pub async fn find(services: &Services, id: &str) -> Result<Client, ClientError> {
+    services.store.find_client(id).await?.ok_or(ClientError::NotFound)
+}
+
+/// Registers a client named `name`, with the defaults of [`ClientRegistration::new`] where
+/// `changes` gives nothing. A confidential client gets a secret, shown once.
+pub async fn create(
+    services: &Services,
+    name: String,
+    changes: ClientChanges,
+    actor: &Actor,
+) -> Result<Registered, ClientError> {
+    let mut reg = ClientRegistration::new(name);
+    changes.apply(&mut reg)?;
+    let warnings = reg.warnings();
+    let secret = (reg.client_type == ClientType::Confidential).then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
+    let client = reg.into_client(
+        format!("khc-{}", random_base64url(16)),
+        secret.as_ref().map(|s| s.hash().as_str().to_owned()),
+        services.clock.now(),
+    );
+    services.store.insert_client(&client).await?;
+    record(services, actor, kind::CLIENT_CREATED, &client.id);
+    Ok(Registered {
+        client,
+        secret,
+        warnings,
+    })
+}
+
+/// Changes a client's registration; its type cannot change (its secret, or lack of one,
+/// depends on it).
+pub async fn update(
+    services: &Services,
+    id: &str,
+    changes: ClientChanges,
+    actor: &Actor,
+) -> Result<Registered, ClientError> {
+    let client = find(services, id).await?;
+    let mut reg = ClientRegistration::of(&client);
+    changes.apply(&mut reg)?;
+    if reg.client_type != client.client_type {
+        return Err(ClientError::Invalid {
+            field: "client_type",
+            message: "cannot change; create a new client".into(),
+        });
+    }
+    let warnings = reg.warnings();
+    let mut updated = reg.into_client(client.id, client.secret_hash, client.created_at);
+    updated.updated_at = services.clock.now();
+    if !services.store.update_client(&updated).await? {
+        return Err(ClientError::NotFound);
+    }
+    record(services, actor, kind::CLIENT_UPDATED, id);
+    Ok(Registered {
+        client: updated,
+        secret: None,
+        warnings,
+    })
+}
+
+/// Gives a confidential client a new secret (shown once); the old one stops working at once.
+pub async fn rotate_secret(services: &Services, id: &str, actor: &Actor) -> Result<Registered, ClientError> {
+    let client = find(services, id).await?;
+    if client.client_type != ClientType::Confidential {
+        return Err(ClientError::Invalid {
+            field: "client_type",
+            message: "a public client has no secret".into(),
+        });
+    }
+    let secret = OpaqueSecret::generate(prefix::CLIENT_SECRET);
+    let now = services.clock.now();
+    if !services
+        .store
+        .set_client_secret(id, secret.hash().as_str(), now)
+        .await?
+    {
+        return Err(ClientError::NotFound);
+    }
+    record(services, actor, kind::CLIENT_SECRET_ROTATED, id);
+    Ok(Registered {
+        client: Client {
+            updated_at: now,
+            ..client
+        },
+        secret: Some(secret),
+        warnings: Vec::new(),
+    })
+}
+
+/// Deletes a client: it can no longer authenticate, so its refresh tokens stop working.
+pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), ClientError> {
+    if !services.store.delete_client(id).await? {
+        return Err(ClientError::NotFound);
+    }
+    record(services, actor, kind::CLIENT_DELETED, id);
+    Ok(())
+}
+
+fn record(services: &Services, actor: &Actor, kind: &str, client_id: &str) {
+    services.events.record(
+        actor
+            .action(services, kind)
+            .detail(format!("client {client_id}, by {}", actor.describe())),
+    );
+}
