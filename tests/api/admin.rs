@@ -69,6 +69,66 @@ async fn admin_app() -> Admin {
     Admin { app, token, client }
 }
 
+/// A client_credentials token of a new service client, for `audience` with `scope`, and
+/// whether the admin API lets it list clients (status).
+async fn admin_status_with(admin: &Admin, audience: &'static str, scope: &'static str) -> u16 {
+    let app = &admin.app;
+    let service = app
+        .register_client(ClientSpec {
+            redirect_uris: vec![],
+            grants: vec![GrantType::ClientCredentials],
+            audiences: vec![audience],
+            scopes: Some(scope),
+            ..Default::default()
+        })
+        .await;
+    let tokens: Value = app
+        .token(
+            &service,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("resource", audience),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
+    let response = app
+        .http
+        .get(format!("{}/admin/v1/clients", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status == 403 {
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "insufficient_scope");
+    }
+    status
+}
+
+#[tokio::test]
+async fn an_admin_scoped_token_for_another_audience_is_forbidden() {
+    let admin = admin_app().await;
+    assert_eq!(
+        admin_status_with(&admin, "https://api.example", "keyhaven:admin").await,
+        403
+    );
+    // Positive control: the same kind of client, right in both, is let in.
+    assert_eq!(admin_status_with(&admin, "keyhaven-admin", "keyhaven:admin").await, 200);
+}
+
+#[tokio::test]
+async fn an_admin_audience_token_without_the_admin_scope_is_forbidden() {
+    let admin = admin_app().await;
+    assert_eq!(admin_status_with(&admin, "keyhaven-admin", "reports:read").await, 403);
+    // Positive control: the same kind of client, right in both, is let in.
+    assert_eq!(admin_status_with(&admin, "keyhaven-admin", "keyhaven:admin").await, 200);
+}
+
 #[tokio::test]
 async fn the_admin_api_needs_an_admin_token() {
     let admin = admin_app().await;
@@ -93,29 +153,16 @@ async fn the_admin_api_needs_an_admin_token() {
         .unwrap();
     assert_eq!(garbage.status(), 401);
 
-    // A valid token for another audience and scope: authenticated, not allowed.
-    let service = app
-        .register_client(ClientSpec {
-            redirect_uris: vec![],
-            grants: vec![GrantType::ClientCredentials],
-            ..Default::default()
-        })
-        .await;
-    let tokens: Value = app
-        .token(&service, &[("grant_type", "client_credentials")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let other = app
+    // The admin client's token is let in, with the scheme written in any case (RFC 9110 §11.1).
+    assert_eq!(admin.get("/clients").await.0, 200);
+    let lowercase = app
         .http
         .get(format!("{}/admin/v1/clients", app.address))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .header("authorization", format!("bearer {}", admin.token))
         .send()
         .await
         .unwrap();
-    assert_eq!(other.status(), 403);
-    assert_eq!(other.json::<Value>().await.unwrap()["error"], "insufficient_scope");
+    assert_eq!(lowercase.status(), 200);
 
     // A revoked admin token stops working.
     assert_eq!(admin.get("/clients").await.0, 200);

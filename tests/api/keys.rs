@@ -201,6 +201,7 @@ async fn the_schedule_rotates_by_itself_and_drops_retired_keys_after_their_token
 async fn private_keys_at_rest_are_sealed_under_the_kek() {
     let app = spawn_app(Backend::Sqlite).await;
     let url = &app.settings.iter().find(|(k, _)| *k == "database_url").expect("db").1;
+    let kek = &app.settings.iter().find(|(k, _)| *k == "kek").expect("kek").1;
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
         .await
         .expect("open db");
@@ -227,6 +228,12 @@ async fn private_keys_at_rest_are_sealed_under_the_kek() {
         // With another KEK it does not open.
         let wrong = keyhaven::crypto::kek::Kek::from_base64(&crate::helpers::random_kek()).expect("kek");
         assert!(wrong.open(&kid, &sealed).is_err());
+        // Positive control: the server's KEK opens it, to a private key that signs.
+        let right = keyhaven::crypto::kek::Kek::from_base64(kek).expect("kek");
+        let der = right.open(&kid, &sealed).expect("the server's KEK opens its key");
+        assert!(RS256.signer_from_der(&*der).is_ok() || ES256.signer_from_der(&*der).is_ok());
+        // Under another key id (the sealing context) it does not open either.
+        assert!(right.open("another-kid", &sealed).is_err());
     }
 }
 
