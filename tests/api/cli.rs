@@ -339,29 +339,6 @@ async fn events_prints_the_security_log_filtered() {
     assert_eq!(app.cli(&["events", "--since", "yesterday-ish"]).status.code(), Some(2));
 }
 
-/// Follows redirects from `url` until the client's redirect URI, signing in with `password`
-/// and allowing consent; returns where the browser lands.
-async fn land(app: &crate::helpers::TestApp, url: &str, username: &str, password: &str, redirect: &str) -> String {
-    use crate::flow::location;
-    let mut response = app.get_url(url).await;
-    for _ in 0..10 {
-        assert_eq!(response.status(), 303, "a redirect");
-        let next = location(&response);
-        if next.starts_with(redirect) {
-            return next;
-        }
-        let path = next.trim_start_matches(&app.address).to_owned();
-        response = if path.starts_with("/login") {
-            app.submit_login(&path, username, password).await
-        } else if path.starts_with("/consent") {
-            app.submit_consent(&path, "allow").await
-        } else {
-            app.get_url(&path).await
-        };
-    }
-    panic!("the flow did not reach the client");
-}
-
 #[tokio::test]
 async fn demo_makes_a_person_and_a_client_that_finish_the_code_flow() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -378,14 +355,9 @@ async fn demo_makes_a_person_and_a_client_that_finish_the_code_flow() {
     assert_ne!(again["username"], demo["username"]);
 
     // The printed URLs work as printed: the code flow, then the account page, signed in.
-    let landed = land(
-        &app,
-        &text("authorize_url"),
-        &username,
-        &password,
-        &text("redirect_uri"),
-    )
-    .await;
+    let landed = app
+        .authorize_with(&text("authorize_url"), &username, &password, &text("redirect_uri"))
+        .await;
     let code = crate::flow::query(&landed)["code"].clone();
     let exchange = |code: String| {
         app.http

@@ -239,16 +239,21 @@ impl TestApp {
     /// Follows the flow from an authorization URL to the client's redirect URI, signing in as
     /// `username` and allowing consent when asked. Returns the final Location.
     pub async fn authorize_as(&self, url: &str, username: &str) -> String {
+        self.authorize_with(url, username, PASSWORD, REDIRECT).await
+    }
+
+    /// [`Self::authorize_as`] with this password, until a Location starting with `redirect`.
+    pub async fn authorize_with(&self, url: &str, username: &str, password: &str, redirect: &str) -> String {
         let mut response = self.get_url(url).await;
         for _ in 0..10 {
             assert_eq!(response.status(), 303, "expected a redirect, got {}", response.status());
             let next = location(&response);
-            if next.starts_with(REDIRECT) || !next.starts_with('/') && !next.starts_with(&self.address) {
+            if next.starts_with(redirect) || !next.starts_with('/') && !next.starts_with(&self.address) {
                 return next;
             }
             let path = next.trim_start_matches(&self.address).to_owned();
             response = if path.starts_with("/login") {
-                self.submit_login(&path, username, PASSWORD).await
+                self.submit_login(&path, username, password).await
             } else if path.starts_with("/consent") {
                 self.submit_consent(&path, "allow").await
             } else {
