@@ -144,7 +144,11 @@ fn main() {
             permissions,
             introspect_any_audience: false,
         }
-        .into_client(format!("bench-{name}"), Some(secret.hash().as_str().to_owned()), 0)
+        .into_client(
+            format!("bench-{name}").into(),
+            Some(secret.hash().as_str().to_owned()),
+            0,
+        )
     };
     let rs = register(
         "rs",

@@ -75,7 +75,7 @@ fn parse_since(text: &str, now: i64) -> Result<i64, CliError> {
 
 pub(super) async fn events(args: EventsArgs, services: &Services, out: &Output) -> Result<(), CliError> {
     let user_id = match &args.user {
-        Some(who) => Some(accounts::find(services, who).await?.id),
+        Some(who) => Some(accounts::find(services, who).await?.id.into_string()),
         None => None,
     };
     let now = services.clock.now();

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{CliError, Output};
 use crate::domain::client::{Client, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::scope::ScopeSet;
+use crate::domain::Audience;
 use crate::service::clients::{self, ClientChanges, Registered};
 use crate::service::{Actor, Services};
 
@@ -72,7 +73,7 @@ struct ClientView<'a> {
     redirect_uris: Vec<&'a str>,
     grant_types: &'a [GrantType],
     scopes: Option<String>,
-    audiences: &'a [String],
+    audiences: &'a [Audience],
     first_party: bool,
     id_token_alg: crate::domain::SigningAlg,
     post_logout_redirect_uris: Vec<&'a str>,
@@ -139,7 +140,7 @@ fn changes(args: ClientCreate) -> Result<ClientChanges, CliError> {
         redirect_uris: Some(each(&args.redirect_uris, RedirectUri::parse)?),
         grant_types: Some(each(&args.grant_types, str::parse::<GrantType>)?),
         scopes: Some(scopes),
-        audiences: Some(args.audiences),
+        audiences: Some(args.audiences.into_iter().map(Audience::from).collect()),
         first_party: Some(args.first_party),
         id_token_alg: Some(args.id_token_alg.parse().map_err(CliError::usage)?),
         post_logout_redirect_uris: Some(each(&args.post_logout_redirect_uris, RedirectUri::parse)?),

@@ -69,7 +69,7 @@ pub(super) async fn run(services: &Services, out: &Output) -> Result<(), CliErro
     let demo = Demo {
         username: person.username,
         password,
-        client_id: made.client.id.clone(),
+        client_id: made.client.id.to_string(),
         secret,
         issuer: issuer.to_owned(),
         authorize,

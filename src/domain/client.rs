@@ -8,7 +8,7 @@ use url::{Host, Url};
 
 use super::alg::SigningAlg;
 use super::scope::ScopeSet;
-use super::UnixTime;
+use super::{Audience, ClientId, UnixTime};
 
 /// RFC 6749 §2.1 client types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,7 +170,7 @@ impl fmt::Debug for RedirectUri {
 /// the hash never prints.
 #[derive(Clone)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub client_type: ClientType,
     /// SHA-256 of the client secret (confidential clients only).
@@ -178,7 +178,7 @@ pub struct Client {
     pub redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: Option<ScopeSet>,
-    pub audiences: Vec<String>,
+    pub audiences: Vec<Audience>,
     pub first_party: bool,
     /// Algorithm of this client's ID tokens (RS256 unless it registered another).
     pub id_token_alg: SigningAlg,
@@ -280,7 +280,7 @@ pub struct ClientRegistration {
     pub redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: Option<ScopeSet>,
-    pub audiences: Vec<String>,
+    pub audiences: Vec<Audience>,
     pub first_party: bool,
     pub id_token_alg: SigningAlg,
     pub post_logout_redirect_uris: Vec<RedirectUri>,
@@ -324,7 +324,7 @@ impl ClientRegistration {
         }
     }
 
-    pub fn into_client(self, id: String, secret_hash: Option<String>, now: UnixTime) -> Client {
+    pub fn into_client(self, id: ClientId, secret_hash: Option<String>, now: UnixTime) -> Client {
         Client {
             id,
             name: self.name,

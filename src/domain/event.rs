@@ -4,35 +4,71 @@ use serde::Serialize;
 
 use super::UnixTime;
 
+/// What a security event records; one of [`kind`]'s, so no caller can make up a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKind(&'static str);
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<EventKind> for String {
+    fn eq(&self, other: &EventKind) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<EventKind> for str {
+    fn eq(&self, other: &EventKind) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<EventKind> for &str {
+    fn eq(&self, other: &EventKind) -> bool {
+        *self == other.0
+    }
+}
+
 /// Event kinds, as stored.
 pub mod kind {
-    pub const LOGIN: &str = "login";
-    pub const LOCKOUT: &str = "lockout";
-    pub const OTP: &str = "otp";
-    pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
-    pub const TOTP_ENABLED: &str = "totp_enabled";
-    pub const TOTP_DISABLED: &str = "totp_disabled";
-    pub const RESET_REQUESTED: &str = "reset_requested";
-    pub const RESET_COMPLETED: &str = "reset_completed";
-    pub const PASSWORD_CHANGED: &str = "password_changed";
-    pub const TOKEN_ISSUED: &str = "token_issued";
-    pub const TOKEN_REFRESHED: &str = "token_refreshed";
-    pub const REFRESH_TOKEN_REUSE: &str = "refresh_token_reuse";
-    pub const TOKEN_REVOKED: &str = "token_revoked";
-    pub const CODE_REPLAY: &str = "code_replay";
-    pub const LOGOUT: &str = "logout";
-    pub const CLIENT_AUTH_FAILED: &str = "client_auth_failed";
-    pub const RATE_LIMITED: &str = "rate_limited";
-    pub const ACCOUNT_CREATED: &str = "account_created";
-    pub const ACCOUNT_DISABLED: &str = "account_disabled";
-    pub const ACCOUNT_ENABLED: &str = "account_enabled";
-    pub const ACCOUNT_CHANGED: &str = "account_changed";
-    pub const ACCOUNT_UNLOCKED: &str = "account_unlocked";
-    pub const CLIENT_CREATED: &str = "client_created";
-    pub const CLIENT_UPDATED: &str = "client_updated";
-    pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
-    pub const CLIENT_DELETED: &str = "client_deleted";
-    pub const ADMIN_ACTION: &str = "admin_action";
+    use super::EventKind;
+
+    pub const LOGIN: EventKind = EventKind("login");
+    pub const LOCKOUT: EventKind = EventKind("lockout");
+    pub const OTP: EventKind = EventKind("otp");
+    pub const RECOVERY_CODE_USED: EventKind = EventKind("recovery_code_used");
+    pub const TOTP_ENABLED: EventKind = EventKind("totp_enabled");
+    pub const TOTP_DISABLED: EventKind = EventKind("totp_disabled");
+    pub const RESET_REQUESTED: EventKind = EventKind("reset_requested");
+    pub const RESET_COMPLETED: EventKind = EventKind("reset_completed");
+    pub const PASSWORD_CHANGED: EventKind = EventKind("password_changed");
+    pub const TOKEN_ISSUED: EventKind = EventKind("token_issued");
+    pub const TOKEN_REFRESHED: EventKind = EventKind("token_refreshed");
+    pub const REFRESH_TOKEN_REUSE: EventKind = EventKind("refresh_token_reuse");
+    pub const TOKEN_REVOKED: EventKind = EventKind("token_revoked");
+    pub const CODE_REPLAY: EventKind = EventKind("code_replay");
+    pub const LOGOUT: EventKind = EventKind("logout");
+    pub const CLIENT_AUTH_FAILED: EventKind = EventKind("client_auth_failed");
+    pub const RATE_LIMITED: EventKind = EventKind("rate_limited");
+    pub const ACCOUNT_CREATED: EventKind = EventKind("account_created");
+    pub const ACCOUNT_DISABLED: EventKind = EventKind("account_disabled");
+    pub const ACCOUNT_ENABLED: EventKind = EventKind("account_enabled");
+    pub const ACCOUNT_CHANGED: EventKind = EventKind("account_changed");
+    pub const ACCOUNT_UNLOCKED: EventKind = EventKind("account_unlocked");
+    pub const CLIENT_CREATED: EventKind = EventKind("client_created");
+    pub const CLIENT_UPDATED: EventKind = EventKind("client_updated");
+    pub const CLIENT_SECRET_ROTATED: EventKind = EventKind("client_secret_rotated");
+    pub const CLIENT_DELETED: EventKind = EventKind("client_deleted");
+    pub const ADMIN_ACTION: EventKind = EventKind("admin_action");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,10 +102,10 @@ pub struct SecurityEvent {
 }
 
 impl SecurityEvent {
-    pub fn new(at: UnixTime, kind: &str, outcome: Outcome) -> Self {
+    pub fn new(at: UnixTime, kind: EventKind, outcome: Outcome) -> Self {
         Self {
             at,
-            kind: kind.to_owned(),
+            kind: kind.as_str().to_owned(),
             outcome: outcome.as_str().to_owned(),
             user_id: None,
             client_id: None,

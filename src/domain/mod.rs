@@ -5,6 +5,7 @@ pub mod client;
 pub mod clock;
 pub mod device;
 pub mod event;
+pub mod ids;
 pub mod password_policy;
 pub mod pkce;
 pub mod scope;
@@ -16,4 +17,5 @@ pub const REDACTED: &str = "<redacted>";
 
 pub use alg::SigningAlg;
 pub use clock::{Clock, OffsetClock, SystemClock, UnixTime};
+pub use ids::{Audience, ClientId, FamilyId, SessionId, UserId};
 pub use signing_key::KeyState;

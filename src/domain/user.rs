@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::UnixTime;
+use super::{UnixTime, UserId};
 
 /// A username: 1-64 characters of letters, digits, `.`, `_`, `-`, stored lowercased.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ pub fn is_settable_claim(name: &str) -> bool {
 
 #[derive(Clone)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub email: String,
     pub email_verified: bool,

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use super::Context;
 use crate::crypto::keys::{KeyError, SigningAlg};
 use crate::crypto::tokens::random_base64url;
-use crate::domain::UnixTime;
+use crate::domain::{Audience, ClientId, FamilyId, SessionId, UnixTime};
 
 pub const TYP: &str = "at+jwt";
 
@@ -15,14 +15,14 @@ pub struct AccessGrant<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
     pub scope: &'a str,
-    pub audience: Vec<String>,
+    pub audience: Vec<Audience>,
     /// Browser session and grant family of a person's token; None for client credentials.
     pub sid: Option<&'a str>,
     pub family_id: Option<&'a str>,
     pub auth_time: Option<UnixTime>,
 }
 
-fn audience_value(audience: &[String]) -> Value {
+fn audience_value(audience: &[Audience]) -> Value {
     match audience {
         [one] => json!(one),
         many => json!(many),
@@ -59,11 +59,11 @@ pub fn issue(ctx: &Context<'_>, grant: &AccessGrant<'_>) -> Result<(String, i64)
 #[derive(Debug, Clone)]
 pub struct AccessClaims {
     pub sub: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: String,
-    pub audience: Vec<String>,
-    pub sid: Option<String>,
-    pub family_id: Option<String>,
+    pub audience: Vec<Audience>,
+    pub sid: Option<SessionId>,
+    pub family_id: Option<FamilyId>,
     pub jti: String,
     pub iat: i64,
     pub nbf: i64,
@@ -100,17 +100,17 @@ pub fn validate(ctx: &Context<'_>, token: &str) -> Result<AccessClaims, &'static
         return Err("not yet valid");
     }
     let audience = match c.get("aud") {
-        Some(Value::String(one)) => vec![one.clone()],
-        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::String(one)) => vec![Audience::from(one.as_str())],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(Audience::from).collect(),
         _ => return Err("no aud"),
     };
     Ok(AccessClaims {
         sub: text("sub").ok_or("no sub")?,
-        client_id: text("client_id").ok_or("no client_id")?,
+        client_id: ClientId::new(text("client_id").ok_or("no client_id")?),
         scope: text("scope").unwrap_or_default(),
         audience,
-        sid: text("sid"),
-        family_id: text("fid"),
+        sid: text("sid").map(SessionId::new),
+        family_id: text("fid").map(FamilyId::new),
         jti: text("jti").ok_or("no jti")?,
         iat,
         nbf,

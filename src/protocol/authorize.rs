@@ -15,6 +15,7 @@ use super::resource::{self, NoAudience};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::ScopeSet;
+use crate::domain::{Audience, ClientId};
 
 mod step;
 
@@ -29,7 +30,7 @@ const MAX_LOGIN_HINT_LEN: usize = 320;
 /// consents, and checked again when the flow resumes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The `redirect_uri` as sent; None when the request omitted it.
     pub redirect_uri: Option<String>,
     /// Where responses go: the sent URI, or the client's only registered one.
@@ -47,7 +48,7 @@ pub struct AuthorizationRequest {
     /// The OIDC `claims` request parameter.
     pub claims: Option<Value>,
     /// The resource servers the access token is for (RFC 8707), never empty unless `openid`.
-    pub audience: Vec<String>,
+    pub audience: Vec<Audience>,
 }
 
 impl AuthorizationRequest {

@@ -40,8 +40,8 @@ impl Context<'_> {
     }
 
     /// The audience that the userinfo endpoint accepts in access tokens.
-    pub fn userinfo_audience(&self) -> String {
-        format!("{}{}", self.settings.issuer, discovery::USERINFO_PATH)
+    pub fn userinfo_audience(&self) -> crate::domain::Audience {
+        crate::domain::Audience::new(format!("{}{}", self.settings.issuer, discovery::USERINFO_PATH))
     }
 }
 

@@ -6,6 +6,7 @@ use url::Url;
 
 use super::error::{err, OAuthError, ProtocolError};
 use crate::domain::client::Client;
+use crate::domain::Audience;
 
 /// The audience of the admin API's tokens: Keyhaven's own logical name, not a resource
 /// server's URI, so the one resource accepted that is not an absolute URI.
@@ -41,12 +42,12 @@ pub fn check(client: &Client, resource: &str) -> Result<(), ProtocolError> {
 
 /// The audiences of the token: the requested resources, each checked, or when none is given
 /// the client's default (its first registered audience).
-pub fn resolve(client: &Client, requested: &[&str], without: NoAudience) -> Result<Vec<String>, ProtocolError> {
+pub fn resolve(client: &Client, requested: &[&str], without: NoAudience) -> Result<Vec<Audience>, ProtocolError> {
     for resource in requested {
         check(client, resource)?;
     }
     if !requested.is_empty() {
-        return Ok(requested.iter().map(|r| (*r).to_owned()).collect());
+        return Ok(requested.iter().map(|r| Audience::from(*r)).collect());
     }
     match (client.audiences.first(), without) {
         (Some(default), _) => Ok(vec![default.clone()]),
@@ -67,7 +68,7 @@ mod tests {
         Client {
             client_type: ClientType::Confidential,
             grant_types: vec![GrantType::ClientCredentials],
-            audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+            audiences: audiences.iter().map(|a| Audience::from(*a)).collect(),
             ..Client::example("c")
         }
     }

@@ -11,7 +11,7 @@ use std::sync::RwLock;
 
 use super::access_token::AccessClaims;
 use super::Context;
-use crate::domain::UnixTime;
+use crate::domain::{FamilyId, SessionId, UnixTime, UserId};
 use crate::storage::{Store, StoreError};
 
 pub const SESSION: &str = "session";
@@ -58,10 +58,10 @@ impl RevocationCache {
     /// Whether the token's `jti`, grant family or session was revoked.
     pub fn is_revoked(&self, claims: &AccessClaims) -> bool {
         let entries = self.read();
-        let hit = |kind: &str, subject: Option<&String>| {
-            subject.is_some_and(|s| entries.revoked.contains_key(&(kind.to_owned(), s.clone())))
+        let hit = |kind: &str, subject: Option<&str>| {
+            subject.is_some_and(|s| entries.revoked.contains_key(&(kind.to_owned(), s.to_owned())))
         };
-        hit(JTI, Some(&claims.jti)) || hit(FAMILY, claims.family_id.as_ref()) || hit(SESSION, claims.sid.as_ref())
+        hit(JTI, Some(&claims.jti)) || hit(FAMILY, claims.family_id.as_deref()) || hit(SESSION, claims.sid.as_deref())
     }
 
     /// Reads new log entries and forgets those no token needs any more. The first call (with
@@ -97,7 +97,7 @@ fn access_horizon(ctx: &Context<'_>) -> UnixTime {
 }
 
 /// Revokes a grant family: its refresh tokens die in the store, its access tokens everywhere.
-pub async fn revoke_family(ctx: &Context<'_>, family_id: &str, reason: &str) -> Result<bool, StoreError> {
+pub async fn revoke_family(ctx: &Context<'_>, family_id: &FamilyId, reason: &str) -> Result<bool, StoreError> {
     let changed = ctx.store.revoke_family(family_id, ctx.now, reason).await?;
     ctx.store
         .append_revocation(FAMILY, family_id, ctx.now, access_horizon(ctx))
@@ -108,7 +108,7 @@ pub async fn revoke_family(ctx: &Context<'_>, family_id: &str, reason: &str) -> 
 
 /// Logs a family that the store already marked revoked, so every instance drops its access
 /// tokens.
-pub async fn record_family_revoked(ctx: &Context<'_>, family_id: &str) -> Result<(), StoreError> {
+pub async fn record_family_revoked(ctx: &Context<'_>, family_id: &FamilyId) -> Result<(), StoreError> {
     ctx.store
         .append_revocation(FAMILY, family_id, ctx.now, access_horizon(ctx))
         .await?;
@@ -125,7 +125,7 @@ pub async fn revoke_access_token(ctx: &Context<'_>, jti: &str, exp: UnixTime) ->
 
 /// Ends a browser session server-side with everything started from it: the session row, its
 /// families' refresh tokens, and (through the log) every access token carrying its `sid`.
-pub async fn end_session(ctx: &Context<'_>, sid: &str, reason: &str) -> Result<Vec<String>, StoreError> {
+pub async fn end_session(ctx: &Context<'_>, sid: &SessionId, reason: &str) -> Result<Vec<FamilyId>, StoreError> {
     ctx.store.end_session_by_sid(sid, ctx.now).await?;
     let families = ctx.store.revoke_session_families(sid, ctx.now, reason).await?;
     ctx.store
@@ -139,18 +139,18 @@ pub async fn end_session(ctx: &Context<'_>, sid: &str, reason: &str) -> Result<V
 /// outside it (also those whose session already expired): a password reset or change.
 pub async fn end_user_sessions(
     ctx: &Context<'_>,
-    user_id: &str,
-    keep_sid: Option<&str>,
+    user_id: &UserId,
+    keep_sid: Option<&SessionId>,
     reason: &str,
 ) -> Result<(), StoreError> {
     for session in ctx.store.list_live_sessions(user_id, ctx.now).await? {
-        if Some(session.sid.as_str()) != keep_sid {
+        if Some(&session.sid) != keep_sid {
             end_session(ctx, &session.sid, reason).await?;
         }
     }
     for family in ctx
         .store
-        .revoke_user_families(user_id, keep_sid, ctx.now, reason)
+        .revoke_user_families(user_id, keep_sid.map(SessionId::as_str), ctx.now, reason)
         .await?
     {
         ctx.store

@@ -22,6 +22,7 @@ use crate::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use crate::domain::password_policy;
 use crate::domain::user::{is_settable_claim, Email, ProfileClaims, User, Username};
 use crate::domain::UnixTime;
+use crate::domain::{SessionId, UserId};
 use crate::mail::Mail;
 use crate::protocol::revocation;
 use crate::storage::StoreError;
@@ -105,7 +106,7 @@ pub async fn create(services: &Services, new: NewAccount, actor: &Actor) -> Resu
     let password_hash = services.passwords.hash(&new.password).await?;
     let now = services.clock.now();
     let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: UserId::new(uuid::Uuid::new_v4().to_string()),
         username: username.as_str().to_owned(),
         email: email.as_str().to_owned(),
         email_verified: false,
@@ -236,7 +237,7 @@ pub async fn end_sessions(services: &Services, user: &User, actor: &Actor) -> Re
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordChange<'a> {
     /// The person changed it while signed in: the session it was changed from stays.
-    ByPerson { keep_sid: &'a str },
+    ByPerson { keep_sid: &'a SessionId },
     /// Through a reset link: the account is unlocked as well.
     Reset,
     /// An operator set it (admin API, command line): the account is unlocked as well.
@@ -404,7 +405,7 @@ pub fn password_locked_message(until: UnixTime) -> String {
 pub async fn change_own_password(
     services: &Services,
     user: &User,
-    sid: &str,
+    sid: &SessionId,
     current: &SecretString,
     password: &SecretString,
     confirm: &SecretString,
@@ -564,7 +565,7 @@ pub async fn reset_password(
 /// The person's newest security events (at most 50), for their activity page.
 pub async fn recent_activity(services: &Services, user: &User) -> Result<Vec<SecurityEvent>, StoreError> {
     let filter = EventFilter {
-        user_id: Some(user.id.clone()),
+        user_id: Some(user.id.to_string()),
         kind: None,
         since: None,
         limit: 50,

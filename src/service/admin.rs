@@ -4,6 +4,7 @@
 
 use crate::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use crate::domain::user::User;
+use crate::domain::{ClientId, SessionId};
 use crate::protocol::{access_token, revocation};
 use crate::storage::{SessionRecord, StoreError};
 
@@ -15,7 +16,7 @@ pub const SCOPE: &str = "keyhaven:admin";
 /// A client the admin API has let in.
 #[derive(Debug, Clone)]
 pub struct Operator {
-    pub client_id: String,
+    pub client_id: ClientId,
 }
 
 impl Operator {
@@ -67,7 +68,7 @@ pub async fn sessions_of(services: &Services, user: &User) -> Result<Vec<Session
 
 /// Ends one session with its refresh families and access tokens; false when there is no such
 /// session.
-pub async fn end_session(services: &Services, sid: &str, actor: &Actor) -> Result<bool, StoreError> {
+pub async fn end_session(services: &Services, sid: &SessionId, actor: &Actor) -> Result<bool, StoreError> {
     let Some(session) = services.store.find_session_by_sid(sid).await? else {
         return Ok(false);
     };

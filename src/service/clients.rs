@@ -5,9 +5,9 @@
 
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
 use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
-use crate::domain::event::kind;
+use crate::domain::event::{kind, EventKind};
 use crate::domain::scope::ScopeSet;
-use crate::domain::SigningAlg;
+use crate::domain::{Audience, ClientId, SigningAlg};
 use crate::storage::StoreError;
 
 use super::{Actor, Services};
@@ -41,7 +41,7 @@ pub struct ClientChanges {
     pub redirect_uris: Option<Vec<RedirectUri>>,
     pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<Option<ScopeSet>>,
-    pub audiences: Option<Vec<String>>,
+    pub audiences: Option<Vec<Audience>>,
     pub first_party: Option<bool>,
     pub id_token_alg: Option<SigningAlg>,
     pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
@@ -106,7 +106,7 @@ pub async fn create(
     let warnings = reg.warnings();
     let secret = (reg.client_type == ClientType::Confidential).then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
     let client = reg.into_client(
-        format!("khc-{}", random_base64url(16)),
+        ClientId::new(format!("khc-{}", random_base64url(16))),
         secret.as_ref().map(|s| s.hash().as_str().to_owned()),
         services.clock.now(),
     );
@@ -188,7 +188,7 @@ pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), 
     Ok(())
 }
 
-fn record(services: &Services, actor: &Actor, kind: &str, client_id: &str) {
+fn record(services: &Services, actor: &Actor, kind: EventKind, client_id: &str) {
     services.events.record(
         actor
             .action(services, kind)

@@ -8,7 +8,7 @@ use crate::config::{ConfigError, Settings};
 use crate::crypto::kek::Kek;
 use crate::crypto::keys::{KeyError, KeyManager, KeyPolicy};
 use crate::crypto::password::PasswordHasher;
-use crate::domain::event::{Outcome, SecurityEvent};
+use crate::domain::event::{EventKind, Outcome, SecurityEvent};
 use crate::domain::Clock;
 use crate::events::EventLog;
 use crate::mail::Mailer;
@@ -36,7 +36,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn event(&self, services: &Services, kind: &str, outcome: Outcome) -> SecurityEvent {
+    pub fn event(&self, services: &Services, kind: EventKind, outcome: Outcome) -> SecurityEvent {
         SecurityEvent::new(services.clock.now(), kind, outcome)
             .from_peer(Some(self.ip.clone()), self.user_agent.clone())
     }
@@ -47,13 +47,13 @@ impl Peer {
 #[derive(Debug, Clone)]
 pub enum Actor {
     Person(Peer),
-    AdminClient(String),
+    AdminClient(crate::domain::ClientId),
     CommandLine,
 }
 
 impl Actor {
     /// A security event of this kind, naming who acted.
-    pub(crate) fn action(&self, services: &Services, kind: &str) -> SecurityEvent {
+    pub(crate) fn action(&self, services: &Services, kind: EventKind) -> SecurityEvent {
         match self {
             Self::Person(peer) => peer.event(services, kind, Outcome::Success),
             Self::AdminClient(client_id) => SecurityEvent::new(services.clock.now(), kind, Outcome::Success)
@@ -66,7 +66,7 @@ impl Actor {
     }
 
     /// A security event of this kind about a person, naming who acted.
-    pub(crate) fn event(&self, services: &Services, kind: &str, user_id: &str) -> SecurityEvent {
+    pub(crate) fn event(&self, services: &Services, kind: EventKind, user_id: &str) -> SecurityEvent {
         self.action(services, kind).user(user_id)
     }
 

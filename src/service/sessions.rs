@@ -5,6 +5,7 @@ use super::signin::{self, Liveness, SessionRecord};
 use super::{Peer, Services};
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
+use crate::domain::SessionId;
 use crate::protocol::revocation;
 use crate::storage::StoreError;
 
@@ -18,7 +19,12 @@ pub async fn devices(services: &Services, user: &User) -> Result<Vec<SessionReco
 }
 
 /// Signs out the person's session `sid` (one of theirs only); false when it is not theirs.
-pub async fn sign_out_device(services: &Services, user: &User, sid: &str, peer: &Peer) -> Result<bool, StoreError> {
+pub async fn sign_out_device(
+    services: &Services,
+    user: &User,
+    sid: &SessionId,
+    peer: &Peer,
+) -> Result<bool, StoreError> {
     let owned = services
         .store
         .find_session_by_sid(sid)
@@ -42,7 +48,7 @@ pub async fn sign_out_device(services: &Services, user: &User, sid: &str, peer: 
 pub async fn sign_out_other_devices(
     services: &Services,
     user: &User,
-    keep_sid: &str,
+    keep_sid: &SessionId,
     peer: &Peer,
 ) -> Result<(), StoreError> {
     revocation::end_user_sessions(

@@ -24,7 +24,7 @@ use crate::crypto::tokens::random_base64url;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::lockout::MAX_FAILURES;
 use crate::domain::user::User;
-use crate::domain::UnixTime;
+use crate::domain::{SessionId, UnixTime};
 use crate::protocol::logout::{self, LogoutError, LogoutRequest};
 use crate::protocol::revocation;
 use crate::protocol::token::id_token;
@@ -253,7 +253,7 @@ async fn start_session(
     }
     let session = SessionRecord {
         id_hash: browser.signed_in.to_owned(),
-        sid: random_base64url(16),
+        sid: SessionId::new(random_base64url(16)),
         user_id: user.id.clone(),
         auth_time: now,
         amr: amr.iter().map(|m| (*m).to_owned()).collect(),
@@ -356,7 +356,7 @@ pub async fn current_session(
 pub async fn sign_out(
     services: &Services,
     user: &User,
-    sid: &str,
+    sid: &SessionId,
     reason: &str,
     peer: &Peer,
     detail: Option<&str>,

@@ -10,7 +10,7 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
-use crate::domain::UnixTime;
+use crate::domain::{Audience, FamilyId, UnixTime};
 use crate::protocol::access_token::{self, AccessGrant};
 use crate::protocol::client_auth::{self, AuthFailure, Credentials};
 use crate::protocol::error::{err, OAuthError};
@@ -131,7 +131,7 @@ async fn exchange_code(ctx: &Context<'_>, client: &Client, request: CodeExchange
     Ok(response)
 }
 
-async fn code_replayed(ctx: &Context<'_>, client: &Client, family: &str) -> Result<(), StoreError> {
+async fn code_replayed(ctx: &Context<'_>, client: &Client, family: &FamilyId) -> Result<(), StoreError> {
     revocation::revoke_family(ctx, family, "code_replay").await?;
     ctx.record(
         SecurityEvent::new(ctx.now, kind::CODE_REPLAY, Outcome::Failure)
@@ -341,7 +341,7 @@ async fn issue_tokens(
     refresh: RefreshToken,
 ) -> Result<TokenResponse, Failure> {
     let has = |scope: &str| grant.scope.split(' ').any(|s| s == scope);
-    let mut audience: Vec<String> = serde_json::from_str(grant.audience).unwrap_or_default();
+    let mut audience: Vec<Audience> = serde_json::from_str(grant.audience).unwrap_or_default();
     if has("openid") {
         audience.push(ctx.userinfo_audience());
     }
@@ -385,7 +385,7 @@ async fn issue_tokens(
             ctx.store
                 .insert_refresh_token(&RefreshTokenRecord {
                     token_hash: token.hash().as_str().to_owned(),
-                    family_id: grant.family_id.to_owned(),
+                    family_id: FamilyId::new(grant.family_id),
                     created_at: ctx.now,
                     expires_at: refresh_token::expires_at(ctx.now, ctx.settings.refresh_idle_ttl, family_ends_at),
                     rotated_at: None,

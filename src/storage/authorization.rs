@@ -104,7 +104,7 @@ impl From<PendingLoginRow> for PendingLogin {
     fn from(r: PendingLoginRow) -> Self {
         Self {
             browser_hash: r.browser_hash,
-            user_id: r.user_id,
+            user_id: r.user_id.into(),
             request_id: r.request_id,
             created_at: r.created_at,
             expires_at: r.expires_at,
@@ -138,9 +138,9 @@ impl TryFrom<CodeRow> for CodeRecord {
         Ok(Self {
             amr: decode_json("authorization_codes.amr", &r.amr)?,
             code_hash: r.code_hash,
-            client_id: r.client_id,
-            user_id: r.user_id,
-            sid: r.sid,
+            client_id: r.client_id.into(),
+            user_id: r.user_id.into(),
+            sid: r.sid.into(),
             redirect_uri: r.redirect_uri,
             code_challenge: r.code_challenge,
             nonce: r.nonce,
@@ -359,7 +359,9 @@ impl<B: Backend> AuthorizationStore for B {
                 )
                 .await?;
             return Ok(match earlier {
-                Some((family_id,)) => CodeRedemption::Replayed { family_id },
+                Some((family_id,)) => CodeRedemption::Replayed {
+                    family_id: family_id.map(Into::into),
+                },
                 None => CodeRedemption::NotFound,
             });
         };

@@ -66,7 +66,7 @@ impl TryFrom<ClientRow> for Client {
             post_logout_redirect_uris: decode_json("clients.post_logout_redirect_uris", &r.post_logout_redirect_uris)?,
             permissions: decode_json("clients.permissions", &r.permissions)?,
             introspect_any_audience: r.introspect_any_audience,
-            id: r.id,
+            id: r.id.into(),
             name: r.name,
             secret_hash: r.secret_hash,
             first_party: r.first_party,

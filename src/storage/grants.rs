@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::sql::{args, convert_all, decode_json, Backend, Transaction as _};
 use super::{FamilyRecord, RefreshTokenRecord, RevocationRecord, StoreError};
-use crate::domain::UnixTime;
+use crate::domain::{FamilyId, UnixTime};
 
 #[async_trait]
 pub trait GrantStore: Send + Sync {
@@ -16,7 +16,12 @@ pub trait GrantStore: Send + Sync {
     /// Marks a family revoked (its refresh tokens die with it); false if it already was.
     async fn revoke_family(&self, id: &str, now: UnixTime, reason: &str) -> Result<bool, StoreError>;
     /// Revokes every live family started from session `sid`; returns their ids.
-    async fn revoke_session_families(&self, sid: &str, now: UnixTime, reason: &str) -> Result<Vec<String>, StoreError>;
+    async fn revoke_session_families(
+        &self,
+        sid: &str,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<Vec<FamilyId>, StoreError>;
     /// Revokes every live family of the person except those of session `keep_sid`; returns
     /// their ids.
     async fn revoke_user_families(
@@ -25,7 +30,7 @@ pub trait GrantStore: Send + Sync {
         keep_sid: Option<&str>,
         now: UnixTime,
         reason: &str,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<FamilyId>, StoreError>;
     /// Revokes the person's live families with `client_id`; returns their ids.
     async fn revoke_client_families(
         &self,
@@ -33,7 +38,7 @@ pub trait GrantStore: Send + Sync {
         client_id: &str,
         now: UnixTime,
         reason: &str,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<FamilyId>, StoreError>;
 
     /// `Conflict` when the token hash exists; `Unexpected` when its family does not.
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
@@ -86,10 +91,10 @@ impl TryFrom<FamilyRow> for FamilyRecord {
     fn try_from(r: FamilyRow) -> Result<Self, StoreError> {
         Ok(Self {
             amr: decode_json("grant_families.amr", &r.amr)?,
-            id: r.id,
-            client_id: r.client_id,
-            user_id: r.user_id,
-            sid: r.sid,
+            id: r.id.into(),
+            client_id: r.client_id.into(),
+            user_id: r.user_id.into(),
+            sid: r.sid.into(),
             scope: r.scope,
             claims: r.claims,
             audience: r.audience,
@@ -116,7 +121,7 @@ impl From<RefreshRow> for RefreshTokenRecord {
     fn from(r: RefreshRow) -> Self {
         Self {
             token_hash: r.token_hash,
-            family_id: r.family_id,
+            family_id: r.family_id.into(),
             created_at: r.created_at,
             expires_at: r.expires_at,
             rotated_at: r.rotated_at,
@@ -146,8 +151,8 @@ impl From<RevocationRow> for RevocationRecord {
     }
 }
 
-fn ids(rows: Vec<(String,)>) -> Vec<String> {
-    rows.into_iter().map(|(id,)| id).collect()
+fn ids(rows: Vec<(String,)>) -> Vec<FamilyId> {
+    rows.into_iter().map(|(id,)| id.into()).collect()
 }
 
 #[async_trait]
@@ -185,7 +190,12 @@ impl<B: Backend> GrantStore for B {
         Ok(revoked == 1)
     }
 
-    async fn revoke_session_families(&self, sid: &str, now: UnixTime, reason: &str) -> Result<Vec<String>, StoreError> {
+    async fn revoke_session_families(
+        &self,
+        sid: &str,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<Vec<FamilyId>, StoreError> {
         let rows = self
             .fetch_all(
                 "UPDATE grant_families SET revoked_at = $2, revoked_reason = $3 \
@@ -202,7 +212,7 @@ impl<B: Backend> GrantStore for B {
         keep_sid: Option<&str>,
         now: UnixTime,
         reason: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<FamilyId>, StoreError> {
         let rows = self
             .fetch_all(
                 "UPDATE grant_families SET revoked_at = $2, revoked_reason = $3 \
@@ -219,7 +229,7 @@ impl<B: Backend> GrantStore for B {
         client_id: &str,
         now: UnixTime,
         reason: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<FamilyId>, StoreError> {
         let rows = self
             .fetch_all(
                 "UPDATE grant_families SET revoked_at = $3, revoked_reason = $4 \

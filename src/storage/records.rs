@@ -1,7 +1,7 @@
 //! Rows as the store hands them over. Bearer secrets appear here only as SHA-256 hashes, private
 //! keys only sealed under the KEK.
 
-use crate::domain::{KeyState, SigningAlg, UnixTime};
+use crate::domain::{ClientId, FamilyId, KeyState, SessionId, SigningAlg, UnixTime, UserId};
 
 /// A signing key as stored; `private_sealed` is the KEK-encrypted PKCS#8 DER.
 #[derive(Debug, Clone)]
@@ -23,8 +23,8 @@ pub struct SessionRecord {
     /// SHA-256 of the cookie value.
     pub id_hash: String,
     /// Public session id, carried by tokens as `sid`.
-    pub sid: String,
-    pub user_id: String,
+    pub sid: SessionId,
+    pub user_id: UserId,
     pub auth_time: UnixTime,
     pub amr: Vec<String>,
     pub created_at: UnixTime,
@@ -52,9 +52,9 @@ pub struct PendingAuthorization {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRecord {
     pub code_hash: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub sid: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub sid: SessionId,
     /// The `redirect_uri` of the authorization request as sent (None when it was absent).
     pub redirect_uri: Option<String>,
     pub code_challenge: String,
@@ -77,7 +77,7 @@ pub enum CodeRedemption {
     Redeemed(Box<CodeRecord>),
     /// The code was already spent; `family_id` is what its first redemption started.
     Replayed {
-        family_id: Option<String>,
+        family_id: Option<FamilyId>,
     },
     NotFound,
 }
@@ -85,10 +85,10 @@ pub enum CodeRedemption {
 /// A grant family: what one code redemption issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyRecord {
-    pub id: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub sid: String,
+    pub id: FamilyId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub sid: SessionId,
     pub scope: String,
     pub claims: Option<String>,
     pub audience: String,
@@ -104,7 +104,7 @@ pub struct FamilyRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenRecord {
     pub token_hash: String,
-    pub family_id: String,
+    pub family_id: FamilyId,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub rotated_at: Option<UnixTime>,
@@ -128,7 +128,7 @@ pub struct RevocationRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLogin {
     pub browser_hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     /// The pending authorization request to resume afterwards, if any.
     pub request_id: Option<String>,
     pub created_at: UnixTime,

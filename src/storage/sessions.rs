@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::sql::{args, convert_all, decode_json, encode_json, Backend};
 use super::{SessionRecord, StoreError};
-use crate::domain::UnixTime;
+use crate::domain::{SessionId, UnixTime};
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -25,8 +25,12 @@ pub trait SessionStore: Send + Sync {
     async fn end_session_by_sid(&self, sid: &str, now: UnixTime) -> Result<bool, StoreError>;
     /// Sids of sessions past their absolute end, or unused since `idle_since`, that nobody
     /// ended yet (at most `limit`).
-    async fn lapsed_sessions(&self, now: UnixTime, idle_since: UnixTime, limit: i64)
-        -> Result<Vec<String>, StoreError>;
+    async fn lapsed_sessions(
+        &self,
+        now: UnixTime,
+        idle_since: UnixTime,
+        limit: i64,
+    ) -> Result<Vec<SessionId>, StoreError>;
 }
 
 const SESSION_COLUMNS: &str =
@@ -52,8 +56,8 @@ impl TryFrom<SessionRow> for SessionRecord {
         Ok(Self {
             amr: decode_json("browser_sessions.amr", &r.amr)?,
             id_hash: r.id_hash,
-            sid: r.sid,
-            user_id: r.user_id,
+            sid: r.sid.into(),
+            user_id: r.user_id.into(),
             auth_time: r.auth_time,
             created_at: r.created_at,
             last_seen_at: r.last_seen_at,
@@ -158,7 +162,7 @@ impl<B: Backend> SessionStore for B {
         now: UnixTime,
         idle_since: UnixTime,
         limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         let sids: Vec<(String,)> = self
             .fetch_all(
                 "SELECT sid FROM browser_sessions \
@@ -166,6 +170,6 @@ impl<B: Backend> SessionStore for B {
                 args![now, idle_since, limit],
             )
             .await?;
-        Ok(sids.into_iter().map(|(sid,)| sid).collect())
+        Ok(sids.into_iter().map(|(sid,)| sid.into()).collect())
     }
 }

@@ -36,6 +36,24 @@ impl<'a> From<&'a String> for Arg<'a> {
     }
 }
 
+/// Identifiers bind as the strings they are.
+macro_rules! id_args {
+    ($($id:ty),*) => {$(
+        impl<'a> From<&'a $id> for Arg<'a> {
+            fn from(v: &'a $id) -> Self {
+                Self::Text(Some(Cow::Borrowed(v.as_str())))
+            }
+        }
+    )*};
+}
+id_args!(
+    crate::domain::ClientId,
+    crate::domain::UserId,
+    crate::domain::SessionId,
+    crate::domain::FamilyId,
+    crate::domain::Audience
+);
+
 impl From<String> for Arg<'_> {
     fn from(v: String) -> Self {
         Self::Text(Some(Cow::Owned(v)))

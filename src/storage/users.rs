@@ -67,7 +67,7 @@ impl TryFrom<UserRow> for User {
     fn try_from(r: UserRow) -> Result<Self, StoreError> {
         Ok(Self {
             claims: decode_json("users.claims", &r.claims)?,
-            id: r.id,
+            id: r.id.into(),
             username: r.username,
             email: r.email,
             email_verified: r.email_verified,

@@ -215,7 +215,7 @@ pub async fn devices(State(state): State<WebState>, signed_in: SignedIn) -> Resu
 #[derive(Deserialize)]
 pub struct SidForm {
     #[serde(default)]
-    sid: String,
+    sid: crate::domain::SessionId,
 }
 
 pub async fn revoke_device(

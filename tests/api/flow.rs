@@ -105,7 +105,7 @@ impl TestApp {
                 .collect(),
             grant_types: spec.grants,
             scopes: spec.scopes.map(|s| ScopeSet::parse(s).expect("scope")),
-            audiences: spec.audiences.iter().map(|a| (*a).to_owned()).collect(),
+            audiences: spec.audiences.iter().map(|a| (*a).into()).collect(),
             first_party: spec.first_party,
             id_token_alg: spec.id_token_alg,
             post_logout_redirect_uris: spec
@@ -125,7 +125,7 @@ impl TestApp {
         registration.validate().expect("valid client");
         let id = format!("client-{}", uuid::Uuid::new_v4().simple());
         let client = registration.into_client(
-            id.clone(),
+            id.clone().into(),
             secret.as_ref().map(|s| s.hash().as_str().to_owned()),
             self.clock.now(),
         );
@@ -139,7 +139,7 @@ impl TestApp {
     pub async fn create_user(&self, username: &str) -> User {
         let now = self.clock.now();
         let user = User {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::new_v4().to_string().into(),
             username: username.into(),
             email: format!("{username}@example.com"),
             email_verified: true,

@@ -493,7 +493,7 @@ pub async fn alice(store: &Arc<dyn Store>) {
 pub fn session(id_hash: &str, user_id: &str) -> SessionRecord {
     SessionRecord {
         id_hash: id_hash.into(),
-        sid: format!("sid-{id_hash}"),
+        sid: format!("sid-{id_hash}").into(),
         user_id: user_id.into(),
         auth_time: 100,
         amr: vec!["pwd".into()],

@@ -73,7 +73,7 @@ async fn a_code_exchange_returns_rfc9068_access_token_id_token_and_refresh_token
         assert!(claims.get(name).is_some(), "access token lacks {name}");
     }
     assert_eq!(claims["iss"], app.address);
-    assert_eq!(claims["sub"], alice.id);
+    assert_eq!(claims["sub"], alice.id.as_str());
     assert_eq!(claims["client_id"], client.id);
     let aud: Vec<String> = serde_json::from_value(claims["aud"].clone()).unwrap();
     assert!(
@@ -332,7 +332,7 @@ async fn userinfo_returns_the_granted_claims_and_refuses_bad_tokens() {
     assert_eq!(get.status(), 200);
     assert_eq!(get.headers()["cache-control"], "no-store");
     let claims: Value = get.json().await.unwrap();
-    assert_eq!(claims["sub"], alice.id);
+    assert_eq!(claims["sub"], alice.id.as_str());
     assert_eq!(claims["email"], "alice@example.com");
     assert_eq!(claims["locale"], "en", "an essential claim from the claims request");
     assert!(claims.get("name").is_none(), "profile was not granted");

@@ -45,13 +45,13 @@ pub struct ClientOut {
 impl ClientOut {
     fn of(c: &Client, secret: Option<&OpaqueSecret>) -> Self {
         Self {
-            client_id: c.id.clone(),
+            client_id: c.id.to_string(),
             name: c.name.clone(),
             client_type: c.client_type,
             redirect_uris: c.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
             grant_types: c.grant_types.clone(),
             scopes: c.scopes.as_ref().map(ToString::to_string),
-            audiences: c.audiences.clone(),
+            audiences: c.audiences.iter().map(ToString::to_string).collect(),
             first_party: c.first_party,
             id_token_alg: c.id_token_alg,
             post_logout_redirect_uris: c
@@ -199,7 +199,7 @@ impl ClientChanges {
             redirect_uris: self.redirect_uris.map(uris),
             grant_types: self.grant_types.map(|l| l.0),
             scopes,
-            audiences: self.audiences.map(|l| l.0.into_iter().map(|a| a.0).collect()),
+            audiences: self.audiences.map(|l| l.0.into_iter().map(|a| a.0.into()).collect()),
             first_party: self.first_party,
             id_token_alg: self.id_token_alg,
             post_logout_redirect_uris: self.post_logout_redirect_uris.map(uris),

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::schema::{EmailIn, Limit, Offset, ProfileClaims, Text, UsernameIn};
 use super::{Admin, AdminError, AdminPath, AdminQuery, BadRequest, FieldError, JsonBody, NotFound, Refused};
 use crate::domain::user::User;
+use crate::domain::SessionId;
 use crate::http::ApiState;
 use crate::service::accounts::{self, NewAccount};
 use crate::service::admin;
@@ -36,7 +37,7 @@ pub struct UserOut {
 impl From<&User> for UserOut {
     fn from(u: &User) -> Self {
         Self {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             username: u.username.clone(),
             email: u.email.clone(),
             email_verified: u.email_verified,
@@ -160,8 +161,8 @@ impl From<SessionRecord> for SessionOut {
     fn from(s: SessionRecord) -> Self {
         Self {
             device: crate::domain::device::label(s.user_agent.as_deref()),
-            sid: s.sid,
-            user_id: s.user_id,
+            sid: s.sid.into(),
+            user_id: s.user_id.into(),
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
             auth_time: s.auth_time,
@@ -286,7 +287,7 @@ pub(super) async fn revoke_session(
     State(state): State<ApiState>,
     AdminPath(path): AdminPath<SessionPath>,
 ) -> Result<Response, AdminError> {
-    if !admin::end_session(&state, &path.sid, &admin.0.actor()).await? {
+    if !admin::end_session(&state, &SessionId::from(path.sid.as_str()), &admin.0.actor()).await? {
         return Err(AdminError::NotFound);
     }
     admin.record(&state, "revoke session", &path.sid);

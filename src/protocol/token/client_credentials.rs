@@ -5,6 +5,7 @@
 
 use crate::domain::client::{Client, ClientType, GrantType};
 use crate::domain::scope::ScopeSet;
+use crate::domain::Audience;
 use crate::protocol::error::{err, OAuthError, ProtocolError};
 use crate::protocol::resource::{self, NoAudience};
 
@@ -17,7 +18,7 @@ pub struct ClientCredentialsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceGrant {
     pub scope: String,
-    pub audience: Vec<String>,
+    pub audience: Vec<Audience>,
 }
 
 pub fn grant(client: &Client, request: &ClientCredentialsRequest) -> Result<ServiceGrant, ProtocolError> {

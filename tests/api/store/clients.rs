@@ -53,7 +53,7 @@ async fn clients_round_trip_and_delete(store: Arc<dyn Store>) {
         .await
         .expect("list")
         .into_iter()
-        .map(|c| c.id)
+        .map(|c| c.id.into_string())
         .collect();
     assert_eq!(ids, ["c1", "c2"], "oldest first, then by id");
     assert!(store.delete_client("c1").await.expect("delete"));

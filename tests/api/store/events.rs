@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use keyhaven::domain::event::{EventFilter, Outcome, SecurityEvent};
+use keyhaven::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use keyhaven::storage::Store;
 
 contract!(events_are_listed_newest_first_by_filter);
 
 async fn events_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
-    let full = SecurityEvent::new(100, "login", Outcome::Success)
+    let full = SecurityEvent::new(100, kind::LOGIN, Outcome::Success)
         .user("u1")
         .client("c1")
         .session("s1")
@@ -17,15 +17,15 @@ async fn events_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
     store
         .insert_events(&[
             full.clone(),
-            SecurityEvent::new(110, "login", Outcome::Failure).user("u2"),
-            SecurityEvent::new(120, "token_issued", Outcome::Success).user("u1"),
+            SecurityEvent::new(110, kind::LOGIN, Outcome::Failure).user("u2"),
+            SecurityEvent::new(120, kind::TOKEN_ISSUED, Outcome::Success).user("u1"),
         ])
         .await
         .expect("insert");
     store.insert_events(&[]).await.expect("an empty batch is fine");
     // A later batch is newer even with an earlier time.
     store
-        .insert_events(&[SecurityEvent::new(105, "logout", Outcome::Success).user("u1")])
+        .insert_events(&[SecurityEvent::new(105, kind::LOGOUT, Outcome::Success).user("u1")])
         .await
         .expect("insert");
 

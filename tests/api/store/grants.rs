@@ -78,7 +78,7 @@ async fn a_person_lists_only_their_live_families(store: Arc<dyn Store>) {
                     .await
                     .expect("list")
                     .into_iter()
-                    .map(|f| f.id)
+                    .map(|f| f.id.into_string())
                     .collect(),
             )
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keyhaven::domain::event::{EventFilter, Outcome, SecurityEvent};
+use keyhaven::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use keyhaven::domain::user::lockout;
 use keyhaven::storage::{CodeRedemption, Expired, PendingLogin, SessionRecord, Store};
 
@@ -284,8 +284,8 @@ async fn every_expired_kind_deletes_only_what_nobody_needs(store: Arc<dyn Store>
     // Events at or before the cut-off.
     store
         .insert_events(&[
-            SecurityEvent::new(100, "login", Outcome::Success),
-            SecurityEvent::new(200, "login", Outcome::Success),
+            SecurityEvent::new(100, kind::LOGIN, Outcome::Success),
+            SecurityEvent::new(200, kind::LOGIN, Outcome::Success),
         ])
         .await
         .expect("insert");
@@ -309,7 +309,7 @@ async fn every_expired_kind_deletes_only_what_nobody_needs(store: Arc<dyn Store>
 async fn the_housekeeping_pass_deletes_at_most_its_limit(store: Arc<dyn Store>) {
     alice(&store).await;
     let events: Vec<SecurityEvent> = (0..5)
-        .map(|i| SecurityEvent::new(100 + i, "login", Outcome::Success))
+        .map(|i| SecurityEvent::new(100 + i, kind::LOGIN, Outcome::Success))
         .collect();
     store.insert_events(&events).await.expect("insert");
     let mut batches = Vec::new();

@@ -157,7 +157,7 @@ async fn a_new_email_is_verified_and_unique(store: Arc<dyn Store>) {
             .await
             .expect("find")
             .map(|u| u.id),
-        Some("u1".to_owned())
+        Some("u1".into())
     );
     assert!(store
         .find_user_by_login("alice@example.com")
