@@ -9,13 +9,14 @@
 use std::borrow::Cow;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::pages::Pages;
 use super::WebState;
-use crate::http::error::{retry_after, triage};
+use crate::service::failure::{self, Triage, RETRY_AFTER_SECS};
 
 /// What the error page says.
 #[derive(Debug, Clone)]
@@ -44,14 +45,13 @@ impl PageError {
 
     /// Something failed: 503 when the store is unavailable, else 500. The chain is logged.
     pub fn failed(error: impl Into<anyhow::Error>, what: &str) -> Self {
-        if triage(&error.into(), what) == StatusCode::SERVICE_UNAVAILABLE {
-            Self::unavailable()
-        } else {
-            Self::new(
+        match failure::triage(&error.into(), what) {
+            Triage::Unavailable => Self::unavailable(),
+            Triage::Fault => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Please try again later.",
-            )
+            ),
         }
     }
 
@@ -100,12 +100,13 @@ impl IntoResponse for PageError {
     }
 }
 
-fn with_retry_after(status: StatusCode, response: Response) -> Response {
+fn with_retry_after(status: StatusCode, mut response: Response) -> Response {
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        retry_after(response)
-    } else {
         response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
+    response
 }
 
 /// 503 with `Retry-After`, as a page in words.

@@ -17,8 +17,8 @@ use super::browser::{self, Browser};
 use super::error::PageError;
 use super::WebState;
 use crate::domain::user::User;
-use crate::http::peer::client_ip;
 use crate::http::routes;
+use crate::service::peer::client_ip;
 use crate::service::signin::SessionRecord;
 use crate::service::{Peer, Services};
 
@@ -154,8 +154,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
         let services = std::sync::Arc::<Services>::from_ref(state);
         let connected = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let forwarded_for = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
         Ok(Self {
-            ip: client_ip(services.settings.trust_forwarded_for, connected, &parts.headers).to_string(),
+            ip: client_ip(services.settings.trust_forwarded_for, connected, forwarded_for).to_string(),
             user_agent: user_agent(&parts.headers),
         })
     }
