@@ -24,7 +24,8 @@ use serde_json::json;
 use tokio::time::{Instant, Sleep};
 
 use super::{AppState, PAGE_CSP};
-use crate::http::{error, routes};
+use crate::http::error;
+use crate::web::paths as routes;
 
 /// The middleware: `from_fn_with_state(state, deadlines)`.
 pub async fn deadlines(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -23,11 +23,12 @@ use crate::config::{ConfigError, Settings};
 use crate::domain::Clock;
 use crate::http::server::{self, ConnectionLimits};
 use crate::http::{error, metadata, routes, token, userinfo};
+use crate::protocol::discovery::Endpoints;
 use crate::service::Services;
 pub use crate::service::StartupError;
 use crate::web::error::render_error_pages;
 use crate::web::pages::{self, Pages};
-use crate::web::{account, authorize, consent, login, logout, otp, reset, security, WebState};
+use crate::web::{account, authorize, consent, login, logout, otp, paths, reset, security, WebState};
 
 /// Everything the server holds, behind one `Arc`; cheap to clone. Handlers take the part they
 /// need (`State<WebState>` for pages, `State<ApiState>` for JSON endpoints).
@@ -279,51 +280,65 @@ async fn count_request(
     response
 }
 
+/// The endpoints discovery advertises: the faces' own paths.
+fn endpoints() -> Endpoints {
+    Endpoints {
+        authorization: paths::AUTHORIZE,
+        token: routes::TOKEN,
+        userinfo: routes::USERINFO,
+        jwks: routes::JWKS,
+        introspection: routes::INTROSPECT,
+        revocation: routes::REVOKE,
+        end_session: paths::LOGOUT,
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let https = state.settings.issuer.starts_with("https://");
+    let discovery = metadata::discovery(&state.settings.issuer, &endpoints());
     let limited =
         |limiter: &Arc<Limiter>| axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit);
     let guarded_pages = Router::new()
-        .route(routes::LOGIN, get(login::show).post(login::submit))
-        .route(routes::LOGIN_OTP, get(otp::show).post(otp::submit))
-        .route(routes::RESET, get(reset::show_request).post(reset::submit_request))
-        .route(routes::RESET_LINK, get(reset::show_link).post(reset::submit_link))
+        .route(paths::LOGIN, get(login::show).post(login::submit))
+        .route(paths::LOGIN_OTP, get(otp::show).post(otp::submit))
+        .route(paths::RESET, get(reset::show_request).post(reset::submit_request))
+        .route(paths::RESET_LINK, get(reset::show_link).post(reset::submit_link))
         .layer(limited(&state.limits.pages));
     let pages = Router::new()
         .merge(guarded_pages)
-        .route(routes::ACCOUNT_SECURITY, get(security::show))
-        .route(routes::TOTP_START, post(security::start))
-        .route(routes::TOTP_CONFIRM, post(security::confirm))
-        .route(routes::TOTP_DISABLE, post(security::disable))
-        .route(routes::RECOVERY_CODES, post(security::regenerate_recovery_codes))
-        .route(routes::ACCOUNT, get(account::profile))
-        .route(routes::ACCOUNT_PROFILE, post(account::update_profile))
-        .route(routes::ACCOUNT_EMAIL, post(account::change_email))
-        .route(routes::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
+        .route(paths::ACCOUNT_SECURITY, get(security::show))
+        .route(paths::TOTP_START, post(security::start))
+        .route(paths::TOTP_CONFIRM, post(security::confirm))
+        .route(paths::TOTP_DISABLE, post(security::disable))
+        .route(paths::RECOVERY_CODES, post(security::regenerate_recovery_codes))
+        .route(paths::ACCOUNT, get(account::profile))
+        .route(paths::ACCOUNT_PROFILE, post(account::update_profile))
+        .route(paths::ACCOUNT_EMAIL, post(account::change_email))
+        .route(paths::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
         .route(
-            routes::ACCOUNT_PASSWORD,
+            paths::ACCOUNT_PASSWORD,
             get(account::password_page).post(account::change_password),
         )
-        .route(routes::ACCOUNT_DEVICES, get(account::devices))
-        .route(routes::ACCOUNT_DEVICE_REVOKE, post(account::revoke_device))
+        .route(paths::ACCOUNT_DEVICES, get(account::devices))
+        .route(paths::ACCOUNT_DEVICE_REVOKE, post(account::revoke_device))
         .route(
-            routes::ACCOUNT_DEVICES_REVOKE_OTHERS,
+            paths::ACCOUNT_DEVICES_REVOKE_OTHERS,
             post(account::revoke_other_devices),
         )
-        .route(routes::ACCOUNT_APPS, get(account::apps))
-        .route(routes::ACCOUNT_APP_REMOVE, post(account::remove_app))
-        .route(routes::ACCOUNT_ACTIVITY, get(account::activity))
+        .route(paths::ACCOUNT_APPS, get(account::apps))
+        .route(paths::ACCOUNT_APP_REMOVE, post(account::remove_app))
+        .route(paths::ACCOUNT_ACTIVITY, get(account::activity))
         .merge(
             Router::new()
                 .route(
-                    routes::AUTHORIZE,
+                    paths::AUTHORIZE,
                     get(authorize::authorize_get).post(authorize::authorize_post),
                 )
-                .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
+                .route(paths::AUTHORIZE_RESUME, get(authorize::resume))
                 .layer(limited(&state.limits.authorize)),
         )
-        .route(routes::CONSENT, get(consent::show).post(consent::submit))
-        .route(routes::LOGOUT, get(logout::logout_get).post(logout::logout_post))
+        .route(paths::CONSENT, get(consent::show).post(consent::submit))
+        .route(paths::LOGOUT, get(logout::logout_get).post(logout::logout_post))
         .layer(axum::middleware::from_fn_with_state(
             state.web.clone(),
             render_error_pages,
@@ -346,10 +361,10 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(pages)
         .merge(api)
-        .route(routes::OIDC_DISCOVERY, get(metadata::discovery))
-        .route(routes::OAUTH_METADATA, get(metadata::discovery))
+        .route(routes::OIDC_DISCOVERY, discovery.clone())
+        .route(routes::OAUTH_METADATA, discovery)
         .route(routes::JWKS, get(metadata::jwks))
-        .route(routes::STYLESHEET, get(pages::stylesheet))
+        .route(paths::STYLESHEET, get(pages::stylesheet))
         .route(routes::HEALTHZ, get(metadata::healthz))
         .merge(metrics_router(&state))
         .merge(crate::http::admin::router().layer(header(header::CACHE_CONTROL, "no-store")))

@@ -41,7 +41,7 @@ impl Context<'_> {
 
     /// The audience that the userinfo endpoint accepts in access tokens.
     pub fn userinfo_audience(&self) -> String {
-        format!("{}{}", self.settings.issuer, discovery::USERINFO_PATH)
+        format!("{}{}", self.settings.issuer, userinfo::PATH)
     }
 }
 

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use super::authorize::see_other;
 use super::browser::{self, Browser};
 use super::error::PageError;
+use super::paths;
 use super::WebState;
 use crate::domain::user::User;
-use crate::http::routes;
 use crate::service::peer::client_ip;
 use crate::service::signin::SessionRecord;
 use crate::service::{Peer, Services};
@@ -45,7 +45,7 @@ impl SignedIn {
     async fn of(state: &WebState, browser: Browser) -> Result<Self, Response> {
         match browser::signed_in(state, &browser).await {
             Ok(Some((session, user))) => Ok(Self { browser, session, user }),
-            Ok(None) => Err(see_other(routes::LOGIN, &browser, state)),
+            Ok(None) => Err(see_other(paths::LOGIN, &browser, state)),
             Err(e) => Err(PageError::from(e).into_response()),
         }
     }

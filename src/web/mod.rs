@@ -12,6 +12,7 @@ pub mod login;
 pub mod logout;
 pub mod otp;
 pub mod pages;
+pub mod paths;
 pub mod reset;
 pub mod security;
 
