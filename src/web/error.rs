@@ -109,9 +109,25 @@ fn with_retry_after(status: StatusCode, mut response: Response) -> Response {
     response
 }
 
-/// 503 with `Retry-After`, as a page in words.
-pub fn unavailable_page(pages: &Pages) -> Response {
-    PageError::unavailable().render(pages)
+/// The page that a layer in front of the pages answers with, by status: the answer's deadline
+/// passed (503, with `Retry-After`), the body came too slowly (408), the address is over a rate
+/// limit (429). Those layers run outside the pages' own, so the pages' headers are added here.
+pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
+    let error = match status {
+        StatusCode::SERVICE_UNAVAILABLE => PageError::unavailable(),
+        StatusCode::REQUEST_TIMEOUT => PageError::new(
+            status,
+            "Request timed out",
+            "The form took too long to arrive. Please try again.",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => PageError::new(
+            status,
+            "Too many requests",
+            "Too many attempts from your network. Wait a moment and try again.",
+        ),
+        _ => PageError::new(status, "Something went wrong", "Please try again later."),
+    };
+    super::with_page_headers(error.render(pages))
 }
 
 /// The layer that renders the pages of [`PageError`]s, keeping their status and headers.
