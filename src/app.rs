@@ -80,6 +80,8 @@ const METRICS_MAX_CONNECTIONS: usize = 32;
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` on a listener of its own (`metrics_listen`), bound with the main one.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -102,6 +104,14 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         check_data_dir(&settings)?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| ConfigError::invalid("metrics_listen", format!("cannot listen on {addr}: {e}")))?,
+            ),
+            None => None,
+        };
         let pages =
             Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
         let services = Arc::new(Services::open(settings, clock).await?);
@@ -110,6 +120,7 @@ impl Application {
         let state = AppState(Arc::new(App { services, web, limits }));
         Ok(Self {
             listener,
+            metrics_listener,
             router: router(state.clone()),
             state,
         })
@@ -117,6 +128,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Where `/metrics` is served when `metrics_listen` gives it a listener of its own (with
+    /// port 0 there, the port the system chose).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> AppState {
@@ -139,9 +156,10 @@ impl Application {
         let maintenance = tokio::spawn(run_key_maintenance(self.state.services.clone()));
         let revocations = tokio::spawn(run_revocation_refresh(self.state.services.clone()));
         let janitor = tokio::spawn(crate::janitor::run(self.state.services.clone()));
-        let metrics_server = match self.state.settings.metrics_listen {
-            Some(addr) => {
-                let listener = TcpListener::bind(addr).await?;
+        let metrics_server = match self.metrics_listener {
+            Some(listener) => {
+                let addr = listener.local_addr()?;
+                tracing::info!(%addr, "metrics listening");
                 let app = crate::http::metrics_listener_router(self.state.services.clone());
                 let limits = ConnectionLimits {
                     max_connections: METRICS_MAX_CONNECTIONS,
