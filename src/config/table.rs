@@ -140,7 +140,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "metrics_listen",
         "(unset)",
-        "serve /metrics on this address:port only, instead of on the main listener",
+        "serve /metrics on this address:port only, instead of on the main listener (port 0: a free port, logged at start)",
     ),
     (
         "metrics_bearer_token",

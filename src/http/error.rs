@@ -10,10 +10,7 @@ use serde_json::json;
 
 use crate::protocol::error::{OAuthError, ProtocolError};
 use crate::protocol::Failure;
-use crate::storage::StoreError;
-
-/// Seconds a client is asked to wait before trying again after a 503.
-pub const RETRY_AFTER_SECS: u64 = 5;
+use crate::service::failure::{self, Triage, RETRY_AFTER_SECS};
 
 /// The one error of the JSON endpoints: handlers return `Result<_, ApiError>` and use `?`.
 pub enum ApiError {
@@ -41,12 +38,6 @@ impl From<Failure> for ApiError {
             Failure::Protocol(e) => Self::OAuth(e),
             Failure::Internal(e) => Self::Failed(e),
         }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        Self::Failed(e.into())
     }
 }
 
@@ -97,29 +88,16 @@ pub fn oauth_error(e: &ProtocolError) -> Response {
     response
 }
 
-/// The status a failure earns, logged: 503 when the store is unavailable (a warning), else 500
-/// (an error with the whole chain).
-pub fn triage(error: &anyhow::Error, what: &str) -> StatusCode {
-    if crate::storage::is_unavailable(error) {
-        tracing::warn!(error = format!("{error:#}"), "{what}: the store is unavailable");
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        tracing::error!(error = format!("{error:#}"), "{what}");
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-}
-
 /// A failure of a JSON endpoint: 503 `temporarily_unavailable` when the store is unavailable,
 /// else a bare 500 `server_error`.
 pub fn json_failure(error: impl Into<anyhow::Error>, what: &str) -> Response {
-    if triage(&error.into(), what) == StatusCode::SERVICE_UNAVAILABLE {
-        unavailable_json()
-    } else {
-        (
+    match failure::triage(&error.into(), what) {
+        Triage::Unavailable => unavailable_json(),
+        Triage::Fault => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({ "error": "server_error" })),
         )
-            .into_response()
+            .into_response(),
     }
 }
 

@@ -1,10 +1,12 @@
 //! Public metadata: discovery, JWKS, health and readiness; and the operators' metrics.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -12,11 +14,25 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::ApiState;
-use crate::protocol::discovery;
+use crate::protocol::discovery::{self, Endpoints};
 
-pub async fn discovery(State(state): State<ApiState>) -> Response {
-    let doc = discovery::metadata(&state.settings.issuer);
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc)).into_response()
+/// The discovery document's route: the document is made once, as the issuer and the endpoints
+/// do not change while the server runs.
+pub fn discovery<S>(issuer: &str, endpoints: &Endpoints) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let doc = Arc::new(discovery::metadata(issuer, endpoints));
+    get(move || {
+        let doc = doc.clone();
+        async move {
+            (
+                [(header::CACHE_CONTROL, "public, max-age=300")],
+                Json(doc.as_ref().clone()),
+            )
+                .into_response()
+        }
+    })
 }
 
 /// The JWKS, public members only. Caches may keep it for less than the rotation lead, so a

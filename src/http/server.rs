@@ -141,7 +141,7 @@ fn refuse(stream: TcpStream) {
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\nretry-after: {}\r\nconnection: close\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n{REFUSED_BODY}",
-        super::error::RETRY_AFTER_SECS,
+        crate::service::failure::RETRY_AFTER_SECS,
         REFUSED_BODY.len()
     );
     let _ = stream.try_write(answer.as_bytes());

@@ -41,7 +41,7 @@ impl Context<'_> {
 
     /// The audience that the userinfo endpoint accepts in access tokens.
     pub fn userinfo_audience(&self) -> crate::domain::Audience {
-        crate::domain::Audience::new(format!("{}{}", self.settings.issuer, discovery::USERINFO_PATH))
+        crate::domain::Audience::new(format!("{}{}", self.settings.issuer, userinfo::PATH))
     }
 }
 

@@ -7,6 +7,10 @@ use super::access_token::{self, AccessClaims};
 use super::Context;
 use crate::domain::user::{is_standard_claim, scope_claims, User};
 
+/// The endpoint's path. Its URL (the issuer and this path) is the audience an access token
+/// must carry to be accepted here, so the rule owns it; the router mounts it from here.
+pub const PATH: &str = "/userinfo";
+
 /// One standard claim of a person, if they have it.
 fn claim(user: &User, name: &str) -> Option<Value> {
     match name {

@@ -13,8 +13,8 @@ use tera::Context;
 use super::authorize::see_other;
 use super::error::PageError;
 use super::extract::{NoFields, SignedIn, SignedInForm};
+use super::paths;
 use super::WebState;
-use crate::http::routes;
 use crate::service::accounts::{self, AccountError, OwnPasswordChange};
 use crate::service::lockout::when;
 use crate::service::{apps, sessions, Peer};
@@ -225,7 +225,7 @@ pub async fn revoke_device(
 ) -> Result<Response, PageError> {
     sessions::sign_out_device(&state, &signed_in.user, &form.sid, &peer).await?;
     if form.sid == signed_in.session.sid {
-        return Ok(see_other(routes::LOGIN, &signed_in.browser, &state));
+        return Ok(see_other(paths::LOGIN, &signed_in.browser, &state));
     }
     devices_page(&state, &signed_in, Some("Signed out.")).await
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::browser::{self, Browser};
 use super::error::PageError;
+use super::paths;
 use super::WebState;
-use crate::http::routes;
 use crate::service::authorization::{self, Next, Pending, Visitor};
 
 pub async fn authorize_get(
@@ -68,9 +68,9 @@ pub async fn visitor(state: &WebState, browser: &Browser) -> Result<Visitor, Pag
 /// Sends the browser where the flow goes next.
 pub fn go(state: &WebState, browser: &Browser, next: Next) -> Result<Response, PageError> {
     let location = match next {
-        Next::SignIn { pending_id } => format!("{}?request={pending_id}", routes::LOGIN),
-        Next::Consent { pending_id } => format!("{}?request={pending_id}", routes::CONSENT),
-        Next::Resume { pending_id } => format!("{}?request={pending_id}", routes::AUTHORIZE_RESUME),
+        Next::SignIn { pending_id } => format!("{}?request={pending_id}", paths::LOGIN),
+        Next::Consent { pending_id } => format!("{}?request={pending_id}", paths::CONSENT),
+        Next::Resume { pending_id } => format!("{}?request={pending_id}", paths::AUTHORIZE_RESUME),
         Next::Redirect(location) => location,
         Next::Refuse(message) => {
             return Err(PageError::new(

@@ -9,13 +9,14 @@
 use std::borrow::Cow;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::pages::Pages;
 use super::WebState;
-use crate::http::error::{retry_after, triage};
+use crate::service::failure::{self, Triage, RETRY_AFTER_SECS};
 
 /// What the error page says.
 #[derive(Debug, Clone)]
@@ -44,14 +45,13 @@ impl PageError {
 
     /// Something failed: 503 when the store is unavailable, else 500. The chain is logged.
     pub fn failed(error: impl Into<anyhow::Error>, what: &str) -> Self {
-        if triage(&error.into(), what) == StatusCode::SERVICE_UNAVAILABLE {
-            Self::unavailable()
-        } else {
-            Self::new(
+        match failure::triage(&error.into(), what) {
+            Triage::Unavailable => Self::unavailable(),
+            Triage::Fault => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Please try again later.",
-            )
+            ),
         }
     }
 
@@ -100,17 +100,34 @@ impl IntoResponse for PageError {
     }
 }
 
-fn with_retry_after(status: StatusCode, response: Response) -> Response {
+fn with_retry_after(status: StatusCode, mut response: Response) -> Response {
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        retry_after(response)
-    } else {
         response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
+    response
 }
 
-/// 503 with `Retry-After`, as a page in words.
-pub fn unavailable_page(pages: &Pages) -> Response {
-    PageError::unavailable().render(pages)
+/// The page that a layer in front of the pages answers with, by status: the answer's deadline
+/// passed (503, with `Retry-After`), the body came too slowly (408), the address is over a rate
+/// limit (429). Those layers run outside the pages' own, so the pages' headers are added here.
+pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
+    let error = match status {
+        StatusCode::SERVICE_UNAVAILABLE => PageError::unavailable(),
+        StatusCode::REQUEST_TIMEOUT => PageError::new(
+            status,
+            "Request timed out",
+            "The form took too long to arrive. Please try again.",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => PageError::new(
+            status,
+            "Too many requests",
+            "Too many attempts from your network. Wait a moment and try again.",
+        ),
+        _ => PageError::new(status, "Something went wrong", "Please try again later."),
+    };
+    super::with_page_headers(error.render(pages))
 }
 
 /// The layer that renders the pages of [`PageError`]s, keeping their status and headers.

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use super::authorize::see_other;
 use super::browser::{self, Browser};
 use super::error::PageError;
+use super::paths;
 use super::WebState;
 use crate::domain::user::User;
-use crate::http::peer::client_ip;
-use crate::http::routes;
+use crate::service::peer::client_ip;
 use crate::service::signin::SessionRecord;
 use crate::service::{Peer, Services};
 
@@ -45,7 +45,7 @@ impl SignedIn {
     async fn of(state: &WebState, browser: Browser) -> Result<Self, Response> {
         match browser::signed_in(state, &browser).await {
             Ok(Some((session, user))) => Ok(Self { browser, session, user }),
-            Ok(None) => Err(see_other(routes::LOGIN, &browser, state)),
+            Ok(None) => Err(see_other(paths::LOGIN, &browser, state)),
             Err(e) => Err(PageError::from(e).into_response()),
         }
     }
@@ -154,8 +154,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
         let services = std::sync::Arc::<Services>::from_ref(state);
         let connected = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let forwarded_for = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
         Ok(Self {
-            ip: client_ip(services.settings.trust_forwarded_for, connected, &parts.headers).to_string(),
+            ip: client_ip(services.settings.trust_forwarded_for, connected, forwarded_for).to_string(),
             user_agent: user_agent(&parts.headers),
         })
     }

@@ -14,8 +14,8 @@ use super::authorize::{expired, load_pending, see_other};
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
+use super::paths;
 use super::WebState;
-use crate::http::routes;
 use crate::service::signin::{self, BrowserIds, NewSession, PasswordStep, Refusal, Resume};
 use crate::service::Peer;
 
@@ -94,7 +94,7 @@ pub async fn submit(
     let password = SecretString::from(form.password);
     let (error, status) = match signin::password_step(&state, ids, &form.login, &password, request_id, &peer).await? {
         PasswordStep::SignedIn(session) => return Ok(signed_in(&state, &fresh, &session)),
-        PasswordStep::SecondFactor => return Ok(see_other(routes::LOGIN_OTP, &browser, &state)),
+        PasswordStep::SecondFactor => return Ok(see_other(paths::LOGIN_OTP, &browser, &state)),
         PasswordStep::Refused(Refusal::WrongCredentials) => (WRONG_CREDENTIALS, StatusCode::UNAUTHORIZED),
         PasswordStep::Refused(Refusal::Locked { .. }) => (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS),
     };
@@ -105,7 +105,7 @@ pub async fn submit(
 /// request it signed in for, or a signed-in page.
 pub fn signed_in(state: &WebState, fresh: &Browser, new: &NewSession) -> Response {
     match &new.resume {
-        Resume::Request(id) => see_other(&format!("{}?request={id}", routes::AUTHORIZE_RESUME), fresh, state),
+        Resume::Request(id) => see_other(&format!("{}?request={id}", paths::AUTHORIZE_RESUME), fresh, state),
         Resume::Expired => fresh.with_cookie(expired(state), &state.settings),
         Resume::Nothing => {
             let message = format!("You are signed in as {}.", new.user.username);

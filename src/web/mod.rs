@@ -1,6 +1,6 @@
 //! Hosted pages: the authorization endpoint's front channel, sign-in, consent, the account
 //! area, errors. Server-rendered (tera), no JavaScript, CSRF-protected forms, strict headers
-//! (set by a layer in `app::router`).
+//! (set by layers in [`router`]).
 
 pub mod account;
 pub mod authorize;
@@ -12,12 +12,19 @@ pub mod login;
 pub mod logout;
 pub mod otp;
 pub mod pages;
+pub mod paths;
 pub mod reset;
 pub mod security;
 
 use std::ops::Deref;
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use zeroize::Zeroizing;
 
 use crate::service::Services;
@@ -56,4 +63,92 @@ impl Deref for WebContext {
     fn deref(&self) -> &Services {
         &self.services
     }
+}
+
+/// The groups of pages that a per-address rate limit guards (the composition in `app` owns
+/// the limits and puts them on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    /// Sign-in, the second factor and password reset: what a guesser aims at.
+    SignIn,
+    /// The authorization endpoint's front channel.
+    Authorize,
+}
+
+/// The hosted pages, with their error pages and headers. `guard` puts the rate limit of a
+/// group on its routes.
+pub fn router<S>(state: &WebState, guard: impl Fn(Guarded, Router<S>) -> Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WebState: FromRef<S>,
+    Arc<Services>: FromRef<S>,
+{
+    let sign_in = Router::new()
+        .route(paths::LOGIN, get(login::show).post(login::submit))
+        .route(paths::LOGIN_OTP, get(otp::show).post(otp::submit))
+        .route(paths::RESET, get(reset::show_request).post(reset::submit_request))
+        .route(paths::RESET_LINK, get(reset::show_link).post(reset::submit_link));
+    let authorize = Router::new()
+        .route(
+            paths::AUTHORIZE,
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(paths::AUTHORIZE_RESUME, get(authorize::resume));
+    Router::new()
+        .merge(guard(Guarded::SignIn, sign_in))
+        .route(paths::ACCOUNT_SECURITY, get(security::show))
+        .route(paths::TOTP_START, post(security::start))
+        .route(paths::TOTP_CONFIRM, post(security::confirm))
+        .route(paths::TOTP_DISABLE, post(security::disable))
+        .route(paths::RECOVERY_CODES, post(security::regenerate_recovery_codes))
+        .route(paths::ACCOUNT, get(account::profile))
+        .route(paths::ACCOUNT_PROFILE, post(account::update_profile))
+        .route(paths::ACCOUNT_EMAIL, post(account::change_email))
+        .route(paths::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
+        .route(
+            paths::ACCOUNT_PASSWORD,
+            get(account::password_page).post(account::change_password),
+        )
+        .route(paths::ACCOUNT_DEVICES, get(account::devices))
+        .route(paths::ACCOUNT_DEVICE_REVOKE, post(account::revoke_device))
+        .route(
+            paths::ACCOUNT_DEVICES_REVOKE_OTHERS,
+            post(account::revoke_other_devices),
+        )
+        .route(paths::ACCOUNT_APPS, get(account::apps))
+        .route(paths::ACCOUNT_APP_REMOVE, post(account::remove_app))
+        .route(paths::ACCOUNT_ACTIVITY, get(account::activity))
+        .merge(guard(Guarded::Authorize, authorize))
+        .route(paths::CONSENT, get(consent::show).post(consent::submit))
+        .route(paths::LOGOUT, get(logout::logout_get).post(logout::logout_post))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render_error_pages,
+        ))
+        .layer(page_header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .layer(page_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(page_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(page_header(header::CACHE_CONTROL, "no-store"))
+        // The stylesheet is no page: cacheable, and without the pages' headers.
+        .route(paths::STYLESHEET, get(pages::stylesheet))
+}
+
+/// Content-Security-Policy of the hosted pages: no script at all, styles from our own sheet,
+/// never framed. No `form-action`: browsers apply it to the redirect that follows a form
+/// post, which goes to the client.
+pub const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
+fn page_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+/// What the page layers of [`router`] add, for pages answered outside them.
+pub fn with_page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -112,6 +112,8 @@ pub fn captured_logs() -> String {
 
 pub struct TestApp {
     pub address: String,
+    /// The `metrics_listen` listener's address, when the settings give it one.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub http: reqwest::Client,
     pub state: AppState,
     pub clock: Arc<OffsetClock>,
@@ -178,6 +180,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         .await
         .expect("server starts");
     let state = app.state();
+    let metrics_addr = app.metrics_addr();
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -186,6 +189,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         .expect("http client");
     TestApp {
         address,
+        metrics_addr,
         http,
         state,
         clock,
@@ -212,6 +216,7 @@ impl TestApp {
     pub fn shallow_clone(&self) -> TestApp {
         TestApp {
             address: self.address.clone(),
+            metrics_addr: self.metrics_addr,
             http: self.http.clone(),
             state: self.state.clone(),
             clock: self.clock.clone(),

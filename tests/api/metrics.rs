@@ -159,49 +159,57 @@ async fn metrics_on_the_main_listener_need_the_bearer_token() {
     assert_eq!(basic.status(), 401);
 }
 
-/// GETs `/metrics` on `addr`, waiting (bounded) for the listener to come up.
-async fn get_metrics_listener(addr: std::net::SocketAddr, token: Option<&str>) -> reqwest::Response {
-    for _ in 0..50 {
-        let mut request = reqwest::Client::new().get(format!("http://{addr}/metrics"));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Ok(response) = request.send().await {
-            return response;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+/// GETs `/metrics` on the app's own metrics listener. It is bound before the server starts
+/// (port 0 in the settings, the port it got from the app), so there is nothing to wait for.
+async fn get_metrics_listener(app: &TestApp, token: Option<&str>) -> reqwest::Response {
+    let addr = app.metrics_addr.expect("a metrics listener");
+    let mut request = reqwest::Client::new().get(format!("http://{addr}/metrics"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
     }
-    panic!("the metrics listener did not come up");
-}
-
-fn free_addr() -> std::net::SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap()
+    request.send().await.unwrap()
 }
 
 #[tokio::test]
 async fn metrics_can_have_a_listener_of_their_own() {
-    let addr = free_addr();
-    let app = spawn_app_with(Backend::Sqlite, &[("metrics_listen", &addr.to_string())]).await;
+    let app = spawn_app_with(Backend::Sqlite, &[("metrics_listen", "127.0.0.1:0")]).await;
+    let addr = app.metrics_addr.expect("the bound metrics address");
+    assert_ne!(addr.port(), 0);
+    assert!(
+        !app.address.ends_with(&format!(":{}", addr.port())),
+        "a listener of its own"
+    );
     assert_eq!(metrics_with(&app, None).await.status(), 404, "not on the main listener");
-    let body = get_metrics_listener(addr, None).await.text().await.unwrap();
+    // Positive control: served on the metrics listener, counting the main listener's traffic
+    // (the 404 just above).
+    let response = get_metrics_listener(&app, None).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
     assert!(body.contains("keyhaven_http_requests"), "{body}");
 }
 
 #[tokio::test]
 async fn a_metrics_listener_asks_for_the_token_when_one_is_set() {
-    let addr = free_addr();
     let app = spawn_app_with(
         Backend::Sqlite,
-        &[("metrics_listen", &addr.to_string()), ("metrics_bearer_token", TOKEN)],
+        &[("metrics_listen", "127.0.0.1:0"), ("metrics_bearer_token", TOKEN)],
     )
     .await;
+    let with = get_metrics_listener(&app, Some(TOKEN)).await;
+    assert_eq!(with.status(), 200);
+    assert!(with.text().await.unwrap().contains("keyhaven_revocation_cache_entries"));
+    assert_eq!(get_metrics_listener(&app, None).await.status(), 401);
     assert_eq!(
         metrics_with(&app, Some(TOKEN)).await.status(),
         404,
         "never on the main listener when it has its own"
     );
-    let with = get_metrics_listener(addr, Some(TOKEN)).await;
-    assert_eq!(with.status(), 200);
-    assert_eq!(get_metrics_listener(addr, None).await.status(), 401);
+}
+
+#[tokio::test]
+async fn without_metrics_listen_there_is_no_metrics_listener() {
+    let app = spawn_app_with(Backend::Sqlite, &[("metrics_bearer_token", TOKEN)]).await;
+    assert_eq!(app.metrics_addr, None);
+    // Positive control: the main listener serves them instead.
+    assert_eq!(metrics_with(&app, Some(TOKEN)).await.status(), 200);
 }

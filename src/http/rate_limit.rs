@@ -12,29 +12,43 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Json, Router};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
-use super::AppState;
+use super::peer::client_ip;
+use super::PageAnswers;
 use crate::config::RateLimit;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
-use crate::http::peer::client_ip;
+use crate::service::Services;
 
+/// The limits, one bucket per address each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
+pub enum Bucket {
+    /// Sign-in, second factor, password reset (setting `rate_limit_pages`).
     Pages,
+    /// Token, revocation, userinfo (`rate_limit_api`).
     Api,
+    /// Introspection (`rate_limit_introspect`).
+    Introspect,
+    /// The authorization endpoint (`rate_limit_authorize`).
+    Authorize,
 }
 
-pub struct Limiter {
+impl Bucket {
+    /// Whether a refusal is a page in words (else JSON).
+    fn answers_with_a_page(self) -> bool {
+        matches!(self, Self::Pages | Self::Authorize)
+    }
+}
+
+struct Limiter {
     buckets: DefaultKeyedRateLimiter<IpAddr>,
-    audience: Audience,
 }
 
 impl Limiter {
-    pub fn new(limit: RateLimit, audience: Audience) -> Self {
+    fn new(limit: RateLimit) -> Self {
         let burst = NonZeroU32::new(limit.count).unwrap_or(NonZeroU32::MIN);
         let period = limit.per / limit.count.max(1);
         let quota = Quota::with_period(period)
@@ -42,34 +56,56 @@ impl Limiter {
             .allow_burst(burst);
         Self {
             buckets: RateLimiter::keyed(quota),
-            audience,
         }
     }
 
     /// Forgets addresses whose buckets are full again, so the map does not grow without end.
-    pub fn forget_idle(&self) {
+    fn forget_idle(&self) {
         self.buckets.retain_recent();
     }
 }
 
-/// The limiters, built once from the settings, and the tally of refusals.
+/// The limiters, built once from the settings, the tally of refusals, and what a refusal
+/// records and answers with.
 pub struct RateLimits {
-    pub pages: Arc<Limiter>,
-    pub api: Arc<Limiter>,
-    pub introspect: Arc<Limiter>,
-    pub authorize: Arc<Limiter>,
+    services: Arc<Services>,
+    page_answers: PageAnswers,
+    pages: Limiter,
+    api: Limiter,
+    introspect: Limiter,
+    authorize: Limiter,
     refusals: RefusalTally,
 }
 
 impl RateLimits {
-    pub fn new(settings: &crate::config::Settings) -> Self {
+    pub fn new(services: Arc<Services>, page_answers: PageAnswers) -> Self {
+        let settings = &services.settings;
         Self {
-            pages: Arc::new(Limiter::new(settings.rate_limit_pages, Audience::Pages)),
-            api: Arc::new(Limiter::new(settings.rate_limit_api, Audience::Api)),
-            introspect: Arc::new(Limiter::new(settings.rate_limit_introspect, Audience::Api)),
-            authorize: Arc::new(Limiter::new(settings.rate_limit_authorize, Audience::Pages)),
+            pages: Limiter::new(settings.rate_limit_pages),
+            api: Limiter::new(settings.rate_limit_api),
+            introspect: Limiter::new(settings.rate_limit_introspect),
+            authorize: Limiter::new(settings.rate_limit_authorize),
             refusals: RefusalTally::default(),
+            services,
+            page_answers,
         }
+    }
+
+    fn limiter(&self, bucket: Bucket) -> &Limiter {
+        match bucket {
+            Bucket::Pages => &self.pages,
+            Bucket::Api => &self.api,
+            Bucket::Introspect => &self.introspect,
+            Bucket::Authorize => &self.authorize,
+        }
+    }
+
+    /// `routes` behind `bucket`'s limit.
+    pub fn guard<S>(self: &Arc<Self>, bucket: Bucket, routes: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        routes.layer(axum::middleware::from_fn_with_state((self.clone(), bucket), rate_limit))
     }
 
     pub fn forget_idle(&self) {
@@ -125,15 +161,16 @@ impl RefusalTally {
     }
 }
 
-/// The middleware: `from_fn_with_state((state, limiter), rate_limit)`.
-pub async fn rate_limit(
-    State((state, limiter)): State<(AppState, Arc<Limiter>)>,
+/// The middleware, put on routes by [`RateLimits::guard`].
+async fn rate_limit(
+    State((limits, bucket)): State<(Arc<RateLimits>, Bucket)>,
     request: Request,
     next: Next,
 ) -> Response {
+    let services = &limits.services;
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let ip = client_ip(state.settings.trust_forwarded_for, peer, request.headers());
-    let Err(not_until) = limiter.buckets.check_key(&ip) else {
+    let ip = client_ip(services.settings.trust_forwarded_for, peer, request.headers());
+    let Err(not_until) = limits.limiter(bucket).buckets.check_key(&ip) else {
         return next.run(request).await;
     };
     let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -143,25 +180,22 @@ pub async fn rate_limit(
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or("(no route)", |m| m.as_str());
-    state.metrics.rate_limited(route);
-    if state.limits.refusals.count(ip, route) {
-        state.events.record(
-            SecurityEvent::new(state.clock.now(), kind::RATE_LIMITED, Outcome::Failure)
+    services.metrics.rate_limited(route);
+    if limits.refusals.count(ip, route) {
+        services.events.record(
+            SecurityEvent::new(services.clock.now(), kind::RATE_LIMITED, Outcome::Failure)
                 .from_peer(Some(ip.to_string()), None)
                 .detail(route),
         );
     }
-    let mut response = match limiter.audience {
-        Audience::Api => (
+    let mut response = if bucket.answers_with_a_page() {
+        limits.page_answers.page(StatusCode::TOO_MANY_REQUESTS)
+    } else {
+        (
             StatusCode::TOO_MANY_REQUESTS,
             Json(json!({ "error": "too_many_requests", "error_description": "slow down and retry later" })),
         )
-            .into_response(),
-        Audience::Pages => state.web.pages.error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            "Too many attempts from your network. Wait a moment and try again.",
-        ),
+            .into_response()
     };
     if let Ok(value) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
         response.headers_mut().insert(RETRY_AFTER, value);

@@ -1,33 +1,31 @@
-//! The application: the services, the pages and the limits behind one `Arc`, the router that
-//! puts every face (hosted pages, JSON endpoints, admin API) on one listener, and the layers
-//! that run for all of them (deadlines, rate limits, request metrics, headers).
-
-pub mod deadline;
-pub mod rate_limit;
+//! The application: the services, the pages and the limits behind one `Arc`, and the
+//! composition of the faces: the router that puts the hosted pages (`web::router`), the JSON
+//! endpoints and the admin API (`http::router`) on one listener, and the layers that run for
+//! all of them (deadlines and rate limits from `http`, told the pages' paths and their answers
+//! here; request metrics, headers).
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::{header, HeaderName, HeaderValue, Request};
-use axum::routing::{get, post};
+use axum::http::{header, Request};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use self::rate_limit::{rate_limit, Limiter, RateLimits};
 use crate::config::{ConfigError, Settings};
 use crate::domain::Clock;
+use crate::http::deadline::{deadlines, Deadlines};
+use crate::http::rate_limit::{Bucket, RateLimits};
 use crate::http::server::{self, ConnectionLimits};
-use crate::http::{error, metadata, routes, token, userinfo};
+use crate::http::{error, routes, set_header, PageAnswers};
+use crate::protocol::discovery::Endpoints;
 use crate::service::Services;
 pub use crate::service::StartupError;
-use crate::web::error::render_error_pages;
-use crate::web::pages::{self, Pages};
-use crate::web::{account, authorize, consent, login, logout, otp, reset, security, WebState};
+use crate::web::pages::Pages;
+use crate::web::{paths, Guarded, WebState};
 
 /// Everything the server holds, behind one `Arc`; cheap to clone. Handlers take the part they
 /// need (`State<WebState>` for pages, `State<ApiState>` for JSON endpoints).
@@ -37,7 +35,7 @@ pub struct AppState(Arc<App>);
 pub struct App {
     pub services: Arc<Services>,
     pub web: WebState,
-    pub limits: RateLimits,
+    pub limits: Arc<RateLimits>,
 }
 
 impl Deref for AppState {
@@ -82,6 +80,8 @@ const METRICS_MAX_CONNECTIONS: usize = 32;
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` on a listener of its own (`metrics_listen`), bound with the main one.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -104,17 +104,23 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         check_data_dir(&settings)?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| ConfigError::invalid("metrics_listen", format!("cannot listen on {addr}: {e}")))?,
+            ),
+            None => None,
+        };
         let pages =
             Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
-        let limits = RateLimits::new(&settings);
         let services = Arc::new(Services::open(settings, clock).await?);
-        let state = AppState(Arc::new(App {
-            web: WebState::new(services.clone(), pages),
-            services,
-            limits,
-        }));
+        let web = WebState::new(services.clone(), pages);
+        let limits = Arc::new(RateLimits::new(services.clone(), page_answers(&web)));
+        let state = AppState(Arc::new(App { services, web, limits }));
         Ok(Self {
             listener,
+            metrics_listener,
             router: router(state.clone()),
             state,
         })
@@ -122,6 +128,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Where `/metrics` is served when `metrics_listen` gives it a listener of its own (with
+    /// port 0 there, the port the system chose).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> AppState {
@@ -144,12 +156,11 @@ impl Application {
         let maintenance = tokio::spawn(run_key_maintenance(self.state.services.clone()));
         let revocations = tokio::spawn(run_revocation_refresh(self.state.services.clone()));
         let janitor = tokio::spawn(crate::janitor::run(self.state.services.clone()));
-        let metrics_server = match self.state.settings.metrics_listen {
-            Some(addr) => {
-                let listener = TcpListener::bind(addr).await?;
-                let app = Router::new()
-                    .route(routes::METRICS, get(metadata::metrics))
-                    .with_state(self.state.services.clone());
+        let metrics_server = match self.metrics_listener {
+            Some(listener) => {
+                let addr = listener.local_addr()?;
+                tracing::info!(%addr, "metrics listening");
+                let app = crate::http::metrics_listener_router(self.state.services.clone());
                 let limits = ConnectionLimits {
                     max_connections: METRICS_MAX_CONNECTIONS,
                     ..connection_limits
@@ -235,28 +246,6 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-}
-
-/// Content-Security-Policy of the hosted pages: no script at all, styles from our own sheet,
-/// never framed. No `form-action`: browsers apply it to the redirect that follows a form
-/// post, which goes to the client.
-pub(crate) const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
-
-/// `/metrics` on the main listener only behind `metrics_bearer_token`, and never when
-/// `metrics_listen` gives it a listener of its own: without either setting it is not served
-/// (a 404), so nothing about the server's traffic is public by default.
-fn metrics_router(state: &AppState) -> Router<AppState> {
-    let settings = &state.settings;
-    if settings.metrics_listen.is_none() && settings.metrics_bearer_token.is_some() {
-        Router::new().route(routes::METRICS, get(metadata::metrics))
-    } else {
-        Router::new()
-    }
-}
-
 /// `Strict-Transport-Security` for an https issuer: two years, subdomains included.
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
@@ -279,86 +268,53 @@ async fn count_request(
     response
 }
 
+/// The endpoints discovery advertises: the faces' own paths.
+fn endpoints() -> Endpoints {
+    Endpoints {
+        authorization: paths::AUTHORIZE,
+        token: routes::TOKEN,
+        userinfo: routes::USERINFO,
+        jwks: routes::JWKS,
+        introspection: routes::INTROSPECT,
+        revocation: routes::REVOKE,
+        end_session: paths::LOGOUT,
+    }
+}
+
+/// How the layers in front of every face answer the hosted pages: with the pages' own.
+fn page_answers(web: &WebState) -> PageAnswers {
+    let web = web.clone();
+    PageAnswers::new(paths::PAGE_PREFIXES, move |status| {
+        crate::web::error::answer_page(&web.pages, status)
+    })
+}
+
+/// Every face on one router: the hosted pages (`web`), the JSON endpoints, metadata and admin
+/// API (`http`), and the layers that run for all of them.
 pub fn router(state: AppState) -> Router {
     let https = state.settings.issuer.starts_with("https://");
-    let limited =
-        |limiter: &Arc<Limiter>| axum::middleware::from_fn_with_state((state.clone(), limiter.clone()), rate_limit);
-    let guarded_pages = Router::new()
-        .route(routes::LOGIN, get(login::show).post(login::submit))
-        .route(routes::LOGIN_OTP, get(otp::show).post(otp::submit))
-        .route(routes::RESET, get(reset::show_request).post(reset::submit_request))
-        .route(routes::RESET_LINK, get(reset::show_link).post(reset::submit_link))
-        .layer(limited(&state.limits.pages));
-    let pages = Router::new()
-        .merge(guarded_pages)
-        .route(routes::ACCOUNT_SECURITY, get(security::show))
-        .route(routes::TOTP_START, post(security::start))
-        .route(routes::TOTP_CONFIRM, post(security::confirm))
-        .route(routes::TOTP_DISABLE, post(security::disable))
-        .route(routes::RECOVERY_CODES, post(security::regenerate_recovery_codes))
-        .route(routes::ACCOUNT, get(account::profile))
-        .route(routes::ACCOUNT_PROFILE, post(account::update_profile))
-        .route(routes::ACCOUNT_EMAIL, post(account::change_email))
-        .route(routes::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
-        .route(
-            routes::ACCOUNT_PASSWORD,
-            get(account::password_page).post(account::change_password),
-        )
-        .route(routes::ACCOUNT_DEVICES, get(account::devices))
-        .route(routes::ACCOUNT_DEVICE_REVOKE, post(account::revoke_device))
-        .route(
-            routes::ACCOUNT_DEVICES_REVOKE_OTHERS,
-            post(account::revoke_other_devices),
-        )
-        .route(routes::ACCOUNT_APPS, get(account::apps))
-        .route(routes::ACCOUNT_APP_REMOVE, post(account::remove_app))
-        .route(routes::ACCOUNT_ACTIVITY, get(account::activity))
-        .merge(
-            Router::new()
-                .route(
-                    routes::AUTHORIZE,
-                    get(authorize::authorize_get).post(authorize::authorize_post),
-                )
-                .route(routes::AUTHORIZE_RESUME, get(authorize::resume))
-                .layer(limited(&state.limits.authorize)),
-        )
-        .route(routes::CONSENT, get(consent::show).post(consent::submit))
-        .route(routes::LOGOUT, get(logout::logout_get).post(logout::logout_post))
-        .layer(axum::middleware::from_fn_with_state(
-            state.web.clone(),
-            render_error_pages,
-        ))
-        .layer(header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(header(header::CACHE_CONTROL, "no-store"));
-    let api = Router::new()
-        .route(routes::TOKEN, post(token::token))
-        .route(routes::REVOKE, post(token::revoke))
-        .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
-        .layer(limited(&state.limits.api))
-        .route(
-            routes::INTROSPECT,
-            post(token::introspect).layer(limited(&state.limits.introspect)),
-        )
-        .layer(header(header::CACHE_CONTROL, "no-store"))
-        .layer(header(header::PRAGMA, "no-cache"));
+    let limits = &state.limits;
+    let pages = crate::web::router(&state.web, |group, routes| {
+        let bucket = match group {
+            Guarded::SignIn => Bucket::Pages,
+            Guarded::Authorize => Bucket::Authorize,
+        };
+        limits.guard(bucket, routes)
+    });
+    let api = crate::http::router(&state.services, limits, &endpoints());
+    let deadlines_state = Deadlines {
+        body: state.settings.http_body_timeout,
+        answer: state.settings.request_timeout,
+        pages: page_answers(&state.web),
+    };
     let app = Router::new()
         .merge(pages)
         .merge(api)
-        .route(routes::OIDC_DISCOVERY, get(metadata::discovery))
-        .route(routes::OAUTH_METADATA, get(metadata::discovery))
-        .route(routes::JWKS, get(metadata::jwks))
-        .route(routes::STYLESHEET, get(pages::stylesheet))
-        .route(routes::HEALTHZ, get(metadata::healthz))
-        .merge(metrics_router(&state))
-        .merge(crate::http::admin::router().layer(header(header::CACHE_CONTROL, "no-store")))
-        .route(routes::READYZ, get(metadata::readyz))
         .fallback(error::not_found)
         // Every body is bounded (forms, OAuth requests, admin JSON): what an endpoint may read
         // is the same cap its parameters are parsed under.
         .layer(DefaultBodyLimit::max(crate::protocol::params::MAX_ENCODED_LEN))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline::deadlines))
+        .layer(axum::middleware::from_fn_with_state(deadlines_state, deadlines))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
         .layer(
@@ -384,14 +340,52 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Millis),
                 ),
         )
-        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     // On every response, errors and 404s included; an http issuer (loopback development)
     // must not pin browsers to https.
     if https {
-        app.layer(header(header::STRICT_TRANSPORT_SECURITY, HSTS))
+        app.layer(set_header(header::STRICT_TRANSPORT_SECURITY, HSTS))
     } else {
         app
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use crate::http::PageAnswers;
+    use crate::web::paths::PAGE_PREFIXES;
+
+    #[test]
+    fn pages_are_told_from_the_api_by_path() {
+        let answers = PageAnswers::new(PAGE_PREFIXES, |status| status.into_response());
+        for page in [
+            "/login",
+            "/login/otp",
+            "/reset",
+            "/reset/khp_x",
+            "/account",
+            "/account/security/totp/start",
+            "/authorize",
+            "/authorize/resume",
+            "/consent",
+            "/logout",
+        ] {
+            assert!(answers.is_page(page), "{page}");
+        }
+        for api in [
+            "/token",
+            "/userinfo",
+            "/admin/v1/users",
+            "/loginx",
+            "/jwks",
+            "/healthz",
+            "/",
+        ] {
+            assert!(!answers.is_page(api), "{api}");
+        }
     }
 }

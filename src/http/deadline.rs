@@ -4,17 +4,19 @@
 //! nothing by sending a byte now and then: the body deadline is one deadline, not an idle
 //! timer between chunks.
 //!
-//! Answers are JSON on the API and a page in words on the hosted pages.
+//! Answers are JSON on the API and a page in words on the hosted pages (which paths are pages,
+//! and the page itself, are the pages' face's to say: see [`PageAnswers`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONNECTION, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_FRAME_OPTIONS};
+use axum::http::header::CONNECTION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,13 +25,22 @@ use http_body::Frame;
 use serde_json::json;
 use tokio::time::{Instant, Sleep};
 
-use super::{AppState, PAGE_CSP};
-use crate::http::{error, routes};
+use super::{error, PageAnswers};
 
-/// The middleware: `from_fn_with_state(state, deadlines)`.
-pub async fn deadlines(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let body_deadline = Instant::now() + state.settings.http_body_timeout;
-    let page = is_page(request.uri().path());
+/// The layer's state: the two deadlines, and how to answer the pages.
+#[derive(Clone)]
+pub struct Deadlines {
+    /// The whole body, from the end of the headers (setting `http_body_timeout`).
+    pub body: Duration,
+    /// The answer, from the end of the headers (setting `request_timeout`).
+    pub answer: Duration,
+    pub pages: PageAnswers,
+}
+
+/// The middleware: `from_fn_with_state(deadlines, deadlines)`.
+pub async fn deadlines(State(deadlines): State<Deadlines>, request: Request, next: Next) -> Response {
+    let body_deadline = Instant::now() + deadlines.body;
+    let page = deadlines.pages.is_page(request.uri().path());
     let progress = Arc::new(AtomicU8::new(UNREAD));
     let request = request.map(|body| {
         if body.is_end_stream() {
@@ -42,7 +53,7 @@ pub async fn deadlines(State(state): State<AppState>, request: Request, next: Ne
             })
         }
     });
-    let answered = tokio::time::timeout(state.settings.request_timeout, next.run(request)).await;
+    let answered = tokio::time::timeout(deadlines.answer, next.run(request)).await;
     let body_late = match progress.load(Ordering::Relaxed) {
         LATE => true,
         READING => Instant::now() >= body_deadline,
@@ -51,16 +62,16 @@ pub async fn deadlines(State(state): State<AppState>, request: Request, next: Ne
     match answered {
         _ if body_late => {
             tracing::info!("request body too slow");
-            body_too_slow(&state, page)
+            body_too_slow(&deadlines.pages, page)
         }
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(
-                timeout_secs = state.settings.request_timeout.as_secs(),
+                timeout_secs = deadlines.answer.as_secs(),
                 "request timed out (setting `request_timeout`)"
             );
             if page {
-                with_page_headers(crate::web::error::unavailable_page(&state.web.pages))
+                deadlines.pages.page(StatusCode::SERVICE_UNAVAILABLE)
             } else {
                 error::unavailable_json()
             }
@@ -68,31 +79,10 @@ pub async fn deadlines(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
-/// The hosted pages (answered in HTML); everything else answers JSON.
-fn is_page(path: &str) -> bool {
-    [
-        routes::LOGIN,
-        routes::RESET,
-        routes::ACCOUNT,
-        routes::AUTHORIZE,
-        routes::CONSENT,
-        routes::LOGOUT,
-    ]
-    .iter()
-    .any(|prefix| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
-}
-
 /// 408, closing the connection: the rest of the body is not worth waiting for.
-fn body_too_slow(state: &AppState, page: bool) -> Response {
+fn body_too_slow(pages: &PageAnswers, page: bool) -> Response {
     let mut response = if page {
-        with_page_headers(state.web.pages.error(
-            StatusCode::REQUEST_TIMEOUT,
-            "Request timed out",
-            "The form took too long to arrive. Please try again.",
-        ))
+        pages.page(StatusCode::REQUEST_TIMEOUT)
     } else {
         (
             StatusCode::REQUEST_TIMEOUT,
@@ -106,16 +96,6 @@ fn body_too_slow(state: &AppState, page: bool) -> Response {
     response
         .headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-/// What the page layers would have added, for the pages answered here (outside them).
-fn with_page_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -166,39 +146,5 @@ impl HttpBody for DeadlineBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_page;
-
-    #[test]
-    fn pages_are_told_from_the_api_by_path() {
-        for page in [
-            "/login",
-            "/login/otp",
-            "/reset",
-            "/reset/khp_x",
-            "/account",
-            "/account/security/totp/start",
-            "/authorize",
-            "/authorize/resume",
-            "/consent",
-            "/logout",
-        ] {
-            assert!(is_page(page), "{page}");
-        }
-        for api in [
-            "/token",
-            "/userinfo",
-            "/admin/v1/users",
-            "/loginx",
-            "/jwks",
-            "/healthz",
-            "/",
-        ] {
-            assert!(!is_page(api), "{api}");
-        }
     }
 }

@@ -1,0 +1,38 @@
+//! Where a request comes from, told from the connection and what our own proxy added. Plain
+//! values in, so every face extracts them its own way and they all agree.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The client's address: the peer, or with `trust_forwarded_for` the last (nearest) entry of
+/// `X-Forwarded-For` (`forwarded_for`, the header's value), which our own proxy appended.
+pub fn client_ip(trust_forwarded_for: bool, peer: Option<SocketAddr>, forwarded_for: Option<&str>) -> IpAddr {
+    let forwarded = forwarded_for
+        .filter(|_| trust_forwarded_for)
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+    forwarded
+        .or(peer.map(|p| p.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_forwarded_address_counts_only_behind_a_trusted_proxy() {
+        let peer: Option<SocketAddr> = Some("10.0.0.1:4000".parse().unwrap());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for (trust, forwarded, expected) in [
+            (false, Some("203.0.113.7"), ip("10.0.0.1")),
+            (true, Some("203.0.113.7"), ip("203.0.113.7")),
+            (true, Some("198.51.100.1, 203.0.113.7"), ip("203.0.113.7")),
+            (true, Some(" 2001:db8::1 "), ip("2001:db8::1")),
+            (true, Some("not an address"), ip("10.0.0.1")),
+            (true, None, ip("10.0.0.1")),
+        ] {
+            assert_eq!(client_ip(trust, peer, forwarded), expected, "{trust} {forwarded:?}");
+        }
+        assert_eq!(client_ip(true, None, None), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    }
+}

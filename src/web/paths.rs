@@ -1,0 +1,32 @@
+//! Paths of the hosted pages: the router mounts these and the pages link and redirect to them.
+//! Discovery advertises two of them (`AUTHORIZE`, `LOGOUT`), through the endpoints `app` gives it.
+
+pub const AUTHORIZE: &str = "/authorize";
+pub const AUTHORIZE_RESUME: &str = "/authorize/resume";
+pub const LOGOUT: &str = "/logout";
+pub const LOGIN: &str = "/login";
+pub const LOGIN_OTP: &str = "/login/otp";
+pub const RESET: &str = "/reset";
+pub const RESET_LINK: &str = "/reset/{token}";
+pub const ACCOUNT: &str = "/account";
+pub const ACCOUNT_PROFILE: &str = "/account/profile";
+pub const ACCOUNT_EMAIL: &str = "/account/email";
+pub const ACCOUNT_EMAIL_CONFIRM: &str = "/account/email/confirm/{token}";
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_DEVICES: &str = "/account/devices";
+pub const ACCOUNT_DEVICE_REVOKE: &str = "/account/devices/revoke";
+pub const ACCOUNT_DEVICES_REVOKE_OTHERS: &str = "/account/devices/revoke-others";
+pub const ACCOUNT_APPS: &str = "/account/apps";
+pub const ACCOUNT_APP_REMOVE: &str = "/account/apps/remove";
+pub const ACCOUNT_ACTIVITY: &str = "/account/activity";
+pub const RECOVERY_CODES: &str = "/account/security/recovery-codes";
+pub const ACCOUNT_SECURITY: &str = "/account/security";
+pub const TOTP_START: &str = "/account/security/totp/start";
+pub const TOTP_CONFIRM: &str = "/account/security/totp/confirm";
+pub const TOTP_DISABLE: &str = "/account/security/totp/disable";
+pub const CONSENT: &str = "/consent";
+pub const STYLESHEET: &str = "/static/keyhaven.css";
+
+/// Every path at or under one of these is a hosted page, answered in HTML even by the layers
+/// in front of every face (deadlines, rate limits); everything else answers JSON.
+pub const PAGE_PREFIXES: &[&str] = &[LOGIN, RESET, ACCOUNT, AUTHORIZE, CONSENT, LOGOUT];
