@@ -139,31 +139,7 @@ pub(super) async fn run(cmd: UserCommand, services: &Services, out: &Output) -> 
                 users.iter().map(describe_user).collect::<Vec<_>>().join("\n")
             });
         }
-        UserCommand::Disable { user } => {
-            let found = accounts::find(services, &user).await?;
-            accounts::disable(services, &found, &actor).await?;
-            done(out, &found, "disabled", "disabled; every session of it was signed out");
-        }
-        UserCommand::Enable { user } => {
-            let found = accounts::find(services, &user).await?;
-            accounts::enable(services, &found, &actor).await?;
-            done(out, &found, "enabled", "enabled");
-        }
-        UserCommand::Unlock { user } => {
-            let found = accounts::find(services, &user).await?;
-            accounts::unlock(services, &found, &actor).await?;
-            done(out, &found, "unlocked", "unlocked");
-        }
-        UserCommand::ResetTotp { user } => {
-            let found = accounts::find(services, &user).await?;
-            accounts::reset_second_factor(services, &found, &actor).await?;
-            done(out, &found, "totp_reset", "two-step sign-in turned off");
-        }
-        UserCommand::SignOut { user } => {
-            let found = accounts::find(services, &user).await?;
-            accounts::end_sessions(services, &found, &actor).await?;
-            done(out, &found, "signed_out", "every session signed out");
-        }
+        operation => operate(operation, services, out, &actor).await?,
     }
     Ok(())
 }
@@ -193,5 +169,27 @@ async fn create(args: UserCreate, services: &Services, out: &Output, actor: &Act
     out.print(&UserView::from(&user), || {
         format!("created user {}", describe_user(&user))
     });
+    Ok(())
+}
+
+/// What an operator does to one person: the same service calls as the admin API's user actions.
+async fn operate(cmd: UserCommand, services: &Services, out: &Output, actor: &Actor) -> Result<(), CliError> {
+    let (who, what, words) = match &cmd {
+        UserCommand::Disable { user } => (user, "disabled", "disabled; every session of it was signed out"),
+        UserCommand::Enable { user } => (user, "enabled", "enabled"),
+        UserCommand::Unlock { user } => (user, "unlocked", "unlocked"),
+        UserCommand::ResetTotp { user } => (user, "totp_reset", "two-step sign-in turned off"),
+        UserCommand::SignOut { user } => (user, "signed_out", "every session signed out"),
+        _ => return Err(CliError::usage("not an operation on a person")),
+    };
+    let found = accounts::find(services, who).await?;
+    match cmd {
+        UserCommand::Disable { .. } => accounts::disable(services, &found, actor).await?,
+        UserCommand::Enable { .. } => accounts::enable(services, &found, actor).await?,
+        UserCommand::Unlock { .. } => accounts::unlock(services, &found, actor).await?,
+        UserCommand::ResetTotp { .. } => accounts::reset_second_factor(services, &found, actor).await?,
+        _ => accounts::end_sessions(services, &found, actor).await?,
+    }
+    done(out, &found, what, words);
     Ok(())
 }

@@ -431,3 +431,48 @@ async fn cli_and_admin_api_register_clients_through_one_service() {
         .collect();
     assert_eq!(kinds, ["client_deleted", "client_created"]);
 }
+
+#[tokio::test]
+async fn cli_operations_on_a_person_end_their_sessions_and_let_them_back() {
+    use crate::flow::{ClientSpec, PASSWORD};
+    use keyhaven::domain::Clock;
+    let app = spawn_app(Backend::Sqlite).await;
+    let alice = app.create_user("alice").await;
+    let client = app.register_client(ClientSpec::default()).await;
+    let live = || async {
+        app.state
+            .store
+            .list_live_sessions(&alice.id, app.clock.now())
+            .await
+            .expect("sessions")
+            .len()
+    };
+    app.code_for(&client, "alice", &[]).await;
+    assert_eq!(live().await, 1, "signed in");
+
+    // sign-out ends every session, as the admin API's revoke-sessions does.
+    stdout_json(&app.cli(&["user", "sign-out", "alice", "--json"]));
+    assert_eq!(live().await, 0);
+
+    // disable refuses sign-in; enable lets the person back (positive control).
+    stdout_json(&app.cli(&["user", "disable", "alice", "--json"]));
+    let login = app.submit_login("/login", "alice", PASSWORD).await;
+    assert_eq!(login.status(), 401, "the form again with an error, not a session");
+    assert_eq!(live().await, 0);
+    stdout_json(&app.cli(&["user", "enable", "alice", "--json"]));
+    let login = app.submit_login("/login", "alice", PASSWORD).await;
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.expect("html").contains("You are signed in as alice"));
+    assert_eq!(live().await, 1);
+
+    // Each is a security event naming the command line.
+    let events = stdout_json(&app.cli(&["events", "--user", "alice", "--json"]));
+    let kinds: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["detail"] == "command line")
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, ["account_enabled", "account_disabled", "logout"]);
+}
