@@ -18,6 +18,7 @@ use crate::service::{open_store, Services};
 use crate::storage::StoreError;
 
 mod audit;
+mod calibrate;
 mod clients;
 mod demo;
 mod users;
@@ -63,6 +64,13 @@ pub enum Command {
     User(UserCommand),
     /// The security event log, newest first.
     Events(EventsArgs),
+    /// Measure this machine: password checks per second with the configured argon2 parameters
+    /// and pool, and signatures per second per signing algorithm on every core.
+    Calibrate {
+        /// How long each measurement runs.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
     /// Make a demo client and a demo person to try the code flow with (never done by default):
     /// prints the person's generated password and the client's secret once.
     Demo,
@@ -173,6 +181,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::User(cmd) => users::run(cmd, &services, &out).await,
                 Command::Events(args) => audit::events(args, &services, &out).await,
                 Command::Demo => demo::run(&services, &out).await,
+                Command::Calibrate { seconds } => calibrate::run(&services, seconds, &out).await,
                 Command::Serve | Command::Migrate => Ok(()),
             };
             services.finish().await;

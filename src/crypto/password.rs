@@ -11,6 +11,7 @@
 //! constant time.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore as _};
@@ -133,13 +134,20 @@ fn verify_with(memory: &mut Memory, phc: &str, password: &[u8]) -> bool {
 }
 
 /// A worker: takes jobs until every sender is gone. A job whose caller went away is skipped.
-fn work(jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+///
+/// Its 19 MiB of argon2 memory is kept while jobs are waiting (a burst of sign-ins reuses it) and
+/// given back when the queue is empty, so an idle server holds none.
+fn work(jobs: Arc<Mutex<mpsc::Receiver<Job>>>, waiting: Arc<AtomicUsize>) {
     let mut memory = Memory::default();
     loop {
+        if waiting.load(Ordering::Acquire) == 0 {
+            memory = Memory::default();
+        }
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).blocking_recv();
         let Some(job) = job else {
             return;
         };
+        waiting.fetch_sub(1, Ordering::AcqRel);
         match job {
             Job::Hash { password, reply } => {
                 if reply.is_closed() {
@@ -185,6 +193,8 @@ fn dummy_hash() -> Result<String, PasswordError> {
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
+    /// Jobs sent and not yet taken by a worker.
+    waiting: Arc<AtomicUsize>,
     /// Verified against when the user does not exist, so that "no such user" costs the same as
     /// "wrong password".
     dummy_hash: Arc<str>,
@@ -201,28 +211,28 @@ impl PasswordHasher {
         };
         let (jobs, queue) = mpsc::channel(workers.saturating_mul(QUEUE_PER_WORKER));
         let queue = Arc::new(Mutex::new(queue));
+        let waiting = Arc::new(AtomicUsize::new(0));
         for i in 0..workers {
-            let queue = queue.clone();
+            let (queue, waiting) = (queue.clone(), waiting.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || work(queue))
+                .spawn(move || work(queue, waiting))
                 .map_err(|e| PasswordError::Hash(format!("cannot start a hashing thread: {e}")))?;
         }
         Ok(Self {
             jobs,
+            waiting,
             dummy_hash: dummy_hash()?.into(),
         })
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Hash {
-                password: password.clone(),
-                reply,
-            })
-            .await
-            .map_err(|_| PasswordError::Task)?;
+        self.send(Job::Hash {
+            password: password.clone(),
+            reply,
+        })
+        .await?;
         answer.await.map_err(|_| PasswordError::Task)?
     }
 
@@ -237,11 +247,21 @@ impl PasswordHasher {
             password: password.clone(),
             reply,
         };
-        if self.jobs.send(job).await.is_err() {
+        if self.send(job).await.is_err() {
             return false;
         }
         let ok = answer.await.unwrap_or(false);
         known && ok
+    }
+
+    /// Queues a job (waiting while the queue is full), counted until a worker takes it.
+    async fn send(&self, job: Job) -> Result<(), PasswordError> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        if self.jobs.send(job).await.is_err() {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(PasswordError::Task);
+        }
+        Ok(())
     }
 }
 

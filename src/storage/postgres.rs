@@ -11,6 +11,15 @@ use super::{ConnectError, Timeouts};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+impl PostgresStore {
+    const BEGIN: &'static str = "BEGIN";
+
+    /// PostgreSQL admits concurrent writers: one pool for everything.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
 pub struct PostgresStore {
     pool: PgPool,
 }

@@ -146,6 +146,13 @@ pub trait Transaction: Send {
     async fn rollback(self) -> Result<(), StoreError>;
 }
 
+/// Whether a statement only reads (and so may run on a reader connection).
+pub fn is_read(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|head| head.eq_ignore_ascii_case("select"))
+}
+
 /// Implements [`Backend`] for `$store` (a struct with a `pool: sqlx::Pool<$db>` field), with
 /// `$tx` as its transaction type. The only code that names a backend's sqlx types.
 macro_rules! sql_backend {
@@ -169,6 +176,18 @@ macro_rules! sql_backend {
             Ok(out)
         }
 
+        impl $store {
+            /// The pool a statement runs on: reads on the readers, anything that writes on the
+            /// writer.
+            fn pool_for(&self, sql: &str) -> &sqlx::Pool<$db> {
+                if $crate::storage::sql::is_read(sql) {
+                    &self.pool
+                } else {
+                    self.writer()
+                }
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::storage::sql::Backend for $store {
             type Tx = $tx;
@@ -179,7 +198,7 @@ macro_rules! sql_backend {
                 args: $crate::storage::sql::Args<'_>,
             ) -> Result<u64, $crate::storage::StoreError> {
                 let done = sqlx::query_with(sql, arguments(&args)?)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err($crate::storage::sql::db_error)?;
                 Ok(done.rows_affected())
@@ -191,7 +210,7 @@ macro_rules! sql_backend {
                 args: $crate::storage::sql::Args<'_>,
             ) -> Result<Option<R>, $crate::storage::StoreError> {
                 sqlx::query_as_with(sql, arguments(&args)?)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.pool_for(sql))
                     .await
                     .map_err($crate::storage::sql::db_error)
             }
@@ -202,17 +221,22 @@ macro_rules! sql_backend {
                 args: $crate::storage::sql::Args<'_>,
             ) -> Result<Vec<R>, $crate::storage::StoreError> {
                 sqlx::query_as_with(sql, arguments(&args)?)
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.pool_for(sql))
                     .await
                     .map_err($crate::storage::sql::db_error)
             }
 
             async fn begin(&self) -> Result<$tx, $crate::storage::StoreError> {
-                let tx = self.pool.begin().await.map_err($crate::storage::sql::db_error)?;
+                let tx = self
+                    .writer()
+                    .begin_with(Self::BEGIN)
+                    .await
+                    .map_err($crate::storage::sql::db_error)?;
                 Ok($tx(tx))
             }
 
             async fn close_pool(&self) {
+                self.writer().close().await;
                 self.pool.close().await;
             }
         }

@@ -1,5 +1,8 @@
-//! SQLite, the embedded default: one file, WAL mode so readers never wait for the writer, a
-//! busy timeout so concurrent writers (the server and the CLI) queue instead of failing.
+//! SQLite, the embedded default: one file, WAL mode so readers never wait for the writer. SQLite
+//! admits one writer at a time, so the server writes through one connection (its writes queue
+//! in the pool, in order, instead of several connections polling the lock) and reads through a
+//! pool of eight. Transactions begin `IMMEDIATE`, taking the write lock at once, so one never
+//! fails halfway on upgrading a read lock; a busy timeout covers another process (the CLI).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -14,7 +17,18 @@ use crate::private_files;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// Readers.
     pool: SqlitePool,
+    /// The one writer connection.
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
 }
 
 pub(super) fn options(url: &str) -> Result<SqliteConnectOptions, ConnectError> {
@@ -35,17 +49,28 @@ impl SqliteStore {
         if !(url.contains(":memory:") || url.contains("mode=memory")) {
             private_database(options.get_filename())?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(timeouts.acquire)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| ConnectError::Connect(e.to_string()))?;
         MIGRATOR
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(|e| ConnectError::Migrate(e.to_string()))?;
-        Ok(Self { pool })
+        // An in-memory database is one per connection: there, the writer reads too.
+        let pool = if url.contains(":memory:") || url.contains("mode=memory") {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(timeouts.acquire)
+                .connect_with(options)
+                .await
+                .map_err(|e| ConnectError::Connect(e.to_string()))?
+        };
+        Ok(Self { pool, writer })
     }
 }
 

@@ -476,3 +476,17 @@ async fn cli_operations_on_a_person_end_their_sessions_and_let_them_back() {
         .collect();
     assert_eq!(kinds, ["account_enabled", "account_disabled", "logout"]);
 }
+
+#[tokio::test]
+async fn calibrate_measures_password_checks_and_each_signing_algorithm() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let limits = stdout_json(&app.cli(&["calibrate", "--seconds", "1", "--json"]));
+    assert!(limits["cores"].as_u64().expect("cores") >= 1);
+    assert!(limits["password_checks_per_s"].as_f64().expect("checks") > 0.0);
+    for alg in ["RS256", "ES256"] {
+        assert!(
+            limits["signatures_per_s"][alg].as_f64().unwrap_or(0.0) > 0.0,
+            "{alg}: {limits}"
+        );
+    }
+}
