@@ -40,6 +40,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 PASSWORD = "bench " + secrets.token_urlsafe(12)
 API = "https://api.bench.example"
+API_ES256 = "https://api-es256.bench.example"
+API_EDDSA = "https://api-eddsa.bench.example"
 
 
 def log(*args):
@@ -281,7 +283,19 @@ def setup(server):
     )
     server.cli("user", "create", "--username", "bench", "--email", "bench@bench.example", "--password-stdin",
                stdin=PASSWORD + "\n")
-    return {"service": service, "rs": rs, "rp": rp}
+    clients = {"service": service, "rs": rs, "rp": rp}
+    # Resource servers that want ES256 and EdDSA access tokens (the registry of `keyhaven resource`).
+    for alg, audience in [("ES256", API_ES256), ("EdDSA", API_EDDSA)]:
+        try:
+            server.cli("resource", "add", "--uri", audience, "--name", f"bench {alg}", "--alg", alg)
+        except RuntimeError as e:
+            log(f"no {alg} resource server ({e}); its client_credentials row is skipped")
+            continue
+        clients[alg] = server.cli(
+            "client", "create", "--name", f"bench service {alg}", "--grant-type", "client_credentials",
+            "--audience", audience, "--scope", "read",
+        )
+    return clients
 
 
 def basic(client):
@@ -300,12 +314,23 @@ def run(workloads):
         url = server.address
         log(f"== server {url} pid {server.proc.pid}, {os.cpu_count()} cores")
         results.append(("GET /healthz (ceiling)", measured(server, url + "/healthz", "get.lua")))
+        # The machine's own limits, measured now with the server's parameters and keys: the
+        # password-check and signing rates the login and client_credentials figures compare to.
+        limits = server.cli("calibrate", "--seconds", str(max(2, SECONDS // 2)))
+        results.append(("limit: password checks (keyhaven calibrate)", {"rps": limits["password_checks_per_s"]}))
+        for alg, rate in sorted(limits["signatures_per_s"].items()):
+            results.append((f"limit: {alg} signatures (keyhaven calibrate)", {"rps": rate}))
         if "jwks" in workloads:
             results.append(("GET /jwks", measured(server, url + "/jwks", "get.lua")))
         if "cc" in workloads:
             results.append(("client_credentials (RS256)", measured(
                 server, url + "/token", "post.lua",
                 ["Basic " + basic(clients["service"]), f"grant_type=client_credentials&resource={urllib.parse.quote(API)}"])))
+            for alg, audience in [("ES256", API_ES256), ("EdDSA", API_EDDSA)]:
+                if clients.get(alg):
+                    results.append((f"client_credentials ({alg})", measured(
+                        server, url + "/token", "post.lua",
+                        ["Basic " + basic(clients[alg]), f"grant_type=client_credentials&resource={urllib.parse.quote(audience)}"])))
         if "introspect_one" in workloads or "introspect_many" in workloads:
             rs_auth = "Basic " + basic(clients["rs"])
             if "introspect_one" in workloads:
