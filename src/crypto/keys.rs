@@ -248,7 +248,13 @@ impl KeyManager {
     /// Rebuilds the in-memory key set from the store.
     pub async fn reload(&self) -> Result<(), KeyError> {
         let records = self.store.list_signing_keys().await?;
-        let set = Arc::new(KeySet::build(&records, &self.kek)?);
+        let mut set = KeySet::build(&records, &self.kek)?;
+        // An unchanged published set keeps its `Arc`, so readers of `jwks()` tell a change by it.
+        let before = self.snapshot();
+        if before.jwks == set.jwks {
+            set.jwks = before.jwks.clone();
+        }
+        let set = Arc::new(set);
         match self.current.write() {
             Ok(mut guard) => *guard = set,
             Err(poisoned) => *poisoned.into_inner() = set,
@@ -336,7 +342,7 @@ impl KeyManager {
         }
     }
 
-    /// The published key set: public members only.
+    /// The published key set: public members only. The same `Arc` until the set changes.
     pub fn jwks(&self) -> Arc<Value> {
         self.snapshot().jwks.clone()
     }

@@ -51,7 +51,7 @@ where
         .merge(oauth)
         .route(routes::OIDC_DISCOVERY, discovery.clone())
         .route(routes::OAUTH_METADATA, discovery)
-        .route(routes::JWKS, get(metadata::jwks))
+        .route(routes::JWKS, metadata::jwks(&services.settings))
         .route(routes::HEALTHZ, get(metadata::healthz))
         .route(routes::READYZ, get(metadata::readyz))
         .merge(metrics_router(&services.settings))

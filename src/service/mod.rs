@@ -125,7 +125,7 @@ impl Services {
         let mailer = Mailer::start(&settings).map_err(|e| ConfigError::invalid("smtp_url", e))?;
         let services = Self {
             settings: Arc::new(settings),
-            events: EventLog::start(store.clone()),
+            events: EventLog::start(store.clone(), clock.clone()),
             store,
             keys,
             clock,

@@ -46,14 +46,15 @@ pub enum Expired {
     Revocations,
     /// Failure counters with no lock and no failure in the window.
     LoginThrottle,
-    /// Security events older than the retention (`now` is then the cut-off).
+    /// Security events, and the client_credentials issuance counts, older than the retention
+    /// (`now` is then the cut-off).
     Events,
 }
 
 impl Expired {
     /// (table, key column, condition on `$1` = now) of the rows this deletes, then of the
     /// table that travels with it: second-factor steps with pending authorizations, email
-    /// changes with reset links.
+    /// changes with reset links, issuance counts with security events.
     fn tables(self) -> [Option<(&'static str, &'static str, &'static str)>; 2] {
         match self {
             Self::Codes => [
@@ -89,7 +90,10 @@ impl Expired {
                 )),
                 None,
             ],
-            Self::Events => [Some(("security_events", "id", "at <= $1")), None],
+            Self::Events => [
+                Some(("security_events", "id", "at <= $1")),
+                Some(("token_issuance_counts", "id", "minute <= $1")),
+            ],
         }
     }
 }

@@ -6,7 +6,8 @@
 //! SQL: `keys.rs`, `clients.rs`, `users.rs` (accounts, profile, email changes),
 //! `credentials.rs` (reset links, second factor, sign-in throttle), `sessions.rs`,
 //! `authorization.rs` (pending requests and second-factor steps, consents, codes), `grants.rs`
-//! (grant families, refresh tokens, the revocation log), `events.rs`, `housekeeping.rs`
+//! (grant families, refresh tokens, the revocation log), `events.rs`, `issuance.rs`
+//! (client_credentials issuance counted per client and minute), `housekeeping.rs`
 //! (ping, close, lease, expiry). Both backends speak the same portable SQL, so each operation
 //! is written once, over the small [`sql::Backend`] interface; `sqlite.rs` and `postgres.rs`
 //! hold what differs: connecting, pragmas, migrations.
@@ -17,6 +18,7 @@ mod credentials;
 mod events;
 mod grants;
 mod housekeeping;
+mod issuance;
 mod keys;
 mod postgres;
 mod records;
@@ -34,6 +36,7 @@ pub use credentials::CredentialStore;
 pub use events::EventStore;
 pub use grants::GrantStore;
 pub use housekeeping::{Expired, HousekeepingStore};
+pub use issuance::{IssuanceCount, IssuanceStore};
 pub use keys::KeyStore;
 pub use postgres::PostgresStore;
 pub use records::{
@@ -81,6 +84,7 @@ pub trait Store:
     + AuthorizationStore
     + GrantStore
     + EventStore
+    + IssuanceStore
     + HousekeepingStore
     + Send
     + Sync
@@ -97,6 +101,7 @@ impl<T> Store for T where
         + AuthorizationStore
         + GrantStore
         + EventStore
+        + IssuanceStore
         + HousekeepingStore
         + Send
         + Sync

@@ -20,6 +20,7 @@ mod hardening;
 mod hardening_lockout;
 mod hardening_timeouts;
 mod helpers;
+mod issuance;
 mod janitor;
 mod keys;
 mod layers;

@@ -67,6 +67,7 @@ mod credentials;
 mod events;
 mod grants;
 mod housekeeping;
+mod issuance;
 mod keys;
 mod sessions;
 mod users;
@@ -298,6 +299,22 @@ const COVERAGE: &[(&str, &[&str])] = &[
     // events.rs
     ("insert_events", &["events_are_listed_newest_first_by_filter"]),
     ("list_events", &["events_are_listed_newest_first_by_filter"]),
+    // issuance.rs
+    (
+        "add_issuance_counts",
+        &[
+            "issuance_counts_add_up_per_client_and_minute",
+            "concurrent_issuance_counts_all_add_up",
+        ],
+    ),
+    (
+        "list_issuance_counts",
+        &[
+            "issuance_counts_add_up_per_client_and_minute",
+            "concurrent_issuance_counts_all_add_up",
+            "issuance_counts_go_with_the_events_after_the_retention",
+        ],
+    ),
     // housekeeping.rs
     ("ping", &["ping_answers_until_closed"]),
     ("close", &["ping_answers_until_closed"]),
@@ -308,6 +325,7 @@ const COVERAGE: &[(&str, &[&str])] = &[
             "the_housekeeping_pass_keeps_a_lock_history_for_a_day",
             "every_expired_kind_deletes_only_what_nobody_needs",
             "the_housekeeping_pass_deletes_at_most_its_limit",
+            "issuance_counts_go_with_the_events_after_the_retention",
         ],
     ),
 ];

@@ -15,6 +15,8 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::SigningAlg;
 use crate::http::ApiState;
 use crate::service::clients::{self, Registered};
+use crate::service::tokens;
+use crate::storage::IssuanceCount;
 
 /// A client as the admin API shows it (never its secret, but once when made or rotated).
 #[derive(Serialize, ToSchema)]
@@ -288,4 +290,43 @@ pub(super) async fn delete_client(
     clients::delete(&state, &path.id, &admin.0.actor()).await?;
     admin.record(&state, "delete client", &path.id);
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// One minute of a client's client_credentials tokens.
+#[derive(Serialize, ToSchema)]
+pub struct IssuanceOut {
+    /// The Unix time the minute starts at.
+    minute: i64,
+    /// How many tokens the client got in it.
+    count: i64,
+    /// The first and the last of them (Unix seconds).
+    first_at: i64,
+    last_at: i64,
+}
+
+impl From<IssuanceCount> for IssuanceOut {
+    fn from(c: IssuanceCount) -> Self {
+        Self {
+            minute: c.minute,
+            count: c.count,
+            first_at: c.first_at,
+            last_at: c.last_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/admin/v1/clients/{id}/issuance", params(ClientPath), responses(
+    (status = 200, description = "The client's client_credentials tokens per minute over the last 60 minutes, \
+        oldest first; a minute without tokens has no entry. Each instance stores a minute once it has ended.",
+        body = [IssuanceOut]),
+    NotFound, Refused))]
+pub(super) async fn client_issuance(
+    admin: Admin,
+    State(state): State<ApiState>,
+    AdminPath(path): AdminPath<ClientPath>,
+) -> Result<Response, AdminError> {
+    let client = clients::find(&state, &path.id).await?;
+    let counts = tokens::issuance_of(&state, &client.id).await?;
+    admin.record(&state, "get issuance of client", &path.id);
+    Ok(Json(counts.into_iter().map(IssuanceOut::from).collect::<Vec<_>>()).into_response())
 }

@@ -1,6 +1,7 @@
-//! The admin API at `/admin/v1` (JSON): clients, users, sessions, events, keys. Callers present
-//! an access token from `client_credentials` for audience `keyhaven-admin` with the scope
-//! `keyhaven:admin`. Every call writes an `admin_action` security event naming the acting client.
+//! The admin API at `/admin/v1` (JSON): clients (and their client_credentials issuance), users,
+//! sessions, events, keys. Callers present an access token from `client_credentials` for
+//! audience `keyhaven-admin` with the scope `keyhaven:admin`. Every call writes an
+//! `admin_action` security event naming the acting client.
 //!
 //! The OpenAPI 3 document at `/admin/v1/openapi.json` is generated (`utoipa`) from the very types
 //! the handlers extract and answer with, so it cannot drift from them: request bodies are serde
@@ -39,7 +40,8 @@ mod users;
 
 pub use audit::{EventOut, EventQuery, KeyOut};
 pub use clients::{
-    Audiences, ClientChanges, ClientName, ClientOut, GrantTypes, NewClient, Permissions, RedirectUris, ScopeTokens,
+    Audiences, ClientChanges, ClientName, ClientOut, GrantTypes, IssuanceOut, NewClient, Permissions, RedirectUris,
+    ScopeTokens,
 };
 pub use schema::{Int, Limit, List, Offset, ProfileClaims, Text};
 pub use users::{NewUser, Password, SessionOut, UserChanges, UserOut, UserQuery};
@@ -368,6 +370,7 @@ impl Modify for BearerToken {
         clients::update_client,
         clients::rotate_client_secret,
         clients::delete_client,
+        clients::client_issuance,
         users::list_users,
         users::create_user,
         users::get_user,
@@ -379,7 +382,7 @@ impl Modify for BearerToken {
         audit::list_keys,
         audit::rotate_keys
     ),
-    components(schemas(ClientOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
+    components(schemas(ClientOut, IssuanceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
     modifiers(&BearerToken),
     security(("admin_token" = []))
 )]
@@ -407,6 +410,7 @@ where
                 .delete(clients::delete_client),
         )
         .route("/admin/v1/clients/{id}/secret", post(clients::rotate_client_secret))
+        .route("/admin/v1/clients/{id}/issuance", get(clients::client_issuance))
         .route("/admin/v1/users", get(users::list_users).post(users::create_user))
         .route("/admin/v1/users/{id}", get(users::get_user).patch(users::update_user))
         .route("/admin/v1/users/{id}/sessions", get(users::list_sessions))
