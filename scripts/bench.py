@@ -249,6 +249,12 @@ def wrk(url, script, args=(), connections=CONNECTIONS, seconds=SECONDS, env=None
     bad = re.search(r"^bad responses: (\d+)", text, re.M)
     if bad:
         errors += int(bad.group(1))
+    rotations = re.search(r"^rotations: (\d+)", text, re.M)
+    if rotations:
+        # The refresh workload counts what it is about: rotations that gave a new token.
+        rps = int(rotations.group(1)) / seconds
+    if out.stderr.strip():
+        log(out.stderr.strip()[:500])
     return rps, latency(50), latency(99), errors
 
 

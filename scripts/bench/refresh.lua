@@ -37,19 +37,33 @@ function request()
   }, "grant_type=refresh_token&refresh_token=" .. token)
 end
 
+rotated = 0
+lost = 0
+local shown = false
+
 function response(status, headers, body)
   local token = body:match('"refresh_token":"([^"]+)"')
   if token then
     pool[#pool + 1] = token
+    rotated = rotated + 1
   elseif status ~= 200 then
-    bad = bad + 1
+    -- A refused rotation ends its chain: say why, once.
+    lost = lost + 1
+    if not shown then
+      shown = true
+      io.stderr:write(string.format("refresh refused: %d %s\n", status, body))
+    end
   end
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local idle, rotations, chains_lost = 0, 0, 0
   for _, thread in ipairs(threads) do
-    total = total + (thread:get("bad") or 0)
+    idle = idle + (thread:get("bad") or 0)
+    rotations = rotations + (thread:get("rotated") or 0)
+    chains_lost = chains_lost + (thread:get("lost") or 0)
   end
-  io.write(string.format("bad responses: %d\n", total))
+  io.write(string.format("bad responses: %d\n", idle + chains_lost))
+  io.write(string.format("rotations: %d\n", rotations))
+  io.write(string.format("lost chains: %d\n", chains_lost))
 end
