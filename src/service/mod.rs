@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorization;
+pub mod client_cache;
 pub mod clients;
 pub mod failure;
 pub mod lockout;
@@ -92,6 +93,8 @@ pub struct Services {
     /// Seals TOTP secrets (signing keys are sealed by the key manager).
     pub kek: Arc<Kek>,
     pub revocations: Arc<RevocationCache>,
+    /// Every registered client, for client authentication without a store read.
+    pub client_cache: Arc<client_cache::ClientCache>,
     pub usernames: Arc<UsernameCache>,
     pub events: EventLog,
     pub mailer: Mailer,
@@ -116,7 +119,8 @@ pub enum StartupError {
 
 impl Services {
     /// Opens the store (migrating it), the keys (running one maintenance pass, so keys exist),
-    /// the password hasher, the event log and the mailer, and reads the revocation log once.
+    /// the password hasher, the event log and the mailer, and reads the revocation log and then
+    /// every client once.
     pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let store = open_store(&settings).await?;
         let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
@@ -132,6 +136,7 @@ impl Services {
             passwords,
             kek,
             revocations: Arc::new(RevocationCache::default()),
+            client_cache: Arc::new(client_cache::ClientCache::default()),
             usernames: Arc::new(UsernameCache::default()),
             mailer,
             metrics: Arc::new(Metrics::new()),
@@ -141,6 +146,11 @@ impl Services {
             .refresh(&*services.store, services.clock.now())
             .await
             .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the revocation log: {e}")))?;
+        services
+            .client_cache
+            .load_all(&*services.store, services.clock.now())
+            .await
+            .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the clients: {e}")))?;
         Ok(services)
     }
 
