@@ -13,6 +13,7 @@ use crate::domain::Clock;
 use crate::events::EventLog;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::protocol::access_token_cache::AccessTokenCache;
 use crate::protocol::introspect::UsernameCache;
 use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
@@ -95,6 +96,8 @@ pub struct Services {
     pub revocations: Arc<RevocationCache>,
     /// Every registered client, for client authentication without a store read.
     pub client_cache: Arc<client_cache::ClientCache>,
+    /// Access tokens already verified, by hash (introspection, userinfo, the admin API).
+    pub access_tokens: Arc<AccessTokenCache>,
     pub usernames: Arc<UsernameCache>,
     pub events: EventLog,
     pub mailer: Mailer,
@@ -137,6 +140,7 @@ impl Services {
             kek,
             revocations: Arc::new(RevocationCache::default()),
             client_cache: Arc::new(client_cache::ClientCache::default()),
+            access_tokens: Arc::new(AccessTokenCache::default()),
             usernames: Arc::new(UsernameCache::default()),
             mailer,
             metrics: Arc::new(Metrics::new()),
@@ -168,6 +172,7 @@ impl Services {
             keys: &self.keys,
             settings: &self.settings,
             revocations: &self.revocations,
+            access_tokens: &self.access_tokens,
             events: &self.events,
             metrics: &self.metrics,
             now: self.clock.now(),
