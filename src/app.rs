@@ -216,7 +216,7 @@ async fn run_revocation_refresh(state: Arc<Services>) {
     loop {
         tick.tick().await;
         let started = std::time::Instant::now();
-        let refreshed = state.revocations.refresh(&*state.store, state.clock.now()).await;
+        let refreshed = crate::service::client_cache::refresh(&state).await;
         state.metrics.store_query("revocation_log", started.elapsed());
         if let Err(e) = refreshed {
             tracing::error!(error = %e, "revocation log refresh failed; serving with the set read before");

@@ -21,6 +21,7 @@ use keyhaven::crypto::keys::{KeyManager, SigningAlg};
 use keyhaven::domain::{Clock, UnixTime};
 use keyhaven::events::EventLog;
 use keyhaven::metrics::Metrics;
+use keyhaven::protocol::access_token_cache::AccessTokenCache;
 use keyhaven::protocol::revocation::RevocationCache;
 use keyhaven::protocol::{access_token, Context};
 use keyhaven::storage::Store;
@@ -44,6 +45,7 @@ struct Fixture {
     store: Arc<dyn Store>,
     keys: Arc<KeyManager>,
     revocations: RevocationCache,
+    access_tokens: AccessTokenCache,
     events: EventLog,
     metrics: Metrics,
 }
@@ -55,6 +57,7 @@ impl Fixture {
             keys: &self.keys,
             settings: &self.settings,
             revocations: &self.revocations,
+            access_tokens: &self.access_tokens,
             events: &self.events,
             metrics: &self.metrics,
             now: NOW,
@@ -91,6 +94,7 @@ fn fixture() -> &'static Fixture {
             store,
             keys,
             revocations: RevocationCache::default(),
+            access_tokens: AccessTokenCache::default(),
             events,
             metrics: Metrics::new(),
         }

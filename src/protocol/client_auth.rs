@@ -1,13 +1,13 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
 //! `client_secret_post`, or `none` for public clients. Secrets are machine-made 256-bit values
-//! stored as SHA-256, compared in constant time.
+//! stored as SHA-256, compared in constant time. The caller finds the client (the services
+//! keep every client in memory), so this rule reads nothing.
 
 use std::fmt;
 
 use super::error::{err, OAuthError, ProtocolError};
 use crate::crypto::tokens::SecretHash;
 use crate::domain::client::{Client, ClientType};
-use crate::storage::Store;
 
 /// What the request presented. `Debug` never shows the secret.
 pub enum Credentials {
@@ -54,15 +54,11 @@ fn invalid_client() -> ProtocolError {
     err(OAuthError::InvalidClient, "client authentication failed")
 }
 
-/// The client the credentials prove, or `invalid_client`. The failure says nothing about which
-/// part was wrong.
-pub async fn authenticate(store: &dyn Store, credentials: &Credentials) -> Result<Client, AuthFailure> {
-    let client_id = credentials.client_id().ok_or(AuthFailure::Refused(invalid_client()))?;
-    let client = store
-        .find_client(client_id)
-        .await
-        .map_err(|e| AuthFailure::Internal(anyhow::Error::new(e)))?;
-    let proven = match (&client, credentials) {
+/// The client the credentials prove, or `invalid_client`. `registered` is the client named by
+/// the credentials' id as the caller found it (None: no such client). The failure says nothing
+/// about which part was wrong.
+pub fn authenticate(registered: Option<&Client>, credentials: &Credentials) -> Result<Client, ProtocolError> {
+    let proven = match (registered, credentials) {
         (Some(c), Credentials::Basic { secret, .. } | Credentials::Post { secret, .. }) => {
             c.client_type == ClientType::Confidential
                 && c.secret_hash
@@ -77,14 +73,8 @@ pub async fn authenticate(store: &dyn Store, credentials: &Credentials) -> Resul
         }
         _ => false,
     };
-    match client {
-        Some(c) if proven => Ok(c),
-        _ => Err(AuthFailure::Refused(invalid_client())),
+    match registered {
+        Some(c) if proven => Ok(c.clone()),
+        _ => Err(invalid_client()),
     }
-}
-
-#[derive(Debug)]
-pub enum AuthFailure {
-    Refused(ProtocolError),
-    Internal(anyhow::Error),
 }

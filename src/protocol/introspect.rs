@@ -1,13 +1,14 @@
 //! Token introspection (RFC 7662). Access tokens are checked against the signature, their
-//! claims and the in-memory revocation set: no database query. Refresh tokens are opaque and
-//! looked up in the store. Anything not active is exactly `{"active": false}`.
+//! claims and the in-memory revocation set: no database query, and the signature of a token
+//! seen before is not checked again (`access_token_cache`), while revocation and the caller's
+//! visibility are checked on every call. Refresh tokens are opaque and looked up in the store.
+//! Anything not active is exactly `{"active": false}`.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use serde_json::{json, Map, Value};
 
-use super::access_token;
 use super::error::{err, OAuthError};
 use super::{Context, Failure};
 use crate::crypto::tokens::SecretHash;
@@ -91,7 +92,7 @@ async fn introspect_access_token(
     caller: &Client,
     token: &str,
 ) -> Result<Value, Failure> {
-    let Ok(claims) = access_token::validate(ctx, token) else {
+    let Ok(claims) = ctx.access_tokens.validate(ctx, token) else {
         return Ok(inactive());
     };
     if ctx.revocations.is_revoked(&claims) {

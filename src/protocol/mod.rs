@@ -1,6 +1,7 @@
 //! OAuth 2.0 / OIDC rules, free of HTTP: each RFC rule lives in exactly one file here.
 
 pub mod access_token;
+pub mod access_token_cache;
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
@@ -29,6 +30,7 @@ pub struct Context<'a> {
     pub keys: &'a KeyManager,
     pub settings: &'a Settings,
     pub revocations: &'a revocation::RevocationCache,
+    pub access_tokens: &'a access_token_cache::AccessTokenCache,
     pub events: &'a EventLog,
     pub metrics: &'a crate::metrics::Metrics,
     pub now: UnixTime,

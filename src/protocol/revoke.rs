@@ -2,7 +2,7 @@
 //! another client gets the same 200 and changes nothing.
 
 use super::error::{err, OAuthError};
-use super::{access_token, revocation, Context, Failure};
+use super::{revocation, Context, Failure};
 use crate::crypto::tokens::SecretHash;
 use crate::domain::client::Client;
 use crate::domain::event::{kind, Outcome, SecurityEvent};
@@ -26,7 +26,7 @@ pub async fn revoke(ctx: &Context<'_>, caller: &Client, request: RevokeRequest) 
         }
     }
     if token.split('.').count() == 3 {
-        if let Ok(claims) = access_token::validate(ctx, &token) {
+        if let Ok(claims) = ctx.access_tokens.validate(ctx, &token) {
             if claims.client_id == caller.id {
                 revocation::revoke_access_token(ctx, &claims.jti, claims.exp).await?;
                 ctx.record(

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::access_token::{self, AccessClaims};
+use super::access_token::AccessClaims;
 use super::Context;
 use crate::domain::user::{is_standard_claim, scope_claims, User};
 
@@ -47,7 +47,7 @@ pub enum Refusal {
 
 /// Checks the token (signature, claims, audience, revocation) and returns the person's claims.
 pub async fn userinfo(ctx: &Context<'_>, token: &str) -> Result<Map<String, Value>, Refusal> {
-    let claims: AccessClaims = access_token::validate(ctx, token).map_err(Refusal::InvalidToken)?;
+    let claims: AccessClaims = ctx.access_tokens.validate(ctx, token).map_err(Refusal::InvalidToken)?;
     if !claims.audience.contains(&ctx.userinfo_audience()) || !claims.has_scope("openid") {
         return Err(Refusal::InvalidToken("not a token for userinfo"));
     }

@@ -5,7 +5,7 @@
 use crate::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use crate::domain::user::User;
 use crate::domain::{ClientId, SessionId};
-use crate::protocol::{access_token, revocation};
+use crate::protocol::revocation;
 use crate::storage::{SessionRecord, StoreError};
 
 use super::{Actor, Services};
@@ -40,7 +40,10 @@ pub enum AdminRefusal {
 /// audience with the admin scope — both, each on its own.
 pub fn authorize(services: &Services, token: &str) -> Result<Operator, AdminRefusal> {
     let ctx = services.protocol();
-    let claims = access_token::validate(&ctx, token).map_err(|_| AdminRefusal::Unauthorized("the token is invalid"))?;
+    let claims = services
+        .access_tokens
+        .validate(&ctx, token)
+        .map_err(|_| AdminRefusal::Unauthorized("the token is invalid"))?;
     if services.revocations.is_revoked(&claims) {
         return Err(AdminRefusal::Unauthorized("the token is revoked"));
     }

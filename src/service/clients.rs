@@ -1,13 +1,16 @@
 //! Registered clients, written once for the admin API and the command line: made, changed,
 //! given a new secret, deleted. Whoever asks, a registration passes the same checks
 //! ([`ClientRegistration::validate`]), a secret is made the same way and only its hash is
-//! stored, and each change is a security event naming who made it.
+//! stored, and each change is a security event naming who made it. Each change is also written
+//! to the revocation log, so every instance's client cache reloads the client (this one at
+//! once, the others within one refresh interval).
 
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
 use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::event::{kind, EventKind};
 use crate::domain::scope::ScopeSet;
 use crate::domain::{Audience, ClientId, SigningAlg};
+use crate::protocol::revocation;
 use crate::storage::StoreError;
 
 use super::{Actor, Services};
@@ -112,6 +115,7 @@ pub async fn create(
     );
     services.store.insert_client(&client).await?;
     record(services, actor, kind::CLIENT_CREATED, &client.id);
+    changed(services, &client.id).await?;
     Ok(Registered {
         client,
         secret,
@@ -143,6 +147,7 @@ pub async fn update(
         return Err(ClientError::NotFound);
     }
     record(services, actor, kind::CLIENT_UPDATED, id);
+    changed(services, &updated.id).await?;
     Ok(Registered {
         client: updated,
         secret: None,
@@ -169,6 +174,7 @@ pub async fn rotate_secret(services: &Services, id: &str, actor: &Actor) -> Resu
         return Err(ClientError::NotFound);
     }
     record(services, actor, kind::CLIENT_SECRET_ROTATED, id);
+    changed(services, &client.id).await?;
     Ok(Registered {
         client: Client {
             updated_at: now,
@@ -185,6 +191,18 @@ pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), 
         return Err(ClientError::NotFound);
     }
     record(services, actor, kind::CLIENT_DELETED, id);
+    changed(services, &ClientId::from(id)).await?;
+    Ok(())
+}
+
+/// Tells every instance that the client changed: an entry in the revocation log (read by the
+/// others within one refresh interval), and a reload here now.
+async fn changed(services: &Services, id: &ClientId) -> Result<(), ClientError> {
+    revocation::record_client_changed(&services.protocol(), id).await?;
+    services
+        .client_cache
+        .reload(&*services.store, id, services.clock.now())
+        .await;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use crate::domain::Clock;
 use crate::events::EventLog;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::protocol::access_token_cache::AccessTokenCache;
 use crate::protocol::introspect::UsernameCache;
 use crate::protocol::revocation::RevocationCache;
 use crate::storage::{self, Store};
@@ -21,6 +22,7 @@ pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod authorization;
+pub mod client_cache;
 pub mod clients;
 pub mod failure;
 pub mod lockout;
@@ -92,6 +94,10 @@ pub struct Services {
     /// Seals TOTP secrets (signing keys are sealed by the key manager).
     pub kek: Arc<Kek>,
     pub revocations: Arc<RevocationCache>,
+    /// Every registered client, for client authentication without a store read.
+    pub client_cache: Arc<client_cache::ClientCache>,
+    /// Access tokens already verified, by hash (introspection, userinfo, the admin API).
+    pub access_tokens: Arc<AccessTokenCache>,
     pub usernames: Arc<UsernameCache>,
     pub events: EventLog,
     pub mailer: Mailer,
@@ -116,7 +122,8 @@ pub enum StartupError {
 
 impl Services {
     /// Opens the store (migrating it), the keys (running one maintenance pass, so keys exist),
-    /// the password hasher, the event log and the mailer, and reads the revocation log once.
+    /// the password hasher, the event log and the mailer, and reads the revocation log and then
+    /// every client once.
     pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let store = open_store(&settings).await?;
         let (keys, kek) = open_keys(&settings, store.clone(), clock.clone()).await?;
@@ -132,6 +139,8 @@ impl Services {
             passwords,
             kek,
             revocations: Arc::new(RevocationCache::default()),
+            client_cache: Arc::new(client_cache::ClientCache::default()),
+            access_tokens: Arc::new(AccessTokenCache::default()),
             usernames: Arc::new(UsernameCache::default()),
             mailer,
             metrics: Arc::new(Metrics::new()),
@@ -141,6 +150,11 @@ impl Services {
             .refresh(&*services.store, services.clock.now())
             .await
             .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the revocation log: {e}")))?;
+        services
+            .client_cache
+            .load_all(&*services.store, services.clock.now())
+            .await
+            .map_err(|e| ConfigError::invalid("database_url", format!("cannot read the clients: {e}")))?;
         Ok(services)
     }
 
@@ -158,6 +172,7 @@ impl Services {
             keys: &self.keys,
             settings: &self.settings,
             revocations: &self.revocations,
+            access_tokens: &self.access_tokens,
             events: &self.events,
             metrics: &self.metrics,
             now: self.clock.now(),

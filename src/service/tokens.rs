@@ -12,7 +12,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 use crate::domain::{Audience, ClientId, FamilyId, UnixTime};
 use crate::protocol::access_token::{self, AccessGrant};
-use crate::protocol::client_auth::{self, AuthFailure, Credentials};
+use crate::protocol::client_auth::{self, Credentials};
 use crate::protocol::error::{err, OAuthError};
 use crate::protocol::token::authorization_code::{self, CodeExchange};
 use crate::protocol::token::client_credentials::{self, ClientCredentialsRequest};
@@ -26,12 +26,22 @@ fn invalid_grant(description: &str) -> Failure {
     Failure::Protocol(err(OAuthError::InvalidGrant, description))
 }
 
-/// The client the credentials prove (token, introspection and revocation endpoints alike). A
-/// refusal is logged, with the client id as sent cut short, and recorded as a security event.
+/// The client the credentials prove (token, introspection and revocation endpoints alike),
+/// found in the in-memory client cache. A refusal is logged, with the client id as sent cut
+/// short, and recorded as a security event.
 pub async fn authenticate_client(services: &Services, credentials: &Credentials) -> Result<Client, Failure> {
-    match client_auth::authenticate(&*services.store, credentials).await {
+    let registered = match credentials.client_id() {
+        Some(id) => {
+            services
+                .client_cache
+                .find(&*services.store, id, services.clock.now())
+                .await?
+        }
+        None => None,
+    };
+    match client_auth::authenticate(registered.as_deref(), credentials) {
         Ok(client) => Ok(client),
-        Err(AuthFailure::Refused(e)) => {
+        Err(e) => {
             let client_id = credentials
                 .client_id()
                 .unwrap_or("-")
@@ -46,7 +56,6 @@ pub async fn authenticate_client(services: &Services, credentials: &Credentials)
             services.events.record(event);
             Err(Failure::Protocol(e))
         }
-        Err(AuthFailure::Internal(e)) => Err(Failure::Internal(e)),
     }
 }
 

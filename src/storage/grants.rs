@@ -53,7 +53,7 @@ pub trait GrantStore: Send + Sync {
         now: UnixTime,
     ) -> Result<bool, StoreError>;
 
-    /// Appends to the revocation log: `kind` is `session`, `family` or `jti`.
+    /// Appends to the revocation log: `kind` is `session`, `family`, `jti` or `client`.
     async fn append_revocation(
         &self,
         kind: &str,

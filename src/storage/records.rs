@@ -116,7 +116,8 @@ pub struct RefreshTokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationRecord {
     pub seq: i64,
-    /// `session` (a sid), `family` (a grant family id) or `jti` (one access token).
+    /// `session` (a sid), `family` (a grant family id), `jti` (one access token) or `client`
+    /// (a client whose registration changed).
     pub kind: String,
     pub subject: String,
     pub created_at: UnixTime,

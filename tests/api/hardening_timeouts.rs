@@ -357,6 +357,17 @@ async fn client_credentials(app: &TestApp, service: &TestClient) -> reqwest::Res
     app.token(service, &[("grant_type", "client_credentials")]).await
 }
 
+/// Introspection of an opaque token: a refresh-token lookup in the store.
+async fn introspect_opaque(app: &TestApp, caller: &TestClient) -> reqwest::Response {
+    app.http
+        .post(format!("{}/introspect", app.address))
+        .basic_auth(&caller.id, caller.secret.as_deref())
+        .form(&[("token", "khr_no-such-refresh-token")])
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn userinfo(app: &TestApp, token: &str) -> reqwest::Response {
     app.http
         .get(format!("{}/userinfo", app.address))
@@ -379,20 +390,22 @@ async fn stalled_postgres_answers_503_within_the_statement_timeout_without_sprea
     let authorize = app.authorize_url(&web.id, &pkce.challenge, &[]);
     assert_eq!(client_credentials(&app, &service).await.status(), 200);
     assert_eq!(userinfo(&app, &access).await.status(), 200);
+    assert_eq!(introspect_opaque(&app, &web).await.status(), 200);
 
-    // Another connection holds the table the token endpoint's client lookup reads.
+    // Another connection holds the tables that introspecting a refresh token and the
+    // authorization page read.
     let pg_url = app.pg.as_ref().unwrap().url.clone();
     let mut lock = sqlx::PgConnection::connect(&pg_url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
-    sqlx::query("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
+    sqlx::query("LOCK TABLE refresh_tokens, clients IN ACCESS EXCLUSIVE MODE")
         .execute(&mut lock)
         .await
         .unwrap();
 
     let started = Instant::now();
-    let response = tokio::time::timeout(Duration::from_secs(20), client_credentials(&app, &service))
+    let response = tokio::time::timeout(Duration::from_secs(20), introspect_opaque(&app, &web))
         .await
-        .expect("the token endpoint hung on the locked table for 20 s");
+        .expect("the introspection endpoint hung on the locked table for 20 s");
     let elapsed = started.elapsed();
     assert_temporarily_unavailable_json(response).await;
     assert!(
@@ -400,7 +413,11 @@ async fn stalled_postgres_answers_503_within_the_statement_timeout_without_sprea
         "answered after {elapsed:?}; statement timeout 2 s"
     );
 
-    // What does not read the locked table answers at once.
+    // Client authentication reads no table (clients are held in memory): a service still gets
+    // its token.
+    assert_eq!(client_credentials(&app, &service).await.status(), 200);
+
+    // What does not read the locked tables answers at once.
     for path in ["/healthz", "/jwks"] {
         let started = Instant::now();
         assert_eq!(app.get(path).await.status(), 200, "{path}");
@@ -408,16 +425,16 @@ async fn stalled_postgres_answers_503_within_the_statement_timeout_without_sprea
         assert!(elapsed < Duration::from_secs(1), "{path} took {elapsed:?}");
     }
 
-    // Forty stalled token requests at once, more than the pool's sixteen connections: the
+    // Forty stalled introspections at once, more than the pool's sixteen connections: the
     // userinfo endpoint (other tables) waits at most the acquire and statement timeouts.
     let stalled: Vec<_> = (0..40)
         .map(|_| {
             let app = app.shallow_clone();
-            let service = TestClient {
-                id: service.id.clone(),
-                secret: service.secret.clone(),
+            let web = TestClient {
+                id: web.id.clone(),
+                secret: web.secret.clone(),
             };
-            tokio::spawn(async move { client_credentials(&app, &service).await.status() })
+            tokio::spawn(async move { introspect_opaque(&app, &web).await.status() })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -438,6 +455,7 @@ async fn stalled_postgres_answers_503_within_the_statement_timeout_without_sprea
 
     sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
     // Positive controls: the same requests once the lock is released.
+    assert_eq!(introspect_opaque(&app, &web).await.status(), 200);
     assert_eq!(client_credentials(&app, &service).await.status(), 200);
     assert_eq!(userinfo(&app, &access).await.status(), 200);
     assert_eq!(app.get_url(&authorize).await.status(), 303);

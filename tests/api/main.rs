@@ -11,6 +11,7 @@
 mod account;
 mod admin;
 mod authorize;
+mod caches;
 mod cli;
 mod config;
 mod drift;

@@ -290,11 +290,17 @@ const COVERAGE: &[(&str, &[&str])] = &[
     ),
     (
         "append_revocation",
-        &["the_revocation_log_answers_what_still_matters_in_order"],
+        &[
+            "the_revocation_log_answers_what_still_matters_in_order",
+            "the_revocation_log_takes_client_changes",
+        ],
     ),
     (
         "revocations_since",
-        &["the_revocation_log_answers_what_still_matters_in_order"],
+        &[
+            "the_revocation_log_answers_what_still_matters_in_order",
+            "the_revocation_log_takes_client_changes",
+        ],
     ),
     // events.rs
     ("insert_events", &["events_are_listed_newest_first_by_filter"]),

@@ -13,6 +13,7 @@ contract!(
     families_are_revoked_by_session_person_and_client,
     a_refresh_token_rotates_once_under_concurrency,
     the_revocation_log_answers_what_still_matters_in_order,
+    the_revocation_log_takes_client_changes,
 );
 
 async fn families_revoke_once_and_refresh_tokens_round_trip(store: Arc<dyn Store>) {
@@ -278,4 +279,29 @@ async fn the_revocation_log_answers_what_still_matters_in_order(store: Arc<dyn S
         .map(|r| r.seq)
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers grow: {seqs:?}");
+}
+
+async fn the_revocation_log_takes_client_changes(store: Arc<dyn Store>) {
+    // Positive control: a kind logged from the start.
+    store.append_revocation("jti", "jti-1", 100, 500).await.expect("append");
+    store
+        .append_revocation("client", "khc-1", 100, 3_700)
+        .await
+        .expect("a client change is logged");
+    assert!(
+        store.append_revocation("clients", "khc-1", 100, 3_700).await.is_err(),
+        "the kinds are still checked"
+    );
+    let log: Vec<(String, String, i64)> = store
+        .revocations_since(0, 0)
+        .await
+        .expect("since")
+        .into_iter()
+        .map(|r| (r.kind, r.subject, r.seq))
+        .collect();
+    assert_eq!(
+        log.iter().map(|(k, s, _)| (k.as_str(), s.as_str())).collect::<Vec<_>>(),
+        [("jti", "jti-1"), ("client", "khc-1")]
+    );
+    assert!(log[0].2 < log[1].2, "sequence numbers grow: {log:?}");
 }
