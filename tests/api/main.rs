@@ -28,6 +28,7 @@ mod metadata;
 mod metrics;
 mod oidc;
 mod pages;
+mod resources;
 mod security;
 mod signin;
 mod store;

@@ -1,4 +1,4 @@
-//! The admin API at `/admin/v1` (JSON): clients, users, sessions, events, keys. Callers present
+//! The admin API at `/admin/v1` (JSON): clients, resource servers, users, sessions, events, keys. Callers present
 //! an access token from `client_credentials` for audience `keyhaven-admin` with the scope
 //! `keyhaven:admin`. Every call writes an `admin_action` security event naming the acting client.
 //!
@@ -30,10 +30,12 @@ use crate::crypto::keys::KeyError;
 use crate::service::accounts::AccountError;
 use crate::service::admin::{self, AdminRefusal, Operator};
 use crate::service::clients::ClientError;
+use crate::service::resources::ResourceError;
 use crate::storage::StoreError;
 
 mod audit;
 mod clients;
+mod resources;
 mod schema;
 mod users;
 
@@ -41,7 +43,8 @@ pub use audit::{EventOut, EventQuery, KeyOut};
 pub use clients::{
     Audiences, ClientChanges, ClientName, ClientOut, GrantTypes, NewClient, Permissions, RedirectUris, ScopeTokens,
 };
-pub use schema::{Int, Limit, List, Offset, ProfileClaims, Text};
+pub use resources::{NewResource, ResourceChanges, ResourceName, ResourceOut, ResourceUri};
+pub use schema::{IdTokenAlg, Int, Limit, List, Offset, ProfileClaims, Text};
 pub use users::{NewUser, Password, SessionOut, UserChanges, UserOut, UserQuery};
 
 pub use crate::service::admin::{AUDIENCE, SCOPE};
@@ -170,6 +173,20 @@ impl From<ClientError> for AdminError {
             ClientError::Invalid { field, message } => Self::invalid(field, message),
             ClientError::NotFound => Self::NotFound,
             ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ResourceError> for AdminError {
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::Invalid { field, message } => Self::invalid(field, message),
+            ResourceError::Taken => Self::Field(FieldError {
+                error: "conflict",
+                ..FieldError::new("uri", "a resource server with this URI is registered already")
+            }),
+            ResourceError::NotFound => Self::NotFound,
+            ResourceError::Store(e) => e.into(),
         }
     }
 }
@@ -368,6 +385,11 @@ impl Modify for BearerToken {
         clients::update_client,
         clients::rotate_client_secret,
         clients::delete_client,
+        resources::list_resources,
+        resources::create_resource,
+        resources::get_resource,
+        resources::update_resource,
+        resources::delete_resource,
         users::list_users,
         users::create_user,
         users::get_user,
@@ -379,7 +401,7 @@ impl Modify for BearerToken {
         audit::list_keys,
         audit::rotate_keys
     ),
-    components(schemas(ClientOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
+    components(schemas(ClientOut, ResourceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
     modifiers(&BearerToken),
     security(("admin_token" = []))
 )]
@@ -407,6 +429,16 @@ where
                 .delete(clients::delete_client),
         )
         .route("/admin/v1/clients/{id}/secret", post(clients::rotate_client_secret))
+        .route(
+            "/admin/v1/resources",
+            get(resources::list_resources).post(resources::create_resource),
+        )
+        .route(
+            "/admin/v1/resources/{uri}",
+            get(resources::get_resource)
+                .patch(resources::update_resource)
+                .delete(resources::delete_resource),
+        )
         .route("/admin/v1/users", get(users::list_users).post(users::create_user))
         .route("/admin/v1/users/{id}", get(users::get_user).patch(users::update_user))
         .route("/admin/v1/users/{id}/sessions", get(users::list_sessions))
