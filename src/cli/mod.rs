@@ -1,4 +1,4 @@
-//! The `keyhaven` command line: serve, migrate, keys, client, user, events, demo. Each command that prints a
+//! The `keyhaven` command line: serve, migrate, keys, client, resource, user, events, demo. Each command that prints a
 //! result prints it for people, or as JSON with `--json`. Every command works on the same
 //! database as a running server.
 
@@ -14,6 +14,7 @@ use crate::config::{LogFormat, Settings};
 use crate::domain::{Clock, SystemClock};
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
+use crate::service::resources::ResourceError;
 use crate::service::{open_store, Services};
 use crate::storage::StoreError;
 
@@ -21,10 +22,12 @@ mod audit;
 mod calibrate;
 mod clients;
 mod demo;
+mod resources;
 mod users;
 
 pub use audit::{EventsArgs, KeysCommand};
 pub use clients::{ClientCommand, ClientCreate};
+pub use resources::ResourceCommand;
 pub use users::{UserCommand, UserCreate};
 
 #[derive(Debug, Parser)]
@@ -59,6 +62,9 @@ pub enum Command {
     /// OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Resource servers (audiences) and the algorithm of their access tokens.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
     /// People who sign in.
     #[command(subcommand)]
     User(UserCommand),
@@ -137,6 +143,17 @@ impl From<ClientError> for CliError {
     }
 }
 
+impl From<ResourceError> for CliError {
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::Invalid { field, message } => Self::usage(format!("{field}: {message}")),
+            ResourceError::Taken => Self::failed("a resource server with this URI is registered already"),
+            ResourceError::NotFound => Self::failed("no such resource server"),
+            ResourceError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         Self::failed(format!("store: {e:#}"))
@@ -178,6 +195,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let done = match command {
                 Command::Keys(cmd) => audit::keys(cmd, &services, &out).await,
                 Command::Client(cmd) => clients::run(cmd, &services, &out).await,
+                Command::Resource(cmd) => resources::run(cmd, &services, &out).await,
                 Command::User(cmd) => users::run(cmd, &services, &out).await,
                 Command::Events(args) => audit::events(args, &services, &out).await,
                 Command::Demo => demo::run(&services, &out).await,

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::crypto::kek::Kek;
+use crate::domain::SigningAlg;
 
 mod table;
 mod values;
@@ -44,6 +45,8 @@ pub struct Settings {
     pub kek: Option<SecretString>,
     pub kek_file: PathBuf,
     pub access_token_ttl: i64,
+    /// The algorithm of access tokens for audiences not in the resource registry.
+    pub access_token_alg: SigningAlg,
     pub id_token_ttl: i64,
     pub code_ttl: i64,
     pub refresh_idle_ttl: i64,
@@ -261,6 +264,7 @@ impl Settings {
             kek: raw.get("kek").map(|k| SecretString::from(k.to_owned())),
             kek_file: PathBuf::from(raw.get("kek_file").unwrap_or("keys/kek")),
             access_token_ttl: raw.seconds("access_token_ttl", "15m", 1)?,
+            access_token_alg: raw.parse("access_token_alg", "RS256", |t| t.trim().parse::<SigningAlg>())?,
             id_token_ttl: raw.seconds("id_token_ttl", "15m", 1)?,
             code_ttl: raw.seconds("code_ttl", "60s", 1)?,
             refresh_idle_ttl,
@@ -372,6 +376,7 @@ mod tests {
             (10, 30, 60, 30)
         );
         assert_eq!(s.max_connections, 2048);
+        assert_eq!(s.access_token_alg, SigningAlg::Rs256);
         assert_eq!(
             (secs(s.database_acquire_timeout), secs(s.database_statement_timeout)),
             (3, 3)

@@ -71,6 +71,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "file holding the key-encryption key; created 0600 on first start",
     ),
     ("access_token_ttl", "15m", "access token lifetime"),
+    (
+        "access_token_alg",
+        "RS256",
+        "signing algorithm of access tokens for audiences not in the resource registry, and for Keyhaven's own: RS256, ES256 or EdDSA",
+    ),
     ("id_token_ttl", "15m", "ID token lifetime"),
     ("code_ttl", "60s", "authorization code lifetime"),
     (

@@ -4,6 +4,12 @@
 //! Every instance runs [`KeyManager::maintain`] on a timer. The store is the coordinator: a
 //! unique index allows one `active` and one `next` key per algorithm, so two instances racing to
 //! create or promote a key cannot both win, and all of them publish and sign with the same keys.
+//!
+//! An algorithm has keys while it is in use: RS256 and ES256 always (ID tokens), and whatever
+//! the `access_token_alg` default or a registered resource server names (EdDSA only then). The
+//! same pass reads the resource registry, so an instance that knows an audience's algorithm
+//! always holds a key of it; an algorithm no longer in use retires its key, which stays
+//! published until what it signed has expired.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,15 +17,16 @@ use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use josekit::jwk::Ed25519;
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::kek::{Kek, KekError};
-use crate::domain::{Clock, UnixTime};
+use crate::domain::{Audience, Clock, ResourceServer, UnixTime};
 use crate::storage::{SigningKeyRecord, Store, StoreError};
 
 pub use crate::domain::{KeyState, SigningAlg};
@@ -40,7 +47,8 @@ fn jose(e: josekit::JoseError) -> KeyError {
     KeyError::Jose(e.to_string())
 }
 
-/// The timing rules of the key life cycle, in seconds.
+/// The rules of the key life cycle: its timing, in seconds, and the default algorithm of access
+/// tokens (whose keys are always kept).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyPolicy {
     /// How long a key signs before the next one takes over.
@@ -49,6 +57,8 @@ pub struct KeyPolicy {
     pub lead: i64,
     /// How long a retired key stays published: the longest lifetime of anything it signed.
     pub retired_for: i64,
+    /// The `access_token_alg` setting: audiences not in the registry take it.
+    pub default_access_token_alg: SigningAlg,
 }
 
 /// A freshly generated key pair: the public JWK (with `kid`, `use`, `alg`) and the private key
@@ -67,6 +77,11 @@ fn generate(alg: SigningAlg) -> Result<GeneratedKey, KeyError> {
         }
         SigningAlg::Es256 => {
             let pair = ES256.generate_key_pair().map_err(jose)?;
+            (pair.to_jwk_public_key(), pair.to_der_private_key())
+        }
+        // Ed25519 only: the JWK is an OKP key with `crv` Ed25519 (RFC 8037).
+        SigningAlg::EdDsa => {
+            let pair = EdDSA.generate_key_pair(Ed25519).map_err(jose)?;
             (pair.to_jwk_public_key(), pair.to_der_private_key())
         }
     };
@@ -127,6 +142,7 @@ fn verifier_for(alg: SigningAlg, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, KeyE
     Ok(match alg {
         SigningAlg::Rs256 => Box::new(RS256.verifier_from_jwk(jwk).map_err(jose)?),
         SigningAlg::Es256 => Box::new(ES256.verifier_from_jwk(jwk).map_err(jose)?),
+        SigningAlg::EdDsa => Box::new(EdDSA.verifier_from_jwk(jwk).map_err(jose)?),
     })
 }
 
@@ -134,6 +150,7 @@ fn signer_for(alg: SigningAlg, der: &[u8]) -> Result<Box<dyn JwsSigner>, KeyErro
     Ok(match alg {
         SigningAlg::Rs256 => Box::new(RS256.signer_from_der(der).map_err(jose)?),
         SigningAlg::Es256 => Box::new(ES256.signer_from_der(der).map_err(jose)?),
+        SigningAlg::EdDsa => Box::new(EdDSA.signer_from_der(der).map_err(jose)?),
     })
 }
 
@@ -163,15 +180,17 @@ impl LoadedKey {
     }
 }
 
-/// The keys an instance publishes and signs with, rebuilt from the store as a whole.
+/// The keys an instance publishes and signs with, and the algorithms of the registered resource
+/// servers, rebuilt from the store as a whole: every algorithm it names has an active key here.
 #[derive(Debug, Default)]
-struct KeySet {
+pub struct KeySet {
     keys: Vec<LoadedKey>,
     jwks: Arc<Value>,
+    audience_algs: HashMap<Audience, SigningAlg>,
 }
 
 impl KeySet {
-    fn build(records: &[SigningKeyRecord], kek: &Kek) -> Result<Self, KeyError> {
+    fn build(records: &[SigningKeyRecord], resources: &[ResourceServer], kek: &Kek) -> Result<Self, KeyError> {
         let mut keys = records
             .iter()
             .map(|r| LoadedKey::load(r, kek))
@@ -185,11 +204,29 @@ impl KeySet {
         Ok(Self {
             keys,
             jwks: Arc::new(json!({ "keys": published })),
+            audience_algs: resources.iter().map(|r| (r.uri.clone(), r.access_token_alg)).collect(),
         })
     }
 
     fn active(&self, alg: SigningAlg) -> Option<&LoadedKey> {
         self.keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active)
+    }
+
+    /// The algorithm the resource registry names for `audience`'s access tokens, if it is
+    /// registered.
+    pub fn registered_alg(&self, audience: &str) -> Option<SigningAlg> {
+        self.audience_algs.get(audience).copied()
+    }
+
+    /// Signs `claims` as a JWT with the active key of `alg`; the header carries `kid` and `typ`.
+    pub fn sign_jwt(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
+        let key = self.active(alg).ok_or(KeyError::NoActiveKey(alg.as_str()))?;
+        let signer = key.signer.as_deref().ok_or(KeyError::NoActiveKey(alg.as_str()))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(&key.kid);
+        let payload = JwtPayload::from_map(claims).map_err(jose)?;
+        jwt::encode_with_signer(&payload, &header, signer).map_err(jose)
     }
 }
 
@@ -225,6 +262,9 @@ pub struct KeyManager {
     clock: Arc<dyn Clock>,
     policy: KeyPolicy,
     current: RwLock<Arc<KeySet>>,
+    /// One pass at a time on this instance: a pass that read the registry before a change
+    /// must not install its key set after the pass that the change ran.
+    pass: tokio::sync::Mutex<()>,
 }
 
 impl KeyManager {
@@ -235,6 +275,7 @@ impl KeyManager {
             clock,
             policy,
             current: RwLock::new(Arc::new(KeySet::default())),
+            pass: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -245,10 +286,11 @@ impl KeyManager {
         }
     }
 
-    /// Rebuilds the in-memory key set from the store.
-    pub async fn reload(&self) -> Result<(), KeyError> {
+    /// Rebuilds the in-memory key set from the store, with the registry `resources` was read
+    /// from (before the keys, so that the keys of every algorithm it names were made).
+    async fn reload(&self, resources: &[ResourceServer]) -> Result<(), KeyError> {
         let records = self.store.list_signing_keys().await?;
-        let mut set = KeySet::build(&records, &self.kek)?;
+        let mut set = KeySet::build(&records, resources, &self.kek)?;
         // An unchanged published set keeps its `Arc`, so readers of `jwks()` tell a change by it.
         let before = self.snapshot();
         if before.jwks == set.jwks {
@@ -262,14 +304,43 @@ impl KeyManager {
         Ok(())
     }
 
+    /// The algorithms that need keys: RS256 and ES256 (ID tokens), the access-token default and
+    /// every algorithm a registered resource server names.
+    fn algs_in_use(&self, resources: &[ResourceServer]) -> Vec<SigningAlg> {
+        SigningAlg::ALL
+            .into_iter()
+            .filter(|alg| {
+                alg.signs_id_tokens()
+                    || *alg == self.policy.default_access_token_alg
+                    || resources.iter().any(|r| r.access_token_alg == *alg)
+            })
+            .collect()
+    }
+
     /// One pass of the life cycle: make the first keys, promote a due next key, publish the next
-    /// key `lead` seconds before the active one's interval ends, delete retired keys whose
-    /// tokens have all expired; then reload. Safe to run on every instance at once.
+    /// key `lead` seconds before the active one's interval ends, retire the keys of an algorithm
+    /// no longer in use, delete retired keys whose tokens have all expired; then reload. Safe to
+    /// run on every instance at once.
     pub async fn maintain(&self) -> Result<(), KeyError> {
+        let _pass = self.pass.lock().await;
+        self.maintain_now().await
+    }
+
+    async fn maintain_now(&self) -> Result<(), KeyError> {
         let now = self.clock.now();
+        let resources = self.store.list_resources().await?;
+        let in_use = self.algs_in_use(&resources);
         let records = self.store.list_signing_keys().await?;
         for alg in SigningAlg::ALL {
             let of = |state| records.iter().find(|r| r.alg == alg && r.state == state);
+            if !in_use.contains(&alg) {
+                if of(KeyState::Active).is_some() || of(KeyState::Next).is_some() {
+                    self.store
+                        .retire_signing_alg(alg, now + self.policy.retired_for)
+                        .await?;
+                }
+                continue;
+            }
             match (of(KeyState::Active), of(KeyState::Next)) {
                 (_, Some(next)) if next.activates_at <= now => {
                     self.store
@@ -287,22 +358,24 @@ impl KeyManager {
             }
         }
         self.store.delete_retired_signing_keys(now).await?;
-        self.reload().await
+        self.reload(&resources).await
     }
 
-    /// Starts a rotation now (`keyhaven keys rotate`): for each algorithm, a next key is
+    /// Starts a rotation now (`keyhaven keys rotate`): for each algorithm in use, a next key is
     /// published that signs after the lead; with a lead of 0 it signs at once. An already
     /// published next key is kept (and promoted if the lead is 0).
     pub async fn rotate(&self) -> Result<Vec<KeySummary>, KeyError> {
+        let _pass = self.pass.lock().await;
         let now = self.clock.now();
+        let resources = self.store.list_resources().await?;
         let records = self.store.list_signing_keys().await?;
-        for alg in SigningAlg::ALL {
+        for alg in self.algs_in_use(&resources) {
             let has_next = records.iter().any(|r| r.alg == alg && r.state == KeyState::Next);
             if !has_next {
                 self.create(alg, KeyState::Next, now + self.policy.lead).await?;
             }
         }
-        self.maintain().await?;
+        self.maintain_now().await?;
         self.summaries().await
     }
 
@@ -352,21 +425,21 @@ impl KeyManager {
         self.snapshot().active(alg).map(|k| k.kid.clone())
     }
 
-    /// Signs `claims` as a JWT with the active key of `alg`; the header carries `kid` and `typ`.
-    pub fn sign_jwt(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
-        let set = self.snapshot();
-        let key = set.active(alg).ok_or(KeyError::NoActiveKey(alg.as_str()))?;
-        let signer = key.signer.as_deref().ok_or(KeyError::NoActiveKey(alg.as_str()))?;
-        let mut header = JwsHeader::new();
-        header.set_token_type(typ);
-        header.set_key_id(&key.kid);
-        let payload = JwtPayload::from_map(claims).map_err(jose)?;
-        jwt::encode_with_signer(&payload, &header, signer).map_err(jose)
+    /// The keys and registry as loaded now: choosing an algorithm and signing with it from one
+    /// set cannot see an algorithm whose key another pass just retired.
+    pub fn current(&self) -> Arc<KeySet> {
+        self.snapshot()
     }
 
-    /// Checks a JWT's signature against any published key (active, next or retired), chosen by
-    /// its `kid`; the header's `alg` must be that key's algorithm (so `none`, or HS256 keyed with
-    /// a public key, never verify). Claims are not checked here.
+    /// Signs `claims` as a JWT with the active key of `alg`; the header carries `kid` and `typ`.
+    pub fn sign_jwt(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
+        self.snapshot().sign_jwt(alg, typ, claims)
+    }
+
+    /// Checks a JWT's signature against any published key (active, next or retired) of any
+    /// algorithm, chosen by its `kid`: the key decides the algorithm, and the header's `alg`
+    /// must be that one (so `none`, HS256 keyed with a public key, or an RS256 header on an
+    /// EdDSA key never verify). Claims are not checked here.
     pub fn verify_jwt(&self, token: &str) -> Result<VerifiedJwt, KeyError> {
         let set = self.snapshot();
         let by_kid: HashMap<&str, &LoadedKey> = set.keys.iter().map(|k| (k.kid.as_str(), k)).collect();

@@ -368,6 +368,9 @@ impl ClientRegistration {
                 "a public client cannot have the introspect permission: introspection needs client authentication",
             );
         }
+        if !self.id_token_alg.signs_id_tokens() {
+            return refuse("id_token_alg", "ID tokens are signed with RS256 or ES256");
+        }
         if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
             return Err(RegistrationError::new(
                 "audiences",

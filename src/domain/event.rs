@@ -68,6 +68,9 @@ pub mod kind {
     pub const CLIENT_UPDATED: EventKind = EventKind("client_updated");
     pub const CLIENT_SECRET_ROTATED: EventKind = EventKind("client_secret_rotated");
     pub const CLIENT_DELETED: EventKind = EventKind("client_deleted");
+    pub const RESOURCE_CREATED: EventKind = EventKind("resource_created");
+    pub const RESOURCE_UPDATED: EventKind = EventKind("resource_updated");
+    pub const RESOURCE_DELETED: EventKind = EventKind("resource_deleted");
     pub const ADMIN_ACTION: EventKind = EventKind("admin_action");
 }
 

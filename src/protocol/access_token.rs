@@ -1,9 +1,12 @@
-//! JWT access tokens (RFC 9068): what they carry, how they are signed and how one is checked.
+//! JWT access tokens (RFC 9068): what they carry, which algorithm signs them (per audience) and
+//! how one is checked.
 
 use serde_json::{json, Map, Value};
 
-use super::Context;
-use crate::crypto::keys::{KeyError, SigningAlg};
+use super::error::{err, OAuthError, ProtocolError};
+use super::resource::ADMIN_AUDIENCE;
+use super::{Context, Failure};
+use crate::crypto::keys::{KeySet, SigningAlg};
 use crate::crypto::tokens::random_base64url;
 use crate::domain::{Audience, ClientId, FamilyId, SessionId, UnixTime};
 
@@ -29,8 +32,56 @@ fn audience_value(audience: &[Audience]) -> Value {
     }
 }
 
-/// Signs an access token; returns it with its lifetime in seconds.
-pub fn issue(ctx: &Context<'_>, grant: &AccessGrant<'_>) -> Result<(String, i64), KeyError> {
+/// The algorithm that signs an access token for `audience`. A resource server takes the one the
+/// registry names for it, or the `access_token_alg` default when it is not registered.
+/// Keyhaven's own audiences (userinfo, the admin API) take the default when they are alone, and
+/// have no say beside a resource server: Keyhaven checks them itself and accepts every algorithm
+/// it publishes. Resource servers that take different algorithms cannot share a token: refused
+/// with `invalid_target`, rather than signing a token with an algorithm one of them was not
+/// registered for.
+pub fn signing_alg(ctx: &Context<'_>, keys: &KeySet, audience: &[Audience]) -> Result<SigningAlg, ProtocolError> {
+    let userinfo = ctx.userinfo_audience();
+    choose_alg(
+        audience,
+        |aud| *aud == userinfo || aud == ADMIN_AUDIENCE,
+        |aud| keys.registered_alg(aud),
+        ctx.settings.access_token_alg,
+    )
+}
+
+/// [`signing_alg`]'s rule, given which audiences are Keyhaven's own, the registry and the
+/// default.
+fn choose_alg(
+    audience: &[Audience],
+    own: impl Fn(&Audience) -> bool,
+    registered: impl Fn(&str) -> Option<SigningAlg>,
+    default: SigningAlg,
+) -> Result<SigningAlg, ProtocolError> {
+    let mut chosen: Option<(&Audience, SigningAlg)> = None;
+    for aud in audience.iter().filter(|aud| !own(aud)) {
+        let alg = registered(aud).unwrap_or(default);
+        match chosen {
+            None => chosen = Some((aud, alg)),
+            Some((first, taken)) if taken != alg => {
+                return Err(err(
+                    OAuthError::InvalidTarget,
+                    format!(
+                        "the resources take different access-token algorithms; ask for each in a token of its \
+                         own ({first}: {taken}, {aud}: {alg})"
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(chosen.map_or(default, |(_, alg)| alg))
+}
+
+/// Signs an access token with its audience's algorithm ([`signing_alg`]); returns it with its
+/// lifetime in seconds.
+pub fn issue(ctx: &Context<'_>, grant: &AccessGrant<'_>) -> Result<(String, i64), Failure> {
+    let keys = ctx.keys.current();
+    let alg = signing_alg(ctx, &keys, &grant.audience)?;
     let ttl = ctx.settings.access_token_ttl;
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(ctx.settings.issuer));
@@ -51,7 +102,7 @@ pub fn issue(ctx: &Context<'_>, grant: &AccessGrant<'_>) -> Result<(String, i64)
     if let Some(auth_time) = grant.auth_time {
         claims.insert("auth_time".into(), json!(auth_time));
     }
-    let token = ctx.keys.sign_jwt(SigningAlg::Rs256, TYP, claims)?;
+    let token = keys.sign_jwt(alg, TYP, claims)?;
     Ok((token, ttl))
 }
 
@@ -77,8 +128,9 @@ impl AccessClaims {
     }
 }
 
-/// Checks signature (a published key of the header's alg), `typ`, `iss`, `exp`, `nbf` and the
-/// presence of every claim the profile requires. Audience and revocation are the caller's.
+/// Checks signature (the published key its `kid` names, of any algorithm we sign with; the key
+/// decides the algorithm, the header must agree), `typ`, `iss`, `exp`, `nbf` and the presence of
+/// every claim the profile requires. Audience and revocation are the caller's.
 pub fn validate(ctx: &Context<'_>, token: &str) -> Result<AccessClaims, &'static str> {
     let verified = ctx.keys.verify_jwt(token).map_err(|_| "bad signature or unknown key")?;
     if verified.typ.as_deref() != Some(TYP) && verified.typ.as_deref() != Some("application/at+jwt") {
@@ -117,4 +169,72 @@ pub fn validate(ctx: &Context<'_>, token: &str) -> Result<AccessClaims, &'static
         exp,
         auth_time: number("auth_time"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USERINFO: &str = "https://id.example/userinfo";
+
+    fn choose(audience: &[&str], default: SigningAlg) -> Result<SigningAlg, ProtocolError> {
+        let audience: Vec<Audience> = audience.iter().map(|a| Audience::from(*a)).collect();
+        choose_alg(
+            &audience,
+            |aud| aud == USERINFO || aud == ADMIN_AUDIENCE,
+            |aud| match aud {
+                "https://es.example" | "https://es2.example" => Some(SigningAlg::Es256),
+                "https://ed.example" => Some(SigningAlg::EdDsa),
+                "https://rs.example" => Some(SigningAlg::Rs256),
+                _ => None,
+            },
+            default,
+        )
+    }
+
+    #[test]
+    fn a_registered_audience_takes_its_algorithm_and_any_other_the_default() {
+        use SigningAlg::*;
+        for (audience, default, expected) in [
+            (&["https://es.example"][..], Rs256, Es256),
+            (&["https://ed.example"], Rs256, EdDsa),
+            (&["https://rs.example"], EdDsa, Rs256),
+            (&["https://unregistered.example"], Rs256, Rs256),
+            (&["https://unregistered.example"], EdDsa, EdDsa),
+            (&["https://es.example", "https://es2.example"], Rs256, Es256),
+            // Keyhaven's own audiences: the default alone, no say beside a resource server.
+            (&[USERINFO], Es256, Es256),
+            (&[ADMIN_AUDIENCE], Rs256, Rs256),
+            (&["https://ed.example", USERINFO], Rs256, EdDsa),
+            (&[USERINFO, "https://es.example"], Rs256, Es256),
+            (&[], Rs256, Rs256),
+        ] {
+            assert_eq!(choose(audience, default), Ok(expected), "{audience:?}");
+        }
+    }
+
+    #[test]
+    fn resource_servers_of_different_algorithms_cannot_share_a_token() {
+        for audience in [
+            &["https://es.example", "https://ed.example"][..],
+            &["https://es.example", "https://unregistered.example"],
+            &["https://unregistered.example", USERINFO, "https://ed.example"],
+        ] {
+            let refused = choose(audience, SigningAlg::Rs256).unwrap_err();
+            assert_eq!(refused.error, OAuthError::InvalidTarget, "{audience:?}");
+            assert!(
+                refused.description.contains("different access-token algorithms"),
+                "{}",
+                refused.description
+            );
+        }
+        // The same unregistered audience agrees with an ES256 one when the default is ES256.
+        assert_eq!(
+            choose(
+                &["https://es.example", "https://unregistered.example"],
+                SigningAlg::Es256
+            ),
+            Ok(SigningAlg::Es256)
+        );
+    }
 }

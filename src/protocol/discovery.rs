@@ -48,7 +48,7 @@ pub struct Endpoints {
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
 pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
-    let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    let algs: Vec<&str> = SigningAlg::ID_TOKEN.iter().map(|a| a.as_str()).collect();
     let at = |path: &str| format!("{issuer}{path}");
     json!({
         "issuer": issuer,

@@ -13,6 +13,7 @@ use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
+use crate::protocol::access_token;
 use crate::protocol::authorize::{
     self, code_redirect, error_redirect, next_step, scope_description, AuthorizationRequest, ErrorRedirect, Params,
     Progress, RequestError, Step,
@@ -90,7 +91,22 @@ pub async fn authorize(services: &Services, visitor: &Visitor, encoded: &[u8]) -
     };
     let verify_hint = |hint: &str| verify_id_token_hint(services, hint, &client.id);
     match authorize::validate(&params, &client, &verify_hint) {
-        Ok(request) => proceed(services, visitor, &client, request, None).await,
+        Ok(request) => {
+            // Resources whose access tokens take different algorithms are refused now, not
+            // after the person signed in and the code came back to the token endpoint.
+            let keys = services.keys.current();
+            if let Err(error) = access_token::signing_alg(&services.protocol(), &keys, &request.audience) {
+                return Ok(refused(
+                    services,
+                    RequestError::Redirect(ErrorRedirect {
+                        redirect_to: request.redirect_to,
+                        state: request.state,
+                        error,
+                    }),
+                ));
+            }
+            proceed(services, visitor, &client, request, None).await
+        }
         Err(e) => Ok(refused(services, e)),
     }
 }

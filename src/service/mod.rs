@@ -27,6 +27,7 @@ pub mod clients;
 pub mod failure;
 pub mod lockout;
 pub mod peer;
+pub mod resources;
 pub mod security;
 pub mod sessions;
 pub mod signin;
@@ -202,6 +203,7 @@ pub async fn open_keys(
         rotation_interval: settings.key_rotation_interval,
         lead: settings.key_rotation_lead,
         retired_for: settings.longest_signed_lifetime(),
+        default_access_token_alg: settings.access_token_alg,
     };
     let keys = Arc::new(KeyManager::new(store, kek.clone(), clock, policy));
     keys.maintain().await.map_err(|e| match e {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::sql::{args, convert_all, parse_column, Backend, Transaction as _};
 use super::{SigningKeyRecord, StoreError};
-use crate::domain::UnixTime;
+use crate::domain::{SigningAlg, UnixTime};
 
 #[async_trait]
 pub trait KeyStore: Send + Sync {
@@ -20,6 +20,9 @@ pub trait KeyStore: Send + Sync {
     async fn promote_signing_key(&self, kid: &str, now: UnixTime, retire_until: UnixTime) -> Result<bool, StoreError>;
     /// Deletes retired keys whose tokens have all expired; returns how many.
     async fn delete_retired_signing_keys(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// An algorithm no longer in use: atomically retires its active key (until `retire_until`)
+    /// and deletes its next key, which never signed. Returns how many keys changed.
+    async fn retire_signing_alg(&self, alg: SigningAlg, retire_until: UnixTime) -> Result<u64, StoreError>;
 }
 
 const KEY_COLUMNS: &str =
@@ -115,5 +118,23 @@ impl<B: Backend> KeyStore for B {
             args![now],
         )
         .await
+    }
+
+    async fn retire_signing_alg(&self, alg: SigningAlg, retire_until: UnixTime) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM signing_keys WHERE alg = $1 AND state = 'next'",
+                args![alg.as_str()],
+            )
+            .await?;
+        let retired = tx
+            .execute(
+                "UPDATE signing_keys SET state = 'retired', retire_until = $2 WHERE alg = $1 AND state = 'active'",
+                args![alg.as_str(), retire_until],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(deleted + retired)
     }
 }

@@ -3,14 +3,14 @@
 //! the build needs no database.
 //!
 //! [`Store`] is the sum of one trait per aggregate, each in its own file with its rows and its
-//! SQL: `keys.rs`, `clients.rs`, `users.rs` (accounts, profile, email changes),
-//! `credentials.rs` (reset links, second factor, sign-in throttle), `sessions.rs`,
-//! `authorization.rs` (pending requests and second-factor steps, consents, codes), `grants.rs`
-//! (grant families, refresh tokens, the revocation log), `events.rs`, `issuance.rs`
-//! (client_credentials issuance counted per client and minute), `housekeeping.rs`
-//! (ping, close, lease, expiry). Both backends speak the same portable SQL, so each operation
-//! is written once, over the small [`sql::Backend`] interface; `sqlite.rs` and `postgres.rs`
-//! hold what differs: connecting, pragmas, migrations.
+//! SQL: `keys.rs`, `clients.rs`, `resources.rs` (the resource-server registry), `users.rs`
+//! (accounts, profile, email changes), `credentials.rs` (reset links, second factor, sign-in
+//! throttle), `sessions.rs`, `authorization.rs` (pending requests and second-factor steps,
+//! consents, codes), `grants.rs` (grant families, refresh tokens, the revocation log),
+//! `events.rs`, `issuance.rs` (client_credentials issuance counted per client and minute),
+//! `housekeeping.rs` (ping, close, lease, expiry). Both backends speak the same
+//! portable SQL, so each operation is written once, over the small [`sql::Backend`] interface;
+//! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
 
 mod authorization;
 mod clients;
@@ -22,6 +22,7 @@ mod issuance;
 mod keys;
 mod postgres;
 mod records;
+mod resources;
 mod sessions;
 mod sql;
 mod sqlite;
@@ -43,6 +44,7 @@ pub use records::{
     CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord,
     SessionRecord, SigningKeyRecord,
 };
+pub use resources::ResourceStore;
 pub use sessions::SessionStore;
 pub use sqlite::SqliteStore;
 pub use users::UserStore;
@@ -78,6 +80,7 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
 pub trait Store:
     KeyStore
     + ClientStore
+    + ResourceStore
     + UserStore
     + CredentialStore
     + SessionStore
@@ -95,6 +98,7 @@ pub trait Store:
 impl<T> Store for T where
     T: KeyStore
         + ClientStore
+        + ResourceStore
         + UserStore
         + CredentialStore
         + SessionStore

@@ -5,16 +5,16 @@ use keyhaven::domain::event::EventFilter;
 use serde_json::{json, Value};
 
 use crate::flow::{ClientSpec, TestClient, PASSWORD};
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app_with, Backend, TestApp};
 
-struct Admin {
-    app: TestApp,
-    token: String,
-    client: TestClient,
+pub struct Admin {
+    pub app: TestApp,
+    pub token: String,
+    pub client: TestClient,
 }
 
 impl Admin {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
             .app
             .http
@@ -29,17 +29,22 @@ impl Admin {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 }
 
-async fn admin_app() -> Admin {
-    let app = spawn_app(Backend::Sqlite).await;
+pub async fn admin_app() -> Admin {
+    admin_app_with(&[]).await
+}
+
+/// An app with these settings, and an admin client with its token.
+pub async fn admin_app_with(settings: &[(&'static str, &str)]) -> Admin {
+    let app = spawn_app_with(Backend::Sqlite, settings).await;
     let client = app
         .register_client(ClientSpec {
             redirect_uris: vec![],
@@ -505,6 +510,8 @@ async fn events_keys_and_the_openapi_document() {
         "/admin/v1/clients/{id}",
         "/admin/v1/clients/{id}/secret",
         "/admin/v1/clients/{id}/issuance",
+        "/admin/v1/resources",
+        "/admin/v1/resources/{uri}",
         "/admin/v1/users",
         "/admin/v1/users/{id}",
         "/admin/v1/users/{id}/{action}",
@@ -520,7 +527,7 @@ async fn events_keys_and_the_openapi_document() {
 
 impl Admin {
     /// A request with a body as given (any bytes, any content type).
-    async fn raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    pub async fn raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: &str) -> (u16, Value) {
         let response = self
             .app
             .http
@@ -602,7 +609,7 @@ async fn the_openapi_document_declares_every_path_parameter_and_required_member(
             }
         }
     }
-    assert_eq!(operations, 17);
+    assert_eq!(operations, 22);
 
     let schemas = &doc["components"]["schemas"];
     let required = |schema: &str| -> Vec<String> {

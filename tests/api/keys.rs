@@ -2,7 +2,7 @@
 //! retired keys keep verifying; private keys are sealed at rest.
 
 use josekit::jwk::Jwk;
-use josekit::jws::{ES256, RS256};
+use josekit::jws::{EdDSA, ES256, RS256};
 use josekit::jwt;
 use keyhaven::crypto::keys::SigningAlg;
 use keyhaven::domain::Clock;
@@ -31,9 +31,14 @@ async fn verify_against_published_jwks(app: &TestApp, token: &str) -> Result<Map
         .find(|k| k["kid"] == json!(kid))
         .ok_or_else(|| format!("kid {kid} is not published"))?;
     let jwk = Jwk::from_bytes(key.to_string().as_bytes()).map_err(|e| e.to_string())?;
+    // The published key decides the algorithm; the header must agree with it.
+    if key["alg"] != json!(alg) {
+        return Err(format!("header alg {alg} on a {} key", key["alg"]));
+    }
     let (payload, _) = match alg.as_str() {
         "RS256" => jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?),
         "ES256" => jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?),
+        "EdDSA" => jwt::decode_with_verifier(token, &EdDSA.verifier_from_jwk(&jwk).map_err(|e| e.to_string())?),
         other => return Err(format!("unexpected alg {other}")),
     }
     .map_err(|e| e.to_string())?;
@@ -61,7 +66,8 @@ fn published_kids(jwks: &Value, alg: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_jwt_signed_by_the_active_key_verifies_against_the_jwks() {
-    let app = spawn_app(Backend::Sqlite).await;
+    // EdDSA as the access-token default, so that every algorithm has keys.
+    let app = spawn_app_with(Backend::Sqlite, &[("access_token_alg", "EdDSA")]).await;
     for alg in SigningAlg::ALL {
         let token = app.state.keys.sign_jwt(alg, "at+jwt", claims(&app)).expect("sign");
         let header = jwt::decode_header(&token).expect("header");

@@ -30,6 +30,7 @@ mod metadata;
 mod metrics;
 mod oidc;
 mod pages;
+mod resources;
 mod security;
 mod signin;
 mod store;

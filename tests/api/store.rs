@@ -69,6 +69,7 @@ mod grants;
 mod housekeeping;
 mod issuance;
 mod keys;
+mod resources;
 mod sessions;
 mod users;
 
@@ -84,7 +85,14 @@ const COVERAGE: &[(&str, &[&str])] = &[
     ),
     (
         "delete_retired_signing_keys",
-        &["retired_keys_are_deleted_after_their_time"],
+        &[
+            "retired_keys_are_deleted_after_their_time",
+            "an_unused_alg_retires_its_active_key_and_drops_its_next",
+        ],
+    ),
+    (
+        "retire_signing_alg",
+        &["an_unused_alg_retires_its_active_key_and_drops_its_next"],
     ),
     // clients.rs
     ("insert_client", &["clients_round_trip_and_delete"]),
@@ -96,6 +104,15 @@ const COVERAGE: &[(&str, &[&str])] = &[
         &["an_update_rewrites_the_registration_but_not_id_secret_or_creation"],
     ),
     ("set_client_secret", &["only_a_confidential_client_gets_a_new_secret"]),
+    // resources.rs
+    ("insert_resource", &["resource_servers_round_trip_by_uri_and_delete"]),
+    ("find_resource", &["resource_servers_round_trip_by_uri_and_delete"]),
+    ("list_resources", &["resource_servers_round_trip_by_uri_and_delete"]),
+    ("delete_resource", &["resource_servers_round_trip_by_uri_and_delete"]),
+    (
+        "update_resource",
+        &["a_resource_update_rewrites_name_and_alg_but_not_uri_or_creation"],
+    ),
     // users.rs
     ("insert_user", &["users_are_unique_and_found_by_username_or_email"]),
     ("find_user_by_id", &["users_are_unique_and_found_by_username_or_email"]),

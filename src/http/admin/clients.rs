@@ -7,12 +7,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::schema::{Audience, List, ScopeToken, Text, Uri};
+use super::schema::{Audience, IdTokenAlg, List, ScopeToken, Text, Uri};
 use super::{Admin, AdminError, AdminPath, BadRequest, FieldError, JsonBody, NotFound, Refused};
 use crate::crypto::tokens::OpaqueSecret;
 use crate::domain::client::{Client, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::scope::ScopeSet;
-use crate::domain::SigningAlg;
 use crate::http::ApiState;
 use crate::service::clients::{self, Registered};
 use crate::service::tokens;
@@ -30,7 +29,7 @@ pub struct ClientOut {
     scopes: Option<String>,
     audiences: Vec<String>,
     first_party: bool,
-    id_token_alg: SigningAlg,
+    id_token_alg: IdTokenAlg,
     post_logout_redirect_uris: Vec<String>,
     permissions: Vec<Permission>,
     introspect_any_audience: bool,
@@ -55,7 +54,7 @@ impl ClientOut {
             scopes: c.scopes.as_ref().map(ToString::to_string),
             audiences: c.audiences.iter().map(ToString::to_string).collect(),
             first_party: c.first_party,
-            id_token_alg: c.id_token_alg,
+            id_token_alg: IdTokenAlg(c.id_token_alg),
             post_logout_redirect_uris: c
                 .post_logout_redirect_uris
                 .iter()
@@ -114,7 +113,7 @@ pub struct NewClient {
     #[serde(default)]
     pub first_party: Option<bool>,
     #[serde(default)]
-    pub id_token_alg: Option<SigningAlg>,
+    pub id_token_alg: Option<IdTokenAlg>,
     #[serde(default)]
     #[schema(inline)]
     pub post_logout_redirect_uris: Option<RedirectUris>,
@@ -150,7 +149,7 @@ pub struct ClientChanges {
     #[serde(default)]
     pub first_party: Option<bool>,
     #[serde(default)]
-    pub id_token_alg: Option<SigningAlg>,
+    pub id_token_alg: Option<IdTokenAlg>,
     #[serde(default)]
     #[schema(inline)]
     pub post_logout_redirect_uris: Option<RedirectUris>,
@@ -203,7 +202,7 @@ impl ClientChanges {
             scopes,
             audiences: self.audiences.map(|l| l.0.into_iter().map(|a| a.0.into()).collect()),
             first_party: self.first_party,
-            id_token_alg: self.id_token_alg,
+            id_token_alg: self.id_token_alg.map(|a| a.0),
             post_logout_redirect_uris: self.post_logout_redirect_uris.map(uris),
             permissions: self.permissions.map(|l| l.0),
             introspect_any_audience: self.introspect_any_audience,

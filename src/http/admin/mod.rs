@@ -1,7 +1,7 @@
-//! The admin API at `/admin/v1` (JSON): clients (and their client_credentials issuance), users,
-//! sessions, events, keys. Callers present an access token from `client_credentials` for
-//! audience `keyhaven-admin` with the scope `keyhaven:admin`. Every call writes an
-//! `admin_action` security event naming the acting client.
+//! The admin API at `/admin/v1` (JSON): clients (and their client_credentials issuance),
+//! resource servers, users, sessions, events, keys. Callers present an access token from
+//! `client_credentials` for audience `keyhaven-admin` with the scope `keyhaven:admin`. Every call
+//! writes an `admin_action` security event naming the acting client.
 //!
 //! The OpenAPI 3 document at `/admin/v1/openapi.json` is generated (`utoipa`) from the very types
 //! the handlers extract and answer with, so it cannot drift from them: request bodies are serde
@@ -31,10 +31,12 @@ use crate::crypto::keys::KeyError;
 use crate::service::accounts::AccountError;
 use crate::service::admin::{self, AdminRefusal, Operator};
 use crate::service::clients::ClientError;
+use crate::service::resources::ResourceError;
 use crate::storage::StoreError;
 
 mod audit;
 mod clients;
+mod resources;
 mod schema;
 mod users;
 
@@ -43,7 +45,8 @@ pub use clients::{
     Audiences, ClientChanges, ClientName, ClientOut, GrantTypes, IssuanceOut, NewClient, Permissions, RedirectUris,
     ScopeTokens,
 };
-pub use schema::{Int, Limit, List, Offset, ProfileClaims, Text};
+pub use resources::{NewResource, ResourceChanges, ResourceName, ResourceOut, ResourceUri};
+pub use schema::{IdTokenAlg, Int, Limit, List, Offset, ProfileClaims, Text};
 pub use users::{NewUser, Password, SessionOut, UserChanges, UserOut, UserQuery};
 
 pub use crate::service::admin::{AUDIENCE, SCOPE};
@@ -172,6 +175,20 @@ impl From<ClientError> for AdminError {
             ClientError::Invalid { field, message } => Self::invalid(field, message),
             ClientError::NotFound => Self::NotFound,
             ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ResourceError> for AdminError {
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::Invalid { field, message } => Self::invalid(field, message),
+            ResourceError::Taken => Self::Field(FieldError {
+                error: "conflict",
+                ..FieldError::new("uri", "a resource server with this URI is registered already")
+            }),
+            ResourceError::NotFound => Self::NotFound,
+            ResourceError::Store(e) => e.into(),
         }
     }
 }
@@ -371,6 +388,11 @@ impl Modify for BearerToken {
         clients::rotate_client_secret,
         clients::delete_client,
         clients::client_issuance,
+        resources::list_resources,
+        resources::create_resource,
+        resources::get_resource,
+        resources::update_resource,
+        resources::delete_resource,
         users::list_users,
         users::create_user,
         users::get_user,
@@ -382,7 +404,7 @@ impl Modify for BearerToken {
         audit::list_keys,
         audit::rotate_keys
     ),
-    components(schemas(ClientOut, IssuanceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
+    components(schemas(ClientOut, IssuanceOut, ResourceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
     modifiers(&BearerToken),
     security(("admin_token" = []))
 )]
@@ -411,6 +433,16 @@ where
         )
         .route("/admin/v1/clients/{id}/secret", post(clients::rotate_client_secret))
         .route("/admin/v1/clients/{id}/issuance", get(clients::client_issuance))
+        .route(
+            "/admin/v1/resources",
+            get(resources::list_resources).post(resources::create_resource),
+        )
+        .route(
+            "/admin/v1/resources/{uri}",
+            get(resources::get_resource)
+                .patch(resources::update_resource)
+                .delete(resources::delete_resource),
+        )
         .route("/admin/v1/users", get(users::list_users).post(users::create_user))
         .route("/admin/v1/users/{id}", get(users::get_user).patch(users::update_user))
         .route("/admin/v1/users/{id}/sessions", get(users::list_sessions))

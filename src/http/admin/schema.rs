@@ -209,6 +209,32 @@ impl PartialSchema for SigningAlg {
 }
 impl ToSchema for SigningAlg {}
 
+/// The algorithm of a client's ID tokens: RS256 or ES256 (EdDSA signs access tokens only).
+pub struct IdTokenAlg(pub SigningAlg);
+
+impl<'de> Deserialize<'de> for IdTokenAlg {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let alg = SigningAlg::deserialize(deserializer)?;
+        if !alg.signs_id_tokens() {
+            return Err(D::Error::custom("ID tokens are signed with RS256 or ES256"));
+        }
+        Ok(Self(alg))
+    }
+}
+
+impl Serialize for IdTokenAlg {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl PartialSchema for IdTokenAlg {
+    fn schema() -> RefOr<Schema> {
+        enum_schema(&SigningAlg::ID_TOKEN, "JWS signing algorithm of ID tokens.")
+    }
+}
+impl ToSchema for IdTokenAlg {}
+
 impl PartialSchema for KeyState {
     fn schema() -> RefOr<Schema> {
         enum_schema(

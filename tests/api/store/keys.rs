@@ -1,5 +1,5 @@
 //! Signing keys: one active and one next per algorithm, promotion with one winner, deletion of
-//! retired keys after their time.
+//! retired keys after their time, retirement of an algorithm no longer in use.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ contract!(
     signing_keys_one_active_and_one_next_per_alg,
     promotion_retires_the_active_key_and_has_one_winner,
     retired_keys_are_deleted_after_their_time,
+    an_unused_alg_retires_its_active_key_and_drops_its_next,
 );
 
 async fn signing_keys_one_active_and_one_next_per_alg(store: Arc<dyn Store>) {
@@ -120,4 +121,45 @@ async fn retired_keys_are_deleted_after_their_time(store: Arc<dyn Store>) {
         .map(|k| k.kid)
         .collect();
     assert_eq!(kids, vec!["rs-2".to_owned()]);
+}
+
+async fn an_unused_alg_retires_its_active_key_and_drops_its_next(store: Arc<dyn Store>) {
+    for (kid, alg, state) in [
+        ("ed-1", SigningAlg::EdDsa, KeyState::Active),
+        ("ed-2", SigningAlg::EdDsa, KeyState::Next),
+        ("rs-1", SigningAlg::Rs256, KeyState::Active),
+        ("rs-2", SigningAlg::Rs256, KeyState::Next),
+    ] {
+        store
+            .insert_signing_key(&key(kid, alg, state, 1_000))
+            .await
+            .expect("insert");
+    }
+    assert_eq!(
+        store
+            .retire_signing_alg(SigningAlg::EdDsa, 5_000)
+            .await
+            .expect("retire"),
+        2
+    );
+    let keys = store.list_signing_keys().await.expect("list");
+    let state = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| (k.state, k.retire_until));
+    assert_eq!(state("ed-1"), Some((KeyState::Retired, Some(5_000))), "still published");
+    assert_eq!(state("ed-2"), None, "a next key never signed: deleted");
+    assert_eq!(state("rs-1"), Some((KeyState::Active, None)), "other algs untouched");
+    assert_eq!(state("rs-2"), Some((KeyState::Next, None)));
+    // Nothing left to retire; the retired key goes with the others after its time.
+    assert_eq!(
+        store
+            .retire_signing_alg(SigningAlg::EdDsa, 6_000)
+            .await
+            .expect("retire"),
+        0
+    );
+    assert_eq!(store.delete_retired_signing_keys(5_000).await.expect("delete"), 1);
+    // In use again: a new active key may be made.
+    store
+        .insert_signing_key(&key("ed-3", SigningAlg::EdDsa, KeyState::Active, 6_000))
+        .await
+        .expect("a new active key");
 }
