@@ -211,7 +211,7 @@ pub async fn open_keys(
             if settings.kek.is_some() { "kek" } else { "kek_file" },
             format!("{e} (is this the key-encryption key the keys were made with?)"),
         )),
-        other => StartupError::Keys(other.to_string()),
+        other => StartupError::Keys(format!("{:#}", anyhow::Error::from(other))),
     })?;
     Ok((keys, kek))
 }

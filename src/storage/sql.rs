@@ -197,10 +197,11 @@ macro_rules! sql_backend {
                 sql: &str,
                 args: $crate::storage::sql::Args<'_>,
             ) -> Result<u64, $crate::storage::StoreError> {
-                let done = sqlx::query_with(sql, arguments(&args)?)
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::storage::sql::db_error)?;
+                let done = $crate::storage::sql::retry_busy(|| {
+                    Ok(sqlx::query_with(sql, arguments(&args)?).execute(self.writer()))
+                })
+                .await
+                .map_err($crate::storage::sql::db_error)?;
                 Ok(done.rows_affected())
             }
 
@@ -209,10 +210,16 @@ macro_rules! sql_backend {
                 sql: &str,
                 args: $crate::storage::sql::Args<'_>,
             ) -> Result<Option<R>, $crate::storage::StoreError> {
-                sqlx::query_as_with(sql, arguments(&args)?)
-                    .fetch_optional(self.pool_for(sql))
-                    .await
-                    .map_err($crate::storage::sql::db_error)
+                // Every row is read, so the statement runs to its end: SQLite ends a statement's
+                // implicit transaction (and the write lock of an `UPDATE ... RETURNING`) only then,
+                // and a statement left after its first row would hold it until the connection's
+                // next use. Our lookups return at most one row.
+                $crate::storage::sql::retry_busy(|| {
+                    Ok(sqlx::query_as_with(sql, arguments(&args)?).fetch_all(self.pool_for(sql)))
+                })
+                .await
+                .map(|rows: Vec<R>| rows.into_iter().next())
+                .map_err($crate::storage::sql::db_error)
             }
 
             async fn fetch_all<R: $crate::storage::sql::Row>(
@@ -220,16 +227,15 @@ macro_rules! sql_backend {
                 sql: &str,
                 args: $crate::storage::sql::Args<'_>,
             ) -> Result<Vec<R>, $crate::storage::StoreError> {
-                sqlx::query_as_with(sql, arguments(&args)?)
-                    .fetch_all(self.pool_for(sql))
-                    .await
-                    .map_err($crate::storage::sql::db_error)
+                $crate::storage::sql::retry_busy(|| {
+                    Ok(sqlx::query_as_with(sql, arguments(&args)?).fetch_all(self.pool_for(sql)))
+                })
+                .await
+                .map_err($crate::storage::sql::db_error)
             }
 
             async fn begin(&self) -> Result<$tx, $crate::storage::StoreError> {
-                let tx = self
-                    .writer()
-                    .begin_with(Self::BEGIN)
+                let tx = $crate::storage::sql::retry_busy(|| Ok(self.writer().begin_with(Self::BEGIN)))
                     .await
                     .map_err($crate::storage::sql::db_error)?;
                 Ok($tx(tx))
@@ -288,6 +294,44 @@ macro_rules! sql_backend {
     };
 }
 pub(super) use sql_backend;
+
+/// Runs a statement again while SQLite answers `SQLITE_BUSY` at once, for at most two seconds.
+/// The busy timeout makes a connection wait for another's write lock, but SQLite skips it in
+/// one case: a statement that began reading on a snapshot another process (the command line,
+/// a second server) has since written past cannot take the write lock, and waiting would not
+/// help; the statement must start again on a new snapshot. Only whole statements and the
+/// start of a transaction are retried, never a statement inside one.
+pub async fn retry_busy<T, F, Fut>(mut run: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Result<Fut, StoreError>,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    const BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        let attempt = run().map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        match attempt.await {
+            Err(e) if is_sqlite_busy(&e) && started.elapsed() < BUDGET => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some_and(|sqlite| {
+            sqlx::error::DatabaseError::code(sqlite)
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5)
+        })
+}
 
 pub fn db_error(e: sqlx::Error) -> StoreError {
     match &e {

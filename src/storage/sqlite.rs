@@ -2,7 +2,9 @@
 //! admits one writer at a time, so the server writes through one connection (its writes queue
 //! in the pool, in order, instead of several connections polling the lock) and reads through a
 //! pool of eight. Transactions begin `IMMEDIATE`, taking the write lock at once, so one never
-//! fails halfway on upgrading a read lock; a busy timeout covers another process (the CLI).
+//! fails halfway because another process (the command line) wrote past its snapshot; the busy
+//! timeout covers waiting for that process, and a statement SQLite refuses at once is run again
+//! (`sql::retry_busy`).
 
 use std::path::Path;
 use std::str::FromStr;

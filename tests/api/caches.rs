@@ -225,7 +225,7 @@ async fn client_changes_by_the_command_line_reach_the_server_within_two_seconds(
     assert_eq!(probe(&app, &old, Probe::ClientCredentials).await, (200, String::new()));
 
     // Another process (the command line) gives it a new secret.
-    let rotated = app.cli(&["client", "rotate-secret", &old.id, "--json"]);
+    let rotated = app.cli(&["client", "rotate-secret", &old.id, "--json"]).await;
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
     let rotated: Value = serde_json::from_slice(&rotated.stdout).unwrap();
     let new = TestClient {

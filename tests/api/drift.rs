@@ -52,7 +52,7 @@ async fn disabling_a_user_ends_sessions_and_refresh_families() {
         .unwrap();
     let refresh_token = text(&refreshed, "refresh_token").to_owned();
 
-    let out = stdout_json(&app.cli(&["--json", "user", "disable", "alice"]));
+    let out = stdout_json(&app.cli(&["--json", "user", "disable", "alice"]).await);
     assert_eq!(out["disabled"], true);
 
     // The access token goes inactive at introspection (the revocation log, read every second).
@@ -74,10 +74,12 @@ async fn cli_set_password_applies_policy_and_signs_out() {
     // The pages' password policy: a common password and one equal to the username are refused,
     // exit status 2, and change nothing.
     for weak in ["password1234", "alicealicealice", "short"] {
-        let out = app.cli_with_stdin(
-            &["user", "set-password", "alice", "--password-stdin"],
-            &format!("{weak}\n"),
-        );
+        let out = app
+            .cli_with_stdin(
+                &["user", "set-password", "alice", "--password-stdin"],
+                &format!("{weak}\n"),
+            )
+            .await;
         assert_eq!(out.status.code(), Some(2), "{weak} refused");
         assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
     }
@@ -85,10 +87,12 @@ async fn cli_set_password_applies_policy_and_signs_out() {
     wait_for_active(&app, &rs, text(&tokens, "access_token"), true).await;
 
     // A good one is set and ends every session, refresh family and access token.
-    let out = app.cli_with_stdin(
-        &["--json", "user", "set-password", "alice", "--password-stdin"],
-        &format!("{NEW_PASSWORD}\n"),
-    );
+    let out = app
+        .cli_with_stdin(
+            &["--json", "user", "set-password", "alice", "--password-stdin"],
+            &format!("{NEW_PASSWORD}\n"),
+        )
+        .await;
     assert_eq!(stdout_json(&out)["password_set"], true);
     wait_for_active(&app, &rs, text(&tokens, "access_token"), false).await;
     let refused = app.refresh(&client, refresh_token, None).await;
@@ -118,10 +122,10 @@ async fn admin_api_and_cli_disable_alike() {
     assert_eq!(r.status(), 200);
     wait_for_active(&app, &rs, text(&bob_tokens, "access_token"), false).await;
     // The same events from either face.
-    stdout_json(&app.cli(&["--json", "user", "disable", "alice"]));
+    stdout_json(&app.cli(&["--json", "user", "disable", "alice"]).await);
     wait_for_active(&app, &rs, text(&tokens, "access_token"), false).await;
     app.state.events.flush().await;
-    let disabled = stdout_json(&app.cli(&["--json", "events", "--kind", "account_disabled"]));
+    let disabled = stdout_json(&app.cli(&["--json", "events", "--kind", "account_disabled"]).await);
     let kinds: Vec<&str> = disabled
         .as_array()
         .unwrap()

@@ -240,19 +240,29 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
-    /// Runs the `keyhaven` binary on this app's database and KEK.
-    pub fn cli(&self, args: &[&str]) -> Output {
-        self.cli_with_stdin(args, "")
+    /// Runs the `keyhaven` binary on this app's database and KEK. The wait is off the runtime:
+    /// the server runs on the test's own runtime, and a server transaction caught there while
+    /// the test thread blocked would hold SQLite's write lock against the command.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_stdin(args, "").await
     }
 
-    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+    pub async fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         let env: Vec<(String, String)> = self
             .settings
             .iter()
             .filter(|(k, _)| *k != "listen")
             .map(|(k, v)| (keyhaven::config::env_name(k), v.clone()))
             .collect();
-        run_binary(self.dir.path().to_path_buf(), &env, args, stdin)
+        let dir = self.dir.path().to_path_buf();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let stdin = stdin.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_binary(dir, &env, &args, &stdin)
+        })
+        .await
+        .expect("the command ran")
     }
 
     /// Polls (bounded) until `check` holds for the JWKS, returning it.

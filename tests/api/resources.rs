@@ -143,9 +143,12 @@ async fn audience_configured_for_eddsa_gets_eddsa_tokens_that_verify_against_jwk
 
     // Registered by another process (the command line): the server learns of the algorithm
     // and its key in the same key pass (every 100 ms in tests).
-    let made = stdout_json(&app.cli(&[
-        "--json", "resource", "add", "--uri", ED_API, "--name", "Ledger", "--alg", "EdDSA",
-    ]));
+    let made = stdout_json(
+        &app.cli(&[
+            "--json", "resource", "add", "--uri", ED_API, "--name", "Ledger", "--alg", "EdDSA",
+        ])
+        .await,
+    );
     assert_eq!(made["access_token_alg"], "EdDSA");
     let jwks = app.wait_for_jwks(has_okp_key).await;
     let okp = jwks["keys"]
@@ -554,16 +557,19 @@ async fn a_client_cannot_register_eddsa_id_tokens() {
     );
 
     // The command line refuses it alike, naming the field.
-    let out = admin.app.cli(&[
-        "client",
-        "create",
-        "--name",
-        "Shop",
-        "--redirect-uri",
-        "https://shop.example/cb",
-        "--id-token-alg",
-        "EdDSA",
-    ]);
+    let out = admin
+        .app
+        .cli(&[
+            "client",
+            "create",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--id-token-alg",
+            "EdDSA",
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("id_token_alg"));
 }
@@ -573,29 +579,39 @@ async fn the_resource_command_registers_lists_shows_updates_and_deletes() {
     let app = spawn_app(Backend::Sqlite).await;
     let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
     // Refused, naming what is wrong, and nothing stored.
-    let bad_alg = app.cli(&["resource", "add", "--uri", ES_API, "--name", "Orders", "--alg", "HS256"]);
+    let bad_alg = app
+        .cli(&["resource", "add", "--uri", ES_API, "--name", "Orders", "--alg", "HS256"])
+        .await;
     assert_eq!(bad_alg.status.code(), Some(2));
     assert!(stderr(&bad_alg).contains("--alg"), "{}", stderr(&bad_alg));
-    let bad_uri = app.cli(&["resource", "add", "--uri", "orders.example", "--name", "Orders"]);
+    let bad_uri = app
+        .cli(&["resource", "add", "--uri", "orders.example", "--name", "Orders"])
+        .await;
     assert_eq!(bad_uri.status.code(), Some(2));
     assert!(stderr(&bad_uri).contains("uri:"), "{}", stderr(&bad_uri));
-    assert_eq!(stdout_json(&app.cli(&["--json", "resource", "list"])), json!([]));
+    assert_eq!(stdout_json(&app.cli(&["--json", "resource", "list"]).await), json!([]));
 
     // Positive control: the same with a good algorithm, and one that takes the default.
-    let made = stdout_json(&app.cli(&[
-        "--json", "resource", "add", "--uri", ES_API, "--name", "Orders", "--alg", "ES256",
-    ]));
+    let made = stdout_json(
+        &app.cli(&[
+            "--json", "resource", "add", "--uri", ES_API, "--name", "Orders", "--alg", "ES256",
+        ])
+        .await,
+    );
     assert_eq!(
         (made["uri"].as_str(), made["access_token_alg"].as_str()),
         (Some(ES_API), Some("ES256"))
     );
-    let defaulted = stdout_json(&app.cli(&["--json", "resource", "add", "--uri", ED_API, "--name", "Ledger"]));
+    let defaulted = stdout_json(
+        &app.cli(&["--json", "resource", "add", "--uri", ED_API, "--name", "Ledger"])
+            .await,
+    );
     assert_eq!(defaulted["access_token_alg"], "RS256");
-    let again = app.cli(&["resource", "add", "--uri", ES_API, "--name", "Orders"]);
+    let again = app.cli(&["resource", "add", "--uri", ES_API, "--name", "Orders"]).await;
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr(&again).contains("registered already"));
 
-    let listed = stdout_json(&app.cli(&["--json", "resource", "list"]));
+    let listed = stdout_json(&app.cli(&["--json", "resource", "list"]).await);
     let uris: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -603,28 +619,31 @@ async fn the_resource_command_registers_lists_shows_updates_and_deletes() {
         .map(|r| r["uri"].as_str().unwrap())
         .collect();
     assert_eq!(uris, [ED_API, ES_API]);
-    let shown = stdout_json(&app.cli(&["--json", "resource", "show", ES_API]));
+    let shown = stdout_json(&app.cli(&["--json", "resource", "show", ES_API]).await);
     assert_eq!(shown["name"], "Orders");
 
-    let changed = stdout_json(&app.cli(&[
-        "--json",
-        "resource",
-        "update",
-        ED_API,
-        "--alg",
-        "EdDSA",
-        "--name",
-        "General ledger",
-    ]));
+    let changed = stdout_json(
+        &app.cli(&[
+            "--json",
+            "resource",
+            "update",
+            ED_API,
+            "--alg",
+            "EdDSA",
+            "--name",
+            "General ledger",
+        ])
+        .await,
+    );
     assert_eq!(
         (changed["access_token_alg"].as_str(), changed["name"].as_str()),
         (Some("EdDSA"), Some("General ledger"))
     );
-    let bad_update = app.cli(&["resource", "update", ED_API, "--alg", "Ed25519"]);
+    let bad_update = app.cli(&["resource", "update", ED_API, "--alg", "Ed25519"]).await;
     assert_eq!(bad_update.status.code(), Some(2));
     assert!(stderr(&bad_update).contains("--alg"));
     // The change ran the key schedule: EdDSA, now in use, has a key before the command ends.
-    let keys = stdout_json(&app.cli(&["--json", "keys", "list"]));
+    let keys = stdout_json(&app.cli(&["--json", "keys", "list"]).await);
     assert!(
         keys.as_array()
             .unwrap()
@@ -633,14 +652,14 @@ async fn the_resource_command_registers_lists_shows_updates_and_deletes() {
         "{keys}"
     );
 
-    let deleted = stdout_json(&app.cli(&["--json", "resource", "delete", ES_API]));
+    let deleted = stdout_json(&app.cli(&["--json", "resource", "delete", ES_API]).await);
     assert_eq!(deleted["deleted"], ES_API);
-    let gone = app.cli(&["resource", "show", ES_API]);
+    let gone = app.cli(&["resource", "show", ES_API]).await;
     assert_eq!(gone.status.code(), Some(1));
     assert!(stderr(&gone).contains("no such resource server"));
-    assert_eq!(app.cli(&["resource", "delete", ES_API]).status.code(), Some(1));
+    assert_eq!(app.cli(&["resource", "delete", ES_API]).await.status.code(), Some(1));
 
-    let events = stdout_json(&app.cli(&["--json", "events", "--limit", "100"]));
+    let events = stdout_json(&app.cli(&["--json", "events", "--limit", "100"]).await);
     let kinds: Vec<&str> = events
         .as_array()
         .unwrap()
