@@ -133,15 +133,39 @@ fn verify_with(memory: &mut Memory, phc: &str, password: &[u8]) -> bool {
     out.ct_eq(expected.as_bytes()).into()
 }
 
+/// Lowers this (hashing) thread's scheduling priority (nice 10), so that on a busy machine the
+/// threads answering requests run first: a flood of sign-ins then slows sign-ins, not token
+/// requests. On Linux the nice value is per thread.
+fn yield_to_requests() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: setpriority only changes the calling thread's nice value (who = 0 on Linux); a
+    // failure leaves it as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+/// Returns the allocator's free pages to the system (every arena's, not only this thread's):
+/// after a burst of sign-ins the request threads' heaps hold what their pages and buffers used.
+fn give_back_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory the allocator holds free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A worker: takes jobs until every sender is gone. A job whose caller went away is skipped.
 ///
 /// Its 19 MiB of argon2 memory is kept while jobs are waiting (a burst of sign-ins reuses it) and
 /// given back when the queue is empty, so an idle server holds none.
 fn work(jobs: Arc<Mutex<mpsc::Receiver<Job>>>, waiting: Arc<AtomicUsize>) {
+    yield_to_requests();
     let mut memory = Memory::default();
     loop {
-        if waiting.load(Ordering::Acquire) == 0 {
+        if waiting.load(Ordering::Acquire) == 0 && !memory.0.is_empty() {
             memory = Memory::default();
+            give_back_free_memory();
         }
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).blocking_recv();
         let Some(job) = job else {
@@ -256,11 +280,20 @@ impl PasswordHasher {
 
     /// Queues a job (waiting while the queue is full), counted until a worker takes it.
     async fn send(&self, job: Job) -> Result<(), PasswordError> {
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        if self.jobs.send(job).await.is_err() {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(PasswordError::Task);
+        /// Uncounts the job unless it was queued, also when the caller goes away while the queue
+        /// is full (a client that disconnects mid-flood).
+        struct Counted<'a>(&'a AtomicUsize, bool);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    self.0.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
         }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let mut counted = Counted(&self.waiting, false);
+        self.jobs.send(job).await.map_err(|_| PasswordError::Task)?;
+        counted.1 = true;
         Ok(())
     }
 }
