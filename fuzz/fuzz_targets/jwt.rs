@@ -84,7 +84,7 @@ fn fixture() -> &'static Fixture {
             let (keys, _) = keyhaven::service::open_keys(&settings, store.clone(), Arc::new(FixedClock))
                 .await
                 .unwrap();
-            let events = EventLog::start(store.clone());
+            let events = EventLog::start(store.clone(), Arc::new(FixedClock));
             (store, keys, events)
         });
         Fixture {
