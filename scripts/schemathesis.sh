@@ -81,6 +81,9 @@ document="$base/admin/v1/openapi.json"
 echo "== schemathesis $SCHEMATHESIS_VERSION against $document (at most $max_examples cases per operation, ${max_time}s)"
 status=0
 # From the temporary folder, so that schemathesis leaves nothing in the work tree.
+# filter_too_much: for the resource registry's `{uri}` path parameter (a percent-encoded URI, a
+# plain string in the document, like the other ids) Hypothesis discards most of the strings it
+# draws as unfit for a path segment and stops with a health check, not a finding about the API.
 (cd "$work" && "$venv/bin/schemathesis" --no-color run "$document" \
   --url "$base" \
   --header "Authorization: Bearer $token" \
@@ -92,6 +95,7 @@ status=0
   --workers 2 \
   --seed "${ST_SEED:-20261129}" \
   --generation-database none \
+  --suppress-health-check filter_too_much \
   --continue-on-failure) || status=$?
 
 if grep -q "panicked" "$work/server.log"; then
