@@ -58,36 +58,6 @@ async fn answers_within(app: &TestApp, client: &TestClient, what: Probe, expecte
     }
 }
 
-/// A bearer token for the admin API at `app`.
-async fn admin_token(app: &TestApp) -> String {
-    let operator = app
-        .register_client(ClientSpec {
-            redirect_uris: vec![],
-            grants: vec![GrantType::ClientCredentials],
-            audiences: vec!["keyhaven-admin"],
-            scopes: Some("keyhaven:admin"),
-            ..Default::default()
-        })
-        .await;
-    let tokens: Value = app
-        .token(
-            &operator,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "keyhaven:admin"),
-                ("resource", "keyhaven-admin"),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    tokens["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{tokens}"))
-        .to_owned()
-}
-
 async fn admin(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut request = app
         .http
@@ -161,7 +131,7 @@ const UNAUTHORIZED_CLIENT: (u16, &str) = (400, "unauthorized_client");
 async fn client_changes_reach_another_instance_within_two_seconds() {
     let a = spawn_app(Backend::Postgres).await;
     let b = spawn_second_instance(&a).await;
-    let token = admin_token(&a).await;
+    let token = a.admin_token().await;
     let old = service_client(&a, &token).await;
     // Positive controls: both instances take the client (B now holds it in memory).
     assert_eq!(probe(&a, &old, Probe::ClientCredentials).await, (200, String::new()));
@@ -194,7 +164,7 @@ async fn client_changes_reach_another_instance_within_two_seconds() {
 #[tokio::test]
 async fn client_changes_apply_at_once_on_the_instance_that_made_them() {
     let app = spawn_app(Backend::Sqlite).await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token().await;
     let old = service_client(&app, &token).await;
     assert_eq!(probe(&app, &old, Probe::ClientCredentials).await, (200, String::new()));
 
@@ -219,7 +189,7 @@ async fn client_changes_apply_at_once_on_the_instance_that_made_them() {
 #[tokio::test]
 async fn client_changes_by_the_command_line_reach_the_server_within_two_seconds() {
     let app = spawn_app(Backend::Sqlite).await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token().await;
     let old = service_client(&app, &token).await;
     // Positive control: the server holds the client and takes its secret.
     assert_eq!(probe(&app, &old, Probe::ClientCredentials).await, (200, String::new()));
@@ -239,7 +209,7 @@ async fn client_changes_by_the_command_line_reach_the_server_within_two_seconds(
 #[tokio::test]
 async fn client_authentication_reads_the_store_only_for_ids_not_in_memory() {
     let app = spawn_app(Backend::Sqlite).await;
-    let token = admin_token(&app).await;
+    let token = app.admin_token().await;
     let cache = &app.state.client_cache;
 
     // Made through the services: held from the start, no read when used.

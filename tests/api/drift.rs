@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use keyhaven::domain::client::GrantType;
-
 use crate::flow::{ClientSpec, TestClient, API, PASSWORD};
 use crate::helpers::{spawn_app, stdout_json, Backend, TestApp};
 
@@ -107,7 +105,7 @@ async fn cli_set_password_applies_policy_and_signs_out() {
 async fn admin_api_and_cli_disable_alike() {
     let app = spawn_app(Backend::Sqlite).await;
     let (_, rs, tokens) = signed_in_with_tokens(&app).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let bob = app.create_user("bob").await;
     let client = app.register_client(ClientSpec::default()).await;
     let bob_tokens = crate::security::new_browser(&app).tokens_for(&client, "bob").await;
@@ -133,30 +131,4 @@ async fn admin_api_and_cli_disable_alike() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, vec!["account_disabled", "account_disabled"]);
-}
-
-async fn admin_token(app: &TestApp) -> String {
-    let client = app
-        .register_client(ClientSpec {
-            redirect_uris: vec![],
-            grants: vec![GrantType::ClientCredentials],
-            audiences: vec!["keyhaven-admin"],
-            scopes: Some("keyhaven:admin"),
-            ..Default::default()
-        })
-        .await;
-    let tokens: Value = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "keyhaven:admin"),
-                ("resource", "keyhaven-admin"),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    text(&tokens, "access_token").to_owned()
 }

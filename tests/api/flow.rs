@@ -282,6 +282,30 @@ impl TestApp {
         (code, pkce)
     }
 
+    /// A bearer token for the admin API: a new client_credentials client for audience
+    /// `keyhaven-admin` with scope `keyhaven:admin`.
+    pub async fn admin_token(&self) -> String {
+        let operator = self
+            .register_client(ClientSpec {
+                redirect_uris: vec![],
+                grants: vec![GrantType::ClientCredentials],
+                audiences: vec!["keyhaven-admin"],
+                scopes: Some("keyhaven:admin"),
+                ..Default::default()
+            })
+            .await;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("scope", "keyhaven:admin"),
+            ("resource", "keyhaven-admin"),
+        ];
+        let tokens: serde_json::Value = self.token(&operator, &form).await.json().await.expect("json");
+        tokens["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tokens}"))
+            .to_owned()
+    }
+
     /// `POST /token` with client_secret_basic (or `client_id` only for public clients).
     pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
         let mut request = self.http.post(format!("{}/token", self.address));

@@ -154,21 +154,7 @@ async fn issuance_counts_are_stored_once_their_minute_ends_without_a_flush() {
 #[tokio::test]
 async fn the_admin_api_shows_a_clients_issuance_of_the_last_hour() {
     let app = spawn_app(Backend::Sqlite).await;
-    let admin = service_client(&app, "keyhaven-admin", Some("keyhaven:admin")).await;
-    let tokens: Value = app
-        .token(
-            &admin,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "keyhaven:admin"),
-                ("resource", "keyhaven-admin"),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let admin_token = app.admin_token().await;
     let service = service_client(&app, crate::flow::API, None).await;
     for _ in 0..5 {
         let response = app.token(&service, &[("grant_type", "client_credentials")]).await;
