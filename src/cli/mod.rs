@@ -15,7 +15,7 @@ use crate::domain::{Clock, SystemClock};
 use crate::service::accounts::AccountError;
 use crate::service::clients::ClientError;
 use crate::service::resources::ResourceError;
-use crate::service::{open_store, Services};
+use crate::service::Services;
 use crate::storage::StoreError;
 
 mod audit;
@@ -184,7 +184,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError::failed(format!("server: {e}")))
         }
         Command::Migrate => {
-            open_store(&settings).await?;
+            crate::service::migrate(&settings).await?;
             out.print(&json!({ "migrated": true }), || "migrations applied".to_owned());
             Ok(())
         }

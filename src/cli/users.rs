@@ -133,7 +133,7 @@ pub(super) async fn run(cmd: UserCommand, services: &Services, out: &Output) -> 
             });
         }
         UserCommand::List => {
-            let users = services.store.list_users().await?;
+            let users = accounts::list(services).await?;
             let views: Vec<UserView> = users.iter().map(UserView::from).collect();
             out.print(&views, || {
                 users.iter().map(describe_user).collect::<Vec<_>>().join("\n")

@@ -6,7 +6,6 @@
 //! `If-None-Match` with it is answered `304 Not Modified`.
 
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -160,24 +159,14 @@ pub async fn healthz() -> Response {
 
 /// Ready when the store answers within two seconds.
 pub async fn readyz(State(state): State<ApiState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = format!("{e:#}"), "readiness check: store unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable" })),
-            )
-                .into_response()
-        }
-        Err(_) => {
-            tracing::warn!("readiness check: store timed out");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable" })),
-            )
-                .into_response()
-        }
+    if crate::service::admin::store_ready(&state).await {
+        Json(json!({ "status": "ready" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable" })),
+        )
+            .into_response()
     }
 }
 

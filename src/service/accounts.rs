@@ -137,6 +137,11 @@ pub async fn find(services: &Services, who: &str) -> Result<User, AccountError> 
         .ok_or(AccountError::NotFound)
 }
 
+/// Every person, in username order (the command line's list).
+pub async fn list(services: &Services) -> Result<Vec<User>, AccountError> {
+    Ok(services.store.list_users().await?)
+}
+
 /// The person with this id.
 pub async fn find_by_id(services: &Services, id: &str) -> Result<User, AccountError> {
     services.store.find_user_by_id(id).await?.ok_or(AccountError::NotFound)

@@ -6,7 +6,8 @@ use crate::domain::event::{kind, EventFilter, Outcome, SecurityEvent};
 use crate::domain::user::User;
 use crate::domain::{ClientId, SessionId};
 use crate::protocol::revocation;
-use crate::storage::{SessionRecord, StoreError};
+pub use crate::storage::SessionRecord;
+use crate::storage::StoreError;
 
 use super::{Actor, Services};
 
@@ -62,6 +63,21 @@ pub fn record(services: &Services, operator: &Operator, action: &str, target: &s
             .client(&operator.client_id)
             .detail(format!("{action} {target}")),
     );
+}
+
+/// Whether the store answers within two seconds (the readiness check); logs why not.
+pub async fn store_ready(services: &Services) -> bool {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), services.store.ping()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = format!("{e:#}"), "readiness check: store unreachable");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: store timed out");
+            false
+        }
+    }
 }
 
 /// The person's live sessions, newest first.

@@ -181,6 +181,11 @@ impl Services {
     }
 }
 
+/// Applies pending migrations to the store the settings name (`keyhaven migrate`).
+pub async fn migrate(settings: &Settings) -> Result<(), ConfigError> {
+    open_store(settings).await.map(|_| ())
+}
+
 /// Opens the store named by the settings (and migrates it).
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, ConfigError> {
     let timeouts = storage::Timeouts {

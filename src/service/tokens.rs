@@ -2,6 +2,7 @@
 //! around the rules of `protocol::token`. One [`issue_tokens`] for a person's grant (the code
 //! and the refresh grants alike); refresh rotation as a typed [`Rotation`].
 
+pub use crate::storage::IssuanceCount;
 use serde_json::Value;
 
 use super::Services;
@@ -20,7 +21,7 @@ use crate::protocol::token::id_token::{self, IdTokenClaims};
 use crate::protocol::token::refresh_token::{self, RefreshRequest, Standing};
 use crate::protocol::token::{check_grant, TokenRequest, TokenResponse};
 use crate::protocol::{revocation, userinfo, Context, Failure};
-use crate::storage::{CodeRedemption, FamilyRecord, IssuanceCount, RefreshTokenRecord, StoreError};
+use crate::storage::{CodeRedemption, FamilyRecord, RefreshTokenRecord, StoreError};
 
 fn invalid_grant(description: &str) -> Failure {
     Failure::Protocol(err(OAuthError::InvalidGrant, description))

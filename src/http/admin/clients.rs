@@ -15,7 +15,6 @@ use crate::domain::scope::ScopeSet;
 use crate::http::ApiState;
 use crate::service::clients::{self, Registered};
 use crate::service::tokens;
-use crate::storage::IssuanceCount;
 
 /// A client as the admin API shows it (never its secret, but once when made or rotated).
 #[derive(Serialize, ToSchema)]
@@ -303,8 +302,8 @@ pub struct IssuanceOut {
     last_at: i64,
 }
 
-impl From<IssuanceCount> for IssuanceOut {
-    fn from(c: IssuanceCount) -> Self {
+impl From<tokens::IssuanceCount> for IssuanceOut {
+    fn from(c: tokens::IssuanceCount) -> Self {
         Self {
             minute: c.minute,
             count: c.count,

@@ -17,8 +17,7 @@ use crate::domain::user::User;
 use crate::domain::SessionId;
 use crate::http::ApiState;
 use crate::service::accounts::{self, NewAccount};
-use crate::service::admin;
-use crate::storage::SessionRecord;
+use crate::service::admin::{self, SessionRecord};
 
 /// A person as the admin API shows them (never a hash or secret).
 #[derive(Serialize, ToSchema)]
