@@ -168,7 +168,7 @@ class Server:
             raise RuntimeError(f"client_credentials: {status} {body}")
         return json.loads(body)["access_token"]
 
-    def code_flow(self, client, username):
+    def code_flow(self, client, username, resource=API):
         """Signs in as `username` in a fresh cookie jar and returns the token response."""
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
@@ -182,7 +182,7 @@ class Server:
                 "scope": "openid offline_access",
                 "code_challenge": challenge,
                 "code_challenge_method": "S256",
-                "resource": API,
+                "resource": resource,
             }
         )
 
@@ -305,6 +305,14 @@ def setup(server):
             "client", "create", "--name", f"bench service {alg}", "--grant-type", "client_credentials",
             "--audience", audience, "--scope", "read",
         )
+        if alg == "ES256":
+            # An app whose ID tokens and API access tokens are both ES256: refresh rotation with
+            # the cheap signature, beside the RS256 default.
+            clients["rp_es256"] = server.cli(
+                "client", "create", "--name", "bench app ES256", "--first-party", "--redirect-uri",
+                "https://rp.bench.example/cb", "--audience", audience, "--scope", "openid",
+                "--scope", "offline_access", "--id-token-alg", "ES256",
+            )
     return clients
 
 
@@ -359,10 +367,7 @@ def run(workloads):
                 results.append(("introspect, 2,000 distinct tokens", measured(
                     server, url + "/introspect", "introspect_many.lua", [rs_auth, path])))
         if "refresh" in workloads:
-            chains = [server.code_flow(clients["rp"], "bench")["refresh_token"] for _ in range(CHAINS)]
-            path = write_lines(os.path.join(scratch, "refresh"), chains)
-            results.append((f"refresh rotation, {CHAINS} chains on 16 connections, SQLite", measured(
-                server, url + "/token", "refresh.lua", ["Basic " + basic(clients["rp"]), path, str(THREADS)], connections=16, warmup=False)))
+            results.extend(refresh_workloads(server, clients, scratch, "SQLite"))
         if "login" in workloads:
             results.append(("password login (right password)", login_workload(server, scratch)))
         if "flood" in workloads:
@@ -418,6 +423,20 @@ def flood_workload(server, clients, scratch):
     ]
 
 
+def refresh_workloads(server, clients, scratch, database):
+    """Refresh rotation with RS256 access and ID tokens (the defaults), then with ES256 ones."""
+    rows = []
+    for name, resource, algs in [("rp", API, "RS256"), ("rp_es256", API_ES256, "ES256")]:
+        if name not in clients:
+            continue
+        chains = [server.code_flow(clients[name], "bench", resource)["refresh_token"] for _ in range(CHAINS)]
+        path = write_lines(os.path.join(scratch, f"refresh-{name}-{database}"), chains)
+        rows.append((f"refresh rotation, {algs} tokens, {CHAINS} chains on 16 connections, {database}", measured(
+            server, server.address + "/token", "refresh.lua", ["Basic " + basic(clients[name]), path, str(THREADS)],
+            connections=16, warmup=False)))
+    return rows
+
+
 def postgres_workloads(binary, admin_url, scratch):
     name = "keyhaven_bench_" + secrets.token_hex(4)
     subprocess.run(["psql", admin_url, "-qc", f'CREATE DATABASE "{name}"'], check=True)
@@ -425,10 +444,7 @@ def postgres_workloads(binary, admin_url, scratch):
     server = Server(binary, database_url=url).start()
     try:
         clients = setup(server)
-        chains = [server.code_flow(clients["rp"], "bench")["refresh_token"] for _ in range(CHAINS)]
-        path = write_lines(os.path.join(scratch, "refresh_pg"), chains)
-        return [(f"refresh rotation, {CHAINS} chains on 16 connections, PostgreSQL", measured(
-            server, server.address + "/token", "refresh.lua", ["Basic " + basic(clients["rp"]), path, str(THREADS)], connections=16, warmup=False))]
+        return refresh_workloads(server, clients, scratch, "PostgreSQL")
     finally:
         server.stop()
         subprocess.run(["psql", admin_url, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)

@@ -218,10 +218,7 @@ async fn rotate(
     hash: &SecretHash,
     asked_scope: Option<&str>,
 ) -> Result<Rotation, Failure> {
-    let Some(token) = ctx.store.find_refresh_token(hash.as_str()).await? else {
-        return Ok(Rotation::Invalid("the refresh token is invalid"));
-    };
-    let Some(family) = ctx.store.find_family(&token.family_id).await? else {
+    let Some((token, family)) = ctx.store.find_refresh_grant(hash.as_str()).await? else {
         return Ok(Rotation::Invalid("the refresh token is invalid"));
     };
     match refresh_token::standing(&token, &family, client, ctx.now) {

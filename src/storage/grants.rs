@@ -43,6 +43,11 @@ pub trait GrantStore: Send + Sync {
     /// `Conflict` when the token hash exists; `Unexpected` when its family does not.
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// The refresh token and its family in one read (what a rotation starts from).
+    async fn find_refresh_grant(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshTokenRecord, FamilyRecord)>, StoreError>;
     /// The compare-and-swap of refresh rotation: marks `old_hash` rotated (pointing at `new`)
     /// only if it is still live, and inserts `new`, atomically. False when another request
     /// rotated it first: of concurrent rotations exactly one returns true.
@@ -127,6 +132,33 @@ impl From<RefreshRow> for RefreshTokenRecord {
             rotated_at: r.rotated_at,
             successor_hash: r.successor_hash,
         }
+    }
+}
+
+/// A refresh token joined to its family; the token's own columns carry a `t_` prefix.
+#[derive(sqlx::FromRow)]
+struct RefreshGrantRow {
+    t_token_hash: String,
+    t_created_at: i64,
+    t_expires_at: i64,
+    t_rotated_at: Option<i64>,
+    t_successor_hash: Option<String>,
+    #[sqlx(flatten)]
+    family: FamilyRow,
+}
+
+impl TryFrom<RefreshGrantRow> for (RefreshTokenRecord, FamilyRecord) {
+    type Error = StoreError;
+    fn try_from(r: RefreshGrantRow) -> Result<Self, StoreError> {
+        let token = RefreshTokenRecord {
+            token_hash: r.t_token_hash,
+            family_id: r.family.id.clone().into(),
+            created_at: r.t_created_at,
+            expires_at: r.t_expires_at,
+            rotated_at: r.t_rotated_at,
+            successor_hash: r.t_successor_hash,
+        };
+        Ok((token, FamilyRecord::try_from(r.family)?))
     }
 }
 
@@ -264,6 +296,25 @@ impl<B: Backend> GrantStore for B {
             )
             .await?;
         Ok(row.map(RefreshTokenRecord::from))
+    }
+
+    async fn find_refresh_grant(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshTokenRecord, FamilyRecord)>, StoreError> {
+        let row: Option<RefreshGrantRow> = self
+            .fetch_optional(
+                "SELECT t.token_hash AS t_token_hash, t.created_at AS t_created_at, \
+                 t.expires_at AS t_expires_at, t.rotated_at AS t_rotated_at, \
+                 t.successor_hash AS t_successor_hash, f.id, f.client_id, f.user_id, f.sid, f.scope, \
+                 f.claims, f.audience, f.auth_time, f.amr, f.created_at, f.expires_at, f.revoked_at, \
+                 f.revoked_reason \
+                 FROM refresh_tokens t JOIN grant_families f ON f.id = t.family_id \
+                 WHERE t.token_hash = $1",
+                args![token_hash],
+            )
+            .await?;
+        row.map(<(RefreshTokenRecord, FamilyRecord)>::try_from).transpose()
     }
 
     async fn rotate_refresh_token(

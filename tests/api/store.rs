@@ -302,6 +302,10 @@ const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "find_refresh_grant",
+        &["families_revoke_once_and_refresh_tokens_round_trip"],
+    ),
+    (
         "rotate_refresh_token",
         &["a_refresh_token_rotates_once_under_concurrency"],
     ),

@@ -36,6 +36,17 @@ async fn families_revoke_once_and_refresh_tokens_round_trip(store: Arc<dyn Store
     store.insert_refresh_token(&token).await.expect("insert");
     assert_eq!(store.find_refresh_token("r1").await.expect("find"), Some(token.clone()));
     assert!(store.find_refresh_token("nope").await.expect("find").is_none());
+    let (joined, family) = store
+        .find_refresh_grant("r1")
+        .await
+        .expect("find grant")
+        .expect("r1 and its family");
+    assert_eq!(joined, token);
+    assert_eq!(
+        family,
+        store.find_family("fam-1").await.expect("family").expect("fam-1")
+    );
+    assert!(store.find_refresh_grant("nope").await.expect("find grant").is_none());
     assert!(matches!(
         store.insert_refresh_token(&token).await,
         Err(StoreError::Conflict)
