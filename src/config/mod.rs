@@ -71,6 +71,8 @@ pub struct Settings {
     pub revocation_refresh_interval: std::time::Duration,
     pub session_idle_ttl: i64,
     pub session_absolute_ttl: i64,
+    /// Mail the person when their account is signed in to from a browser it has no session on.
+    pub mail_new_sign_in: bool,
     pub dev_insecure_cookies: bool,
     pub templates_dir: Option<PathBuf>,
     pub password_hash_concurrency: usize,
@@ -241,6 +243,7 @@ impl Settings {
             revocation_refresh_interval: raw.parse("revocation_refresh_interval", "1s", parse_interval)?,
             session_idle_ttl,
             session_absolute_ttl,
+            mail_new_sign_in: raw.parse("mail_new_sign_in", "true", parse_bool)?,
             dev_insecure_cookies,
             templates_dir: raw.get("templates_dir").map(PathBuf::from),
             listen: raw.parse("listen", "127.0.0.1:8080", |t| {

@@ -163,6 +163,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "a browser session ends this long after sign-in, used or not",
     ),
     (
+        "mail_new_sign_in",
+        "true",
+        "mail the person when their account is signed in to from a browser (user agent) it has no live session on",
+    ),
+    (
         "dev_insecure_cookies",
         "false",
         "drop Secure and the __Host- prefix from cookies (only with a loopback http issuer)",

@@ -18,6 +18,8 @@ pub mod prefix {
     pub const AUTHORIZATION_CODE: &str = "khc_";
     pub const RESET_TOKEN: &str = "khp_";
     pub const SESSION: &str = "khsess_";
+    /// The link left at the old address when an account's address changes.
+    pub const EMAIL_RESTORE: &str = "khu_";
 }
 
 /// A freshly made secret, to hand out once. Its `Debug` is redacted.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::notify::{self, ChangedBy};
 pub use super::Actor;
 use super::{lockout, Peer, Services};
 use crate::crypto::tokens::{prefix, OpaqueSecret, SecretHash};
@@ -228,6 +229,9 @@ pub async fn reset_second_factor(services: &Services, user: &User, actor: &Actor
     services
         .events
         .record(actor.event(services, kind::TOTP_DISABLED, &user.id));
+    if user.has_totp() {
+        notify::second_factor_changed(services, user, false, ChangedBy::Operator);
+    }
     Ok(())
 }
 
@@ -280,28 +284,8 @@ pub async fn set_password(
     services
         .events
         .record(actor.event(services, kind::PASSWORD_CHANGED, &user.id).detail(how));
-    mail_password_changed(services, user, keep_sid.is_some());
+    notify::password_changed(services, user, keep_sid.is_some());
     Ok(())
-}
-
-fn mail_password_changed(services: &Services, user: &User, kept_this_session: bool) {
-    if user.email.is_empty() {
-        return;
-    }
-    let signed_out = if kept_this_session {
-        "every other session of it was signed out"
-    } else {
-        "every session of it was signed out"
-    };
-    services.mailer.send(Mail {
-        to: user.email.clone(),
-        subject: "Your Keyhaven password was changed".into(),
-        body: format!(
-            "The password of the account {} was just changed, and {signed_out}.\n\nIf it was not you, reset your password now at {}/reset and tell your administrator.\n",
-            user.username, services.settings.issuer
-        ),
-        kind: "password_changed",
-    });
 }
 
 /// The longest display name, in characters.
@@ -364,6 +348,10 @@ pub async fn request_email_change(services: &Services, user: &User, email: &str)
 
 /// Spends an email-change link and gives the person the new address. `NotFound` when the link
 /// is unknown, used or expired; `Taken` when another account has the address now.
+///
+/// The old address is told, with a link that puts it back ([`restore_email`]) for
+/// [`EMAIL_RESTORE_TTL`]: whoever took the account over by changing the address can no longer
+/// receive a reset link, and the owner of the old one can still undo it.
 pub async fn confirm_email_change(services: &Services, token: &str) -> Result<(), AccountError> {
     let now = services.clock.now();
     let (user_id, email) = services
@@ -371,8 +359,62 @@ pub async fn confirm_email_change(services: &Services, token: &str) -> Result<()
         .consume_email_change(SecretHash::of(token).as_str(), now)
         .await?
         .ok_or(AccountError::NotFound)?;
+    let before = services.store.find_user_by_id(&user_id).await?;
     services.store.set_user_email(&user_id, &email, now).await?;
+    services.events.record(
+        SecurityEvent::new(now, kind::ACCOUNT_CHANGED, Outcome::Success)
+            .user(UserId::new(user_id.clone()))
+            .detail("email address changed"),
+    );
+    let Some(before) = before.filter(|u| !u.email.is_empty() && u.email != email) else {
+        return Ok(());
+    };
+    let restore = OpaqueSecret::generate(prefix::EMAIL_RESTORE);
+    services
+        .store
+        .insert_email_restore(
+            &user_id,
+            restore.hash().as_str(),
+            &before.email,
+            now,
+            now + EMAIL_RESTORE_TTL,
+        )
+        .await?;
+    let link = format!(
+        "{}/account/email/restore/{}",
+        services.settings.issuer,
+        restore.expose()
+    );
+    notify::email_changed(services, &before, &email, Some(&link));
     Ok(())
+}
+
+/// How long the link left at the old address puts it back.
+pub const EMAIL_RESTORE_TTL: i64 = 7 * 24 * 3600;
+
+/// The owner of the old address undoes an email change: the address comes back, every session
+/// of the account ends (with its refresh families and access tokens), and pending email changes
+/// and reset links are void. `NotFound` when the link is unknown, used or expired; `Taken` when
+/// another account has the old address now.
+pub async fn restore_email(services: &Services, token: &str, peer: &Peer) -> Result<String, AccountError> {
+    let ctx = services.protocol();
+    let (user_id, email) = services
+        .store
+        .consume_email_restore(SecretHash::of(token).as_str(), ctx.now)
+        .await?
+        .ok_or(AccountError::NotFound)?;
+    let user_id = UserId::new(user_id);
+    match services.store.set_user_email(&user_id, &email, ctx.now).await {
+        Err(StoreError::Conflict) => return Err(AccountError::Taken),
+        other => other?,
+    }
+    revocation::end_user_sessions(&ctx, &user_id, None, "email_restored").await?;
+    services.events.record(
+        peer.event(services, kind::ACCOUNT_CHANGED, Outcome::Success)
+            .user(&user_id)
+            .detail("email address put back from the link sent to the old address; every session signed out"),
+    );
+    Ok(email)
 }
 
 /// Why a new password (typed twice) may not be the person's, in words (empty when it may).

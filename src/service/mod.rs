@@ -26,6 +26,7 @@ pub mod client_cache;
 pub mod clients;
 pub mod failure;
 pub mod lockout;
+pub mod notify;
 pub mod peer;
 pub mod resources;
 pub mod security;

@@ -6,6 +6,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::notify::{self, ChangedBy};
 use super::{Peer, Services};
 use crate::crypto::totp::{self, Enrollment};
 use crate::domain::event::{kind, Outcome};
@@ -112,6 +113,7 @@ pub async fn confirm_totp(
         peer.event(services, kind::TOTP_ENABLED, Outcome::Success)
             .user(&user.id),
     );
+    notify::second_factor_changed(services, user, true, ChangedBy::Person);
     Ok(TotpConfirmation::Enabled { recovery_codes })
 }
 
@@ -138,6 +140,7 @@ pub async fn disable_totp(
         peer.event(services, kind::TOTP_DISABLED, Outcome::Success)
             .user(&user.id),
     );
+    notify::second_factor_changed(services, user, false, ChangedBy::Person);
     Ok(true)
 }
 

@@ -19,7 +19,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::security::{self, Factor};
-use super::{lockout, Peer, Services};
+use super::{lockout, notify, Peer, Services};
 use crate::crypto::tokens::random_base64url;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::lockout::MAX_FAILURES;
@@ -222,6 +222,7 @@ pub async fn second_factor(
             peer.event(services, kind::RECOVERY_CODE_USED, Outcome::Success)
                 .user(&user.id),
         );
+        notify::recovery_code_used(services, &user, peer);
     }
     let request_id = pending.request_id.as_deref();
     let session = start_session(services, browser, user, &["pwd", "otp"], peer, request_id).await?;
@@ -236,6 +237,13 @@ async fn drop_second_factor(services: &Services, pending: &PendingLogin) {
     }
 }
 
+/// Whether the person has a live session from a browser that names itself as this one does:
+/// a sign-in from any other is a new one, and the person is told by mail.
+async fn seen_browser(services: &Services, user: &User, peer: &Peer, now: UnixTime) -> Result<bool, StoreError> {
+    let sessions = services.store.list_live_sessions(&user.id, now).await?;
+    Ok(sessions.iter().any(|s| s.user_agent == peer.user_agent))
+}
+
 /// Signs the browser in under its new id: ends the session of its old id, stores the new
 /// session, and moves the authorization request it signed in for (if any) to the new id,
 /// marked as signed in.
@@ -248,6 +256,9 @@ async fn start_session(
     request_id: Option<&str>,
 ) -> Result<NewSession, StoreError> {
     let now = services.clock.now();
+    if services.settings.mail_new_sign_in && !seen_browser(services, &user, peer, now).await? {
+        notify::new_sign_in(services, &user, peer);
+    }
     if let Err(e) = services.store.end_session(browser.current, now).await {
         tracing::error!(error = %e, "could not end the previous session");
     }

@@ -37,6 +37,23 @@ pub trait UserStore: Send + Sync {
         expires_at: UnixTime,
     ) -> Result<(), StoreError>;
     /// Spends an email-change token once, before it expires; returns (person, new address).
+    /// Stores a link that puts `old_email` back as the person's address (left at the old
+    /// address when it changes).
+    async fn insert_email_restore(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        old_email: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Spends a restore link, voiding the person's pending email changes and reset links with
+    /// it; returns the person and the address to put back.
+    async fn consume_email_restore(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(String, String)>, StoreError>;
     async fn consume_email_change(
         &self,
         token_hash: &str,
@@ -190,8 +207,11 @@ impl<B: Backend> UserStore for B {
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.execute("DELETE FROM email_changes WHERE user_id = $1", args![user_id])
-            .await?;
+        tx.execute(
+            "DELETE FROM email_changes WHERE user_id = $1 AND purpose = 'change'",
+            args![user_id],
+        )
+        .await?;
         tx.execute(
             "INSERT INTO email_changes (token_hash, user_id, new_email, created_at, expires_at, used_at) \
              VALUES ($1, $2, $3, $4, $5, NULL)",
@@ -208,9 +228,56 @@ impl<B: Backend> UserStore for B {
     ) -> Result<Option<(String, String)>, StoreError> {
         self.fetch_optional(
             "UPDATE email_changes SET used_at = $2 \
-             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id, new_email",
+             WHERE token_hash = $1 AND purpose = 'change' AND used_at IS NULL AND expires_at > $2 \
+             RETURNING user_id, new_email",
             args![token_hash, now],
         )
         .await
+    }
+
+    async fn insert_email_restore(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        old_email: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO email_changes (token_hash, user_id, new_email, created_at, expires_at, used_at, purpose) \
+             VALUES ($1, $2, $3, $4, $5, NULL, 'restore')",
+            args![token_hash, user_id, old_email, now, expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn consume_email_restore(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let mut tx = self.begin().await?;
+        let restored: Option<(String, String)> = tx
+            .fetch_optional(
+                "UPDATE email_changes SET used_at = $2 \
+                 WHERE token_hash = $1 AND purpose = 'restore' AND used_at IS NULL AND expires_at > $2 \
+                 RETURNING user_id, new_email",
+                args![token_hash, now],
+            )
+            .await?;
+        let Some((user_id, email)) = restored else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        tx.execute(
+            "DELETE FROM email_changes WHERE user_id = $1 AND purpose = 'change'",
+            args![&user_id],
+        )
+        .await?;
+        tx.execute("DELETE FROM reset_tokens WHERE user_id = $1", args![&user_id])
+            .await?;
+        tx.commit().await?;
+        Ok(Some((user_id, email)))
     }
 }

@@ -14,6 +14,7 @@ pub mod otp;
 pub mod pages;
 pub mod paths;
 pub mod reset;
+pub mod restore;
 pub mod security;
 
 use std::ops::Deref;
@@ -105,6 +106,7 @@ where
         .route(paths::ACCOUNT_PROFILE, post(account::update_profile))
         .route(paths::ACCOUNT_EMAIL, post(account::change_email))
         .route(paths::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
+        .route(paths::ACCOUNT_EMAIL_RESTORE, get(restore::show).post(restore::submit))
         .route(
             paths::ACCOUNT_PASSWORD,
             get(account::password_page).post(account::change_password),

@@ -19,6 +19,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("reset_form.html", include_str!("../../templates/reset_form.html")),
     ("security.html", include_str!("../../templates/security.html")),
     ("account.html", include_str!("../../templates/account.html")),
+    ("email_restore.html", include_str!("../../templates/email_restore.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");

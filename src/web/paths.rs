@@ -12,6 +12,7 @@ pub const ACCOUNT: &str = "/account";
 pub const ACCOUNT_PROFILE: &str = "/account/profile";
 pub const ACCOUNT_EMAIL: &str = "/account/email";
 pub const ACCOUNT_EMAIL_CONFIRM: &str = "/account/email/confirm/{token}";
+pub const ACCOUNT_EMAIL_RESTORE: &str = "/account/email/restore/{token}";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_DEVICES: &str = "/account/devices";
 pub const ACCOUNT_DEVICE_REVOKE: &str = "/account/devices/revoke";

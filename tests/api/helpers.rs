@@ -161,6 +161,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
         // The old 10 s database waits: bursts of concurrent requests in debug builds on a busy
         // two-core machine can wait longer than the 3 s defaults for a connection. The timeout
         // tests set their own short ones.
+        // A sign-in mail per new browser would be most of the outbox in tests; the mail tests
+        // turn it on.
+        ("mail_new_sign_in", "false".into()),
         ("database_acquire_timeout", "10s".into()),
         ("database_statement_timeout", "10s".into()),
         // Verbose, and captured: the tests search every log line for the secrets they used.

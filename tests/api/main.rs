@@ -26,6 +26,7 @@ mod janitor;
 mod keys;
 mod layers;
 mod lifecycle;
+mod mails;
 mod metadata;
 mod metrics;
 mod oidc;

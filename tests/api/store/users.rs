@@ -16,7 +16,45 @@ contract!(
     a_new_email_is_verified_and_unique,
     an_email_change_link_works_once_before_it_expires,
     an_email_change_link_has_one_winner,
+    a_restore_link_puts_the_old_address_back_once_and_voids_pending_links,
 );
+
+async fn a_restore_link_puts_the_old_address_back_once_and_voids_pending_links(store: Arc<dyn Store>) {
+    alice(&store).await;
+    store
+        .insert_email_restore("u1", "r1", "alice@example.com", 100, 1_000)
+        .await
+        .expect("insert restore");
+    // A restore link is no change link, and the other way round.
+    assert_eq!(store.consume_email_change("r1", 120).await.expect("consume"), None);
+    store
+        .replace_email_change("u1", "c1", "thief@example.com", 110, 1_000)
+        .await
+        .expect("replace");
+    assert_eq!(store.consume_email_restore("c1", 120).await.expect("consume"), None);
+    // A newer change link does not void the restore link.
+    store
+        .replace_email_change("u1", "c2", "thief2@example.com", 115, 1_000)
+        .await
+        .expect("replace");
+    store
+        .replace_reset_token("u1", "reset-1", 115, 1_000)
+        .await
+        .expect("reset token");
+    assert_eq!(store.consume_email_restore("r1", 1_000).await.expect("expired"), None);
+    assert_eq!(
+        store.consume_email_restore("r1", 120).await.expect("consume"),
+        Some(("u1".to_owned(), "alice@example.com".to_owned()))
+    );
+    assert_eq!(
+        store.consume_email_restore("r1", 121).await.expect("again"),
+        None,
+        "once"
+    );
+    // The pending change and the reset link went with it.
+    assert_eq!(store.consume_email_change("c2", 122).await.expect("consume"), None);
+    assert!(store.find_reset_token("reset-1", 122).await.expect("reset").is_none());
+}
 
 async fn users_are_unique_and_found_by_username_or_email(store: Arc<dyn Store>) {
     store

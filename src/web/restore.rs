@@ -1,0 +1,58 @@
+//! `/account/email/restore/{token}`: the link mailed to the old address when an account's
+//! address changes. The page asks first (mail scanners open links); the form puts the address
+//! back through `service::accounts::restore_email`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use tera::Context;
+
+use super::browser::Browser;
+use super::error::PageError;
+use super::extract::CsrfForm;
+use super::WebState;
+use crate::service::accounts::{self, AccountError};
+use crate::service::Peer;
+
+/// The form carries only its CSRF token.
+#[derive(Deserialize)]
+pub struct RestoreForm {}
+
+pub async fn show(State(state): State<WebState>, browser: Browser, Path(token): Path<String>) -> Response {
+    let mut context = Context::new();
+    context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
+    context.insert("token", &token);
+    let response = state.pages.render(StatusCode::OK, "email_restore.html", &context);
+    browser.with_cookie(response, &state.settings)
+}
+
+pub async fn submit(
+    State(state): State<WebState>,
+    peer: Peer,
+    Path(token): Path<String>,
+    CsrfForm {
+        browser: _,
+        form: RestoreForm {},
+    }: CsrfForm<RestoreForm>,
+) -> Result<Response, PageError> {
+    match accounts::restore_email(&state, &token, &peer).await {
+        Ok(email) => Ok(state.pages.message(
+            "Your email address is back",
+            &format!(
+                "The account uses {email} again, and every session of it was signed out. Now choose a new password: ask for a reset link at /reset, it comes to this address."
+            ),
+        )),
+        Err(AccountError::NotFound) => Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "This link is no longer valid",
+            "It was used already or is more than 7 days old. Ask your administrator for help.",
+        )),
+        Err(AccountError::Taken) => Err(PageError::new(
+            StatusCode::CONFLICT,
+            "Address in use",
+            "Another account uses this address now. Ask your administrator for help.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
