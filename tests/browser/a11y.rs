@@ -59,7 +59,10 @@ async fn audit_hosted_pages(viewport: Viewport) {
 
     // The control: the same audit on the same page sees an image without a text alternative.
     browser
-        .script("document.querySelector('main').append(document.createElement('img'));", vec![])
+        .script(
+            "document.querySelector('main').append(document.createElement('img'));",
+            vec![],
+        )
         .await;
     let seen: Vec<String> = browser.axe_violations().await.into_iter().map(|v| v.id).collect();
     assert!(seen.contains(&"image-alt".to_owned()), "axe saw {seen:?}");

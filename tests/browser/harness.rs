@@ -65,8 +65,12 @@ impl Viewport {
     fn device_metrics(self) -> Value {
         let (width, height) = self.size();
         match self {
-            Viewport::Desktop => json!({ "width": width, "height": height, "pixelRatio": 1.0, "touch": false, "mobile": false }),
-            Viewport::Mobile => json!({ "width": width, "height": height, "pixelRatio": 3.0, "touch": true, "mobile": true }),
+            Viewport::Desktop => {
+                json!({ "width": width, "height": height, "pixelRatio": 1.0, "touch": false, "mobile": false })
+            }
+            Viewport::Mobile => {
+                json!({ "width": width, "height": height, "pixelRatio": 3.0, "touch": true, "mobile": true })
+            }
         }
     }
 }
@@ -216,12 +220,20 @@ fn artifacts_dir() -> PathBuf {
     tmp.parent().unwrap_or(tmp).join("browser-artifacts")
 }
 
+/// Empties the test's artefact folder the first time this run opens a browser for it, so a
+/// `failure-*.png` of an earlier run is not mistaken for this one's.
+fn clear_old_artifacts(test: &str) {
+    static CLEARED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut cleared = CLEARED.lock().unwrap_or_else(|p| p.into_inner());
+    if !cleared.iter().any(|t| t == test) {
+        let _ = std::fs::remove_dir_all(artifacts_dir().join(test));
+        cleared.push(test.to_owned());
+    }
+}
+
 /// The running test's name (the test harness names each test's thread after it), as a folder.
 fn test_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("unnamed")
-        .replace("::", "-")
+    std::thread::current().name().unwrap_or("unnamed").replace("::", "-")
 }
 
 /// One axe-core finding: the rule, how bad, and the elements (CSS selectors) it found.
@@ -315,22 +327,24 @@ impl Browser {
             .ok()
             .and_then(|u| u.port())
             .expect("the driver URL has a port");
+        let test = test_name();
+        clear_old_artifacts(&test);
         let browser = Browser {
             client,
             viewport,
             driver_port,
             session,
-            test: test_name(),
+            test,
             _slot: slot,
         };
-        let (width, height) = viewport.size();
-        let seen: (u32, u32) = serde_json::from_value(
-            browser
-                .script("return [window.innerWidth, window.innerHeight];", vec![])
-                .await,
-        )
-        .expect("two numbers");
-        assert_eq!(seen, (width, height), "the {} viewport", viewport.name());
+        // A desktop's window is its viewport. A phone's screen is emulated, and its layout
+        // viewport is the page's to set (see no_horizontal_scroll).
+        let measure = match viewport {
+            Viewport::Desktop => "return [window.innerWidth, window.innerHeight];",
+            Viewport::Mobile => "return [window.screen.width, window.screen.height];",
+        };
+        let seen: (u32, u32) = serde_json::from_value(browser.script(measure, vec![]).await).expect("two numbers");
+        assert_eq!(seen, viewport.size(), "the {} screen", viewport.name());
         browser
     }
 
@@ -402,10 +416,12 @@ impl Browser {
             }
         }
         let by_name = format!("//*[(self::input or self::textarea or self::select) and @name={text}]");
-        self.client
-            .find(Locator::XPath(&by_name))
-            .await
-            .unwrap_or_else(|_| panic!("no field labelled or named {label:?} on {}", self.describe_page_blocking()))
+        self.client.find(Locator::XPath(&by_name)).await.unwrap_or_else(|_| {
+            panic!(
+                "no field labelled or named {label:?} on {}",
+                self.describe_page_blocking()
+            )
+        })
     }
 
     /// Clicks the button (or link) whose text is `text`, and waits for the page it loads.
@@ -422,10 +438,7 @@ impl Browser {
             .await
             .unwrap_or_else(|_| panic!("no button or link {text:?} on {}", self.describe_page_blocking()));
         let page = self.client.find(Locator::Css("html")).await.expect("a document");
-        target
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+        target.click().await.unwrap_or_else(|e| panic!("click {text:?}: {e}"));
         self.wait_until_replaced(&page, text).await;
     }
 
@@ -508,26 +521,31 @@ impl Browser {
         }
     }
 
-    /// How far the page is wider than the viewport, and the elements that stick out; None
-    /// when it is not (`document.scrollingElement.scrollWidth <= innerWidth`).
+    /// How far the page is wider than the screen, and the elements that stick out; None when
+    /// it is not. On a desktop that is `document.scrollingElement.scrollWidth <= innerWidth`;
+    /// a phone instead widens its layout viewport to the content (and zooms out), so there
+    /// `innerWidth` itself must stay the screen's width.
     pub async fn horizontal_overflow(&self) -> Option<String> {
         let measured = self
             .script(
-                "const width = document.scrollingElement.scrollWidth, inner = window.innerWidth;
-                 if (width <= inner) return null;
+                "const screenWidth = arguments[0];
+                 const width = Math.max(document.scrollingElement.scrollWidth, window.innerWidth);
+                 if (width <= screenWidth) return null;
                  const wide = [...document.body.querySelectorAll('*')]
-                   .filter(e => e.getBoundingClientRect().right > inner)
-                   .slice(0, 5)
+                   .filter(e => e.getBoundingClientRect().right > screenWidth)
+                   .slice(0, 8)
                    .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                        + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));
-                 return `${width}px of content in a ${inner}px viewport; sticking out: ${wide.join(', ')}`;",
-                vec![],
+                        + (typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
+                        + ` (${Math.round(e.getBoundingClientRect().width)}px)`);
+                 return `${width}px wide on a ${screenWidth}px screen; sticking out: ${wide.join(', ')}`;",
+                vec![Value::from(self.viewport.size().0)],
             )
             .await;
         measured.as_str().map(str::to_owned)
     }
 
-    /// Fails when the current page scrolls sideways.
+    /// Fails when the current page scrolls sideways (or, on a phone, makes the browser zoom
+    /// out to fit it).
     pub async fn no_horizontal_scroll(&self) {
         if let Some(overflow) = self.horizontal_overflow().await {
             panic!(
@@ -551,14 +569,18 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let shot = raw_request(self.driver_port, "GET", &format!("/session/{}/screenshot", self.session))
-                .ok()
-                .and_then(|reply| body_json(&reply))
-                .and_then(|v| v["value"].as_str().map(str::to_owned))
-                .and_then(|b64| {
-                    use base64::Engine;
-                    base64::engine::general_purpose::STANDARD.decode(b64).ok()
-                });
+            let shot = raw_request(
+                self.driver_port,
+                "GET",
+                &format!("/session/{}/screenshot", self.session),
+            )
+            .ok()
+            .and_then(|reply| body_json(&reply))
+            .and_then(|v| v["value"].as_str().map(str::to_owned))
+            .and_then(|b64| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(b64).ok()
+            });
             if let Some(png) = shot {
                 let path = save_screenshot(&self.test, "failure", self.viewport, &png);
                 eprintln!("browser: the page at the failure is in {}", path.display());

@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! The hosted pages in a real browser: Chromium driven through chromedriver (WebDriver), against
 //! a server of our own per test, as the API suite spawns it. Every test here is ignored by default
 //! (it needs `chromium` and `chromium-driver`, and axe-core from npm, which `.ci/run` installs);
