@@ -29,7 +29,10 @@ mod tests {
     #[test]
     fn only_local_paths_are_accepted() {
         for good in ["/account", "/account/devices", "/account/apps?x=1", "/"] {
-            assert_eq!(LocalPath::parse(good).map(|p| p.as_str().to_owned()), Some(good.to_owned()));
+            assert_eq!(
+                LocalPath::parse(good).map(|p| p.as_str().to_owned()),
+                Some(good.to_owned())
+            );
         }
         for bad in [
             "https://evil.example",

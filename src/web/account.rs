@@ -176,7 +176,12 @@ pub async fn change_password(
     let (shown, status) =
         match accounts::change_own_password(&state, user, sid, &current, &password, &confirm, &peer).await? {
             OwnPasswordChange::Changed => {
-                return Ok(done(&state, &signed_in, paths::ACCOUNT_PASSWORD, Notice::PasswordChanged))
+                return Ok(done(
+                    &state,
+                    &signed_in,
+                    paths::ACCOUNT_PASSWORD,
+                    Notice::PasswordChanged,
+                ))
             }
             OwnPasswordChange::Locked { until } => (
                 Shown::problems(vec![accounts::password_locked_message(until)]),
@@ -229,7 +234,12 @@ pub async fn revoke_device(
     if form.sid == signed_in.session.sid {
         return Ok(Notice::SignedOut.on(&state, see_other(paths::LOGIN, &signed_in.browser, &state)));
     }
-    Ok(done(&state, &signed_in, paths::ACCOUNT_DEVICES, Notice::DeviceSignedOut))
+    Ok(done(
+        &state,
+        &signed_in,
+        paths::ACCOUNT_DEVICES,
+        Notice::DeviceSignedOut,
+    ))
 }
 
 pub async fn revoke_other_devices(
@@ -238,7 +248,12 @@ pub async fn revoke_other_devices(
     SignedInForm { signed_in, .. }: SignedInForm<NoFields>,
 ) -> Result<Response, PageError> {
     sessions::sign_out_other_devices(&state, &signed_in.user, &signed_in.session.sid, &peer).await?;
-    Ok(done(&state, &signed_in, paths::ACCOUNT_DEVICES, Notice::OthersSignedOut))
+    Ok(done(
+        &state,
+        &signed_in,
+        paths::ACCOUNT_DEVICES,
+        Notice::OthersSignedOut,
+    ))
 }
 
 async fn apps_page(state: &WebState, signed_in: &SignedIn, notice: Option<&str>) -> Result<Response, PageError> {

@@ -187,9 +187,7 @@ pub async fn render_error_pages(State(state): State<WebState>, request: Request,
     let mut response = next.run(request).await;
     let page = match response.extensions_mut().remove::<ErrorPage>() {
         Some(page) => page,
-        None if (response.status().is_client_error() || response.status().is_server_error())
-            && !is_html(&response) =>
-        {
+        None if (response.status().is_client_error() || response.status().is_server_error()) && !is_html(&response) => {
             framework_error(response.status())
         }
         None => return response,

@@ -67,9 +67,10 @@ impl SealedCookie {
     /// `response` setting this cookie to `value` (sealed, bound to `bound_to`, with its expiry).
     pub fn set(&self, state: &WebState, bound_to: &str, value: &str, mut response: Response) -> Response {
         let expires = state.clock.now() + self.max_age;
-        let sealed = state
-            .kek
-            .seal(&format!("{}:{bound_to}", self.context), format!("{expires}|{value}").as_bytes());
+        let sealed = state.kek.seal(
+            &format!("{}:{bound_to}", self.context),
+            format!("{expires}|{value}").as_bytes(),
+        );
         match sealed.ok().and_then(|s| self.header(&state.settings, &s, self.max_age)) {
             Some(header) => {
                 response.headers_mut().append(SET_COOKIE, header);
@@ -172,7 +173,10 @@ const NOTICES: &[(Notice, &str, &str)] = &[
 
 impl Notice {
     fn code(self) -> &'static str {
-        NOTICES.iter().find(|(n, ..)| *n == self).map_or("", |(_, code, _)| code)
+        NOTICES
+            .iter()
+            .find(|(n, ..)| *n == self)
+            .map_or("", |(_, code, _)| code)
     }
 
     fn from_code(code: &str) -> Option<Self> {

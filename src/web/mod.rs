@@ -98,9 +98,18 @@ where
     Router::new()
         .merge(guard(Guarded::SignIn, sign_in))
         .route(paths::ACCOUNT_SECURITY, get(security::show))
-        .route(paths::TOTP_START, page_of(paths::ACCOUNT_SECURITY).post(security::start))
-        .route(paths::TOTP_CONFIRM, page_of(paths::ACCOUNT_SECURITY).post(security::confirm))
-        .route(paths::TOTP_DISABLE, page_of(paths::ACCOUNT_SECURITY).post(security::disable))
+        .route(
+            paths::TOTP_START,
+            page_of(paths::ACCOUNT_SECURITY).post(security::start),
+        )
+        .route(
+            paths::TOTP_CONFIRM,
+            page_of(paths::ACCOUNT_SECURITY).post(security::confirm),
+        )
+        .route(
+            paths::TOTP_DISABLE,
+            page_of(paths::ACCOUNT_SECURITY).post(security::disable),
+        )
         .route(
             paths::RECOVERY_CODES,
             page_of(paths::ACCOUNT_SECURITY).post(security::regenerate_recovery_codes),
@@ -110,8 +119,14 @@ where
             page_of(paths::ACCOUNT_SECURITY).post(security::recovery_codes_saved),
         )
         .route(paths::ACCOUNT, get(account::profile))
-        .route(paths::ACCOUNT_PROFILE, page_of(paths::ACCOUNT).post(account::update_profile))
-        .route(paths::ACCOUNT_EMAIL, page_of(paths::ACCOUNT).post(account::change_email))
+        .route(
+            paths::ACCOUNT_PROFILE,
+            page_of(paths::ACCOUNT).post(account::update_profile),
+        )
+        .route(
+            paths::ACCOUNT_EMAIL,
+            page_of(paths::ACCOUNT).post(account::change_email),
+        )
         .route(paths::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
         .route(
             paths::ACCOUNT_PASSWORD,
@@ -127,7 +142,10 @@ where
             page_of(paths::ACCOUNT_DEVICES).post(account::revoke_other_devices),
         )
         .route(paths::ACCOUNT_APPS, get(account::apps))
-        .route(paths::ACCOUNT_APP_REMOVE, page_of(paths::ACCOUNT_APPS).post(account::remove_app))
+        .route(
+            paths::ACCOUNT_APP_REMOVE,
+            page_of(paths::ACCOUNT_APPS).post(account::remove_app),
+        )
         .route(paths::ACCOUNT_ACTIVITY, get(account::activity))
         .merge(guard(Guarded::Authorize, authorize))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
@@ -154,12 +172,7 @@ fn page_of<S>(page: &'static str) -> axum::routing::MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    get(move || async move {
-        (
-            axum::http::StatusCode::SEE_OTHER,
-            [(header::LOCATION, page)],
-        )
-    })
+    get(move || async move { (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, page)]) })
 }
 
 /// Content-Security-Policy of the hosted pages: scripts and styles only from our own files,

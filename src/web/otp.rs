@@ -89,11 +89,11 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
         )),
         SecondFactorStep::StartAgain => Err(start_again()),
-        SecondFactorStep::Locked { .. } => Err(PageError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            TOO_MANY_ATTEMPTS,
-        )
-        .with_next(paths::LOGIN, "Back to sign in")),
+        SecondFactorStep::Locked { .. } => {
+            Err(
+                PageError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", TOO_MANY_ATTEMPTS)
+                    .with_next(paths::LOGIN, "Back to sign in"),
+            )
+        }
     }
 }

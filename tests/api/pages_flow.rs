@@ -67,7 +67,11 @@ async fn account_forms_answer_303_to_their_page_with_a_notice_once() {
         &app,
         "/account/password",
         "/account/password",
-        &[("current", PASSWORD), ("password", NEW_PASSWORD), ("confirm", NEW_PASSWORD)],
+        &[
+            ("current", PASSWORD),
+            ("password", NEW_PASSWORD),
+            ("confirm", NEW_PASSWORD),
+        ],
     )
     .await;
     assert_303_with_notice(&app, password, "/account/password", "Password changed.").await;
@@ -86,7 +90,13 @@ async fn account_forms_answer_303_to_their_page_with_a_notice_once() {
     let others = post_form(&app, "/account/devices", "/account/devices/revoke-others", &[]).await;
     assert_303_with_notice(&app, others, "/account/devices", "Every other device was signed out.").await;
 
-    let removed = post_form(&app, "/account/apps", "/account/apps/remove", &[("client_id", &client.id)]).await;
+    let removed = post_form(
+        &app,
+        "/account/apps",
+        "/account/apps/remove",
+        &[("client_id", &client.id)],
+    )
+    .await;
     assert_303_with_notice(&app, removed, "/account/apps", "Access removed.").await;
 }
 
@@ -138,10 +148,22 @@ async fn totp_set_up_is_post_redirect_get_and_the_codes_show_until_done() {
         .to_owned();
     let secret = totp_rs::Secret::Encoded(base32.clone()).to_bytes().unwrap();
 
-    let wrong = post_form(&app, "/account/security", "/account/security/totp/confirm", &[("code", "000000")]).await;
+    let wrong = post_form(
+        &app,
+        "/account/security",
+        "/account/security/totp/confirm",
+        &[("code", "000000")],
+    )
+    .await;
     assert_eq!(wrong.status(), 400, "a wrong code shows the set-up again");
     let code = keyhaven::crypto::totp::code_at(&secret, keyhaven::domain::Clock::now(&*app.clock));
-    let confirmed = post_form(&app, "/account/security", "/account/security/totp/confirm", &[("code", &code)]).await;
+    let confirmed = post_form(
+        &app,
+        "/account/security",
+        "/account/security/totp/confirm",
+        &[("code", &code)],
+    )
+    .await;
     assert_eq!(confirmed.status(), 303);
     assert_eq!(location(&confirmed), "/account/security");
 
@@ -158,13 +180,23 @@ async fn totp_set_up_is_post_redirect_get_and_the_codes_show_until_done() {
     assert!(unescape(&shown).contains("<script src=\"/static/keyhaven.js\""));
     let script = app.get_url("/static/keyhaven.js").await;
     assert_eq!(script.status(), 200);
-    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
     let csp = app.get_url("/account/security").await.headers()["content-security-policy"]
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
-    assert_eq!(recovery_codes(&html_of(&app, "/account/security").await), codes, "until Done");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(
+        recovery_codes(&html_of(&app, "/account/security").await),
+        codes,
+        "until Done"
+    );
 
     let done = post_form(&app, "/account/security", "/account/security/recovery-codes/done", &[]).await;
     assert_eq!(done.status(), 303);
@@ -247,7 +279,10 @@ async fn a_reset_started_from_an_app_returns_to_its_sign_in() {
     assert!(login_page.contains(&format!("href=\"{reset_page}\"")), "{login_page}");
 
     let reset = unescape(&html_of(&app, &reset_page).await);
-    assert!(reset.contains(&format!("href=\"{login}\"")), "back to this sign-in: {reset}");
+    assert!(
+        reset.contains(&format!("href=\"{login}\"")),
+        "back to this sign-in: {reset}"
+    );
     let csrf = hidden(&reset, "csrf_token").unwrap();
     let sent = app
         .http
@@ -294,7 +329,10 @@ async fn a_reset_started_from_an_app_returns_to_its_sign_in() {
 async fn signing_out_answers_303_to_sign_in_which_says_so() {
     let app = signed_in_app().await;
     let account = html_of(&app, "/account").await;
-    assert!(account.contains("Sign out of Keyhaven"), "a sign-out button in the header");
+    assert!(
+        account.contains("Sign out of Keyhaven"),
+        "a sign-out button in the header"
+    );
     let csrf = hidden(&account, "csrf_token").unwrap();
     let out = app
         .http
@@ -324,7 +362,10 @@ async fn a_signed_out_browser_returns_to_the_page_it_asked_for() {
 
     // Without return_to: the account.
     let plain = new_browser(&app);
-    assert_eq!(location(&plain.submit_login("/login", "alice", PASSWORD).await), "/account");
+    assert_eq!(
+        location(&plain.submit_login("/login", "alice", PASSWORD).await),
+        "/account"
+    );
 
     // Only local paths: another origin is refused, and the account is where sign-in leads.
     for evil in [
@@ -394,7 +435,10 @@ async fn too_many_codes_leads_back_to_sign_in() {
     let app = signed_in_app().await;
     crate::security::enroll_totp(&app).await;
     let browser = new_browser(&app);
-    assert_eq!(location(&browser.submit_login("/login", "alice", PASSWORD).await), "/login/otp");
+    assert_eq!(
+        location(&browser.submit_login("/login", "alice", PASSWORD).await),
+        "/login/otp"
+    );
     for _ in 0..5 {
         crate::security::submit_code(&browser, "000000").await;
     }
@@ -430,7 +474,11 @@ async fn back_to_a_finished_request_leads_a_signed_in_person_to_the_account() {
     let stranger = new_browser(&app);
     let expired = stranger.get_url(&login).await;
     assert_eq!(expired.status(), 400);
-    assert!(expired.text().await.unwrap().contains("This sign-in request has expired"));
+    assert!(expired
+        .text()
+        .await
+        .unwrap()
+        .contains("This sign-in request has expired"));
 }
 
 #[tokio::test]
@@ -444,7 +492,10 @@ async fn broken_addresses_get_pages_in_words() {
     // The consent page without its request.
     let consent = html("/consent").send().await.unwrap();
     assert_eq!(consent.status(), 400);
-    assert!(consent.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(consent.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(consent.headers()["cache-control"], "no-store");
     let body = consent.text().await.unwrap();
     assert!(!body.contains("deserialize"), "{body}");
@@ -462,7 +513,10 @@ async fn broken_addresses_get_pages_in_words() {
     assert!(missing.text().await.unwrap().contains("Page not found"));
     let api = app.get_url("/no/such/page").await;
     assert_eq!(api.status(), 404);
-    assert_eq!(api.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"error": "not_found"}));
+    assert_eq!(
+        api.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"error": "not_found"})
+    );
 
     // A method a page does not take: a page too.
     let put = app.http.put(format!("{}/login", app.address)).send().await.unwrap();
@@ -476,7 +530,10 @@ async fn broken_addresses_get_pages_in_words() {
     assert!(icon.text().await.unwrap().starts_with("<svg"));
     assert_eq!(app.get_url("/static/favicon.svg").await.status(), 200);
     let login = unescape(&html_of(&app, "/login").await);
-    assert!(login.contains("<link rel=\"icon\" href=\"/static/favicon.svg\""), "{login}");
+    assert!(
+        login.contains("<link rel=\"icon\" href=\"/static/favicon.svg\""),
+        "{login}"
+    );
 }
 
 #[tokio::test]
@@ -487,7 +544,10 @@ async fn an_email_change_ends_with_a_way_to_the_account() {
     let changed = app.get_url(&link).await;
     assert_eq!(changed.status(), 200);
     let page = unescape(&changed.text().await.unwrap());
-    assert!(page.contains("Email address changed") && page.contains("href=\"/account\""), "{page}");
+    assert!(
+        page.contains("Email address changed") && page.contains("href=\"/account\""),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -505,7 +565,10 @@ async fn every_signed_in_page_has_the_tabs_and_a_sign_out_button() {
         assert!(html.contains("id=\"sign-out\""), "{page}: sign-out in the header");
         assert!(html.contains("Sign out of Keyhaven"), "{page}");
         assert!(html.contains("<nav class=\"tabs\""), "{page}: the account tabs");
-        assert!(html.contains(&format!("href=\"{page}\" aria-current=\"page\"")), "{page}: {html}");
+        assert!(
+            html.contains(&format!("href=\"{page}\" aria-current=\"page\"")),
+            "{page}: {html}"
+        );
     }
     // A page for a signed-out browser has none.
     let login = html_of(&new_browser(&app), "/login").await;
@@ -518,10 +581,19 @@ async fn the_activity_table_stacks_on_narrow_screens() {
     app.state.events.flush().await;
     let html = html_of(&app, "/account/activity").await;
     assert!(html.contains("<table class=\"activity\">"), "{html}");
-    assert!(html.contains("<td data-label=\"When (UTC)\">"), "each cell names its column");
+    assert!(
+        html.contains("<td data-label=\"When (UTC)\">"),
+        "each cell names its column"
+    );
     let css = app.get_url("/static/keyhaven.css").await.text().await.unwrap();
-    let narrow = css.split("@media (max-width: 40rem)").nth(1).expect("a rule for narrow screens");
+    let narrow = css
+        .split("@media (max-width: 40rem)")
+        .nth(1)
+        .expect("a rule for narrow screens");
     assert!(narrow.contains("table.activity td { display: block") || narrow.contains("display: block"));
     assert!(narrow.contains("attr(data-label)"));
-    assert!(css.contains("table.activity { table-layout: fixed; }"), "inside its card on desktop");
+    assert!(
+        css.contains("table.activity { table-layout: fixed; }"),
+        "inside its card on desktop"
+    );
 }

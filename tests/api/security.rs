@@ -131,7 +131,13 @@ async fn reset_answers_alike_for_existing_and_missing_accounts_and_each_link_wor
     let done = app.set_new_password(&link, NEW_PASSWORD).await;
     assert_eq!(done.status(), 303);
     assert_eq!(location(&done), "/login");
-    assert!(app.get_url("/login").await.text().await.unwrap().contains("Password changed"));
+    assert!(app
+        .get_url("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Password changed"));
 
     let again = app.get_url(&link).await;
     assert_eq!(again.status(), 400);
