@@ -289,6 +289,24 @@ fn page_answers(web: &WebState) -> PageAnswers {
     })
 }
 
+/// No route: a page in words for a browser (its `Accept` names HTML), else the JSON
+/// `{"error":"not_found"}` of the API.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let browser = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"));
+    if browser {
+        crate::web::error::not_found_page(&state.web.pages)
+    } else {
+        error::not_found().await
+    }
+}
+
 /// Every face on one router: the hosted pages (`web`), the JSON endpoints, metadata and admin
 /// API (`http`), and the layers that run for all of them.
 pub fn router(state: AppState) -> Router {
@@ -310,7 +328,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(pages)
         .merge(api)
-        .fallback(error::not_found)
+        .fallback(not_found)
         // Every body is bounded (forms, OAuth requests, admin JSON): what an endpoint may read
         // is the same cap its parameters are parsed under.
         .layer(DefaultBodyLimit::max(crate::protocol::params::MAX_ENCODED_LEN))

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod device;
 pub mod event;
 pub mod ids;
+pub mod local_path;
 pub mod password_policy;
 pub mod pkce;
 pub mod resource_server;

@@ -75,6 +75,18 @@ pub async fn start_totp(services: &Services, user: &User) -> anyhow::Result<Opti
     Ok(Some(enrollment))
 }
 
+/// The set-up in progress (started, not yet confirmed), to show again; None when there is none.
+pub async fn pending_enrollment(services: &Services, user: &User) -> anyhow::Result<Option<Enrollment>> {
+    let Some(sealed) = user.totp_pending.as_ref().filter(|_| !user.has_totp()) else {
+        return Ok(None);
+    };
+    let secret = services
+        .kek
+        .open(&sealing_context(&user.id), sealed)
+        .map_err(|e| anyhow::anyhow!("cannot open the pending TOTP secret: {e}"))?;
+    Ok(enrollment(services, user, &secret))
+}
+
 /// What confirming a new TOTP secret came to.
 pub enum TotpConfirmation {
     /// No set-up was started.

@@ -1,6 +1,8 @@
 //! The account area (`/account/...`): profile and email, password, devices, apps, activity.
 //! Every page needs a signed-in session (`SignedIn`); every form carries the CSRF token
-//! (`SignedInForm`). The flows are in `service::{accounts, sessions, apps}`.
+//! (`SignedInForm`). A form that succeeds answers 303 to its page with a notice (Post/Redirect/
+//! Get); a refused one shows its page again with the problem. The flows are in
+//! `service::{accounts, sessions, apps}`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,6 +15,7 @@ use tera::Context;
 use super::authorize::see_other;
 use super::error::PageError;
 use super::extract::{NoFields, SignedIn, SignedInForm};
+use super::flash::{Flash, Notice};
 use super::paths;
 use super::WebState;
 use crate::service::accounts::{self, AccountError, OwnPasswordChange};
@@ -30,13 +33,6 @@ struct Shown<'a> {
 }
 
 impl Shown<'_> {
-    fn notice(notice: &str) -> Shown<'_> {
-        Shown {
-            notice: Some(notice),
-            ..Shown::default()
-        }
-    }
-
     fn problems(problems: Vec<String>) -> Self {
         Self {
             problems,
@@ -51,6 +47,7 @@ fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown<'_
     context.insert("csrf_token", &signed_in.browser.csrf_token(&state.csrf_key));
     context.insert("section", section);
     context.insert("username", &user.username);
+    context.insert("signed_in_as", &user.username);
     context.insert("email", &user.email);
     context.insert("name", user.claims.get("name").map(String::as_str).unwrap_or_default());
     context.insert("notice", &shown.notice);
@@ -83,8 +80,20 @@ fn refused(state: &WebState, signed_in: &SignedIn, section: &str, e: AccountErro
     }
 }
 
-pub async fn profile(State(state): State<WebState>, signed_in: SignedIn) -> Response {
-    render(&state, &signed_in, "profile", Shown::default(), StatusCode::OK)
+/// The 303 of a form that succeeded: to `page`, which says `notice` once.
+fn done(state: &WebState, signed_in: &SignedIn, page: &str, notice: Notice) -> Response {
+    notice.on(state, see_other(page, &signed_in.browser, state))
+}
+
+pub async fn profile(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Response {
+    render(&state, &signed_in, "profile", shown(&flash), StatusCode::OK)
+}
+
+fn shown(flash: &Flash) -> Shown<'static> {
+    Shown {
+        notice: flash.text(),
+        ..Shown::default()
+    }
 }
 
 #[derive(Deserialize)]
@@ -95,19 +104,12 @@ pub struct ProfileForm {
 
 pub async fn update_profile(
     State(state): State<WebState>,
-    SignedInForm { mut signed_in, form }: SignedInForm<ProfileForm>,
+    SignedInForm { signed_in, form }: SignedInForm<ProfileForm>,
 ) -> Result<Response, PageError> {
-    match accounts::set_name(&state, &signed_in.user, &form.name).await {
-        Ok(user) => signed_in.user = user,
-        Err(e) => return refused(&state, &signed_in, "profile", e),
+    if let Err(e) = accounts::set_name(&state, &signed_in.user, &form.name).await {
+        return refused(&state, &signed_in, "profile", e);
     }
-    Ok(render(
-        &state,
-        &signed_in,
-        "profile",
-        Shown::notice("Saved."),
-        StatusCode::OK,
-    ))
+    Ok(done(&state, &signed_in, paths::ACCOUNT, Notice::Saved))
 }
 
 #[derive(Deserialize)]
@@ -125,15 +127,16 @@ pub async fn change_email(
     if let Err(e) = accounts::request_email_change(&state, &signed_in.user, &form.email).await {
         return refused(&state, &signed_in, "profile", e);
     }
-    let sent = Shown::notice("We sent a confirmation link to the new address.");
-    Ok(render(&state, &signed_in, "profile", sent, StatusCode::OK))
+    Ok(done(&state, &signed_in, paths::ACCOUNT, Notice::EmailSent))
 }
 
 pub async fn confirm_email(State(state): State<WebState>, Path(token): Path<String>) -> Result<Response, PageError> {
     match accounts::confirm_email_change(&state, &token).await {
-        Ok(()) => Ok(state
-            .pages
-            .message("Email address changed", "Your account now uses the new address.")),
+        Ok(()) => Ok(state.pages.message(
+            "Email address changed",
+            "Your account now uses the new address.",
+            (paths::ACCOUNT, "Go to your account"),
+        )),
         Err(AccountError::NotFound) => Err(PageError::new(
             StatusCode::BAD_REQUEST,
             "This link is no longer valid",
@@ -148,8 +151,8 @@ pub async fn confirm_email(State(state): State<WebState>, Path(token): Path<Stri
     }
 }
 
-pub async fn password_page(State(state): State<WebState>, signed_in: SignedIn) -> Response {
-    render(&state, &signed_in, "password", Shown::default(), StatusCode::OK)
+pub async fn password_page(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Response {
+    render(&state, &signed_in, "password", shown(&flash), StatusCode::OK)
 }
 
 /// Not `Debug`: passwords.
@@ -172,10 +175,14 @@ pub async fn change_password(
     let (user, sid) = (&signed_in.user, &signed_in.session.sid);
     let (shown, status) =
         match accounts::change_own_password(&state, user, sid, &current, &password, &confirm, &peer).await? {
-            OwnPasswordChange::Changed => (
-                Shown::notice("Password changed. Every other device was signed out."),
-                StatusCode::OK,
-            ),
+            OwnPasswordChange::Changed => {
+                return Ok(done(
+                    &state,
+                    &signed_in,
+                    paths::ACCOUNT_PASSWORD,
+                    Notice::PasswordChanged,
+                ))
+            }
             OwnPasswordChange::Locked { until } => (
                 Shown::problems(vec![accounts::password_locked_message(until)]),
                 StatusCode::TOO_MANY_REQUESTS,
@@ -208,8 +215,8 @@ async fn devices_page(state: &WebState, signed_in: &SignedIn, notice: Option<&st
     Ok(render(state, signed_in, "devices", shown, StatusCode::OK))
 }
 
-pub async fn devices(State(state): State<WebState>, signed_in: SignedIn) -> Result<Response, PageError> {
-    devices_page(&state, &signed_in, None).await
+pub async fn devices(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Result<Response, PageError> {
+    devices_page(&state, &signed_in, flash.text()).await
 }
 
 #[derive(Deserialize)]
@@ -225,9 +232,14 @@ pub async fn revoke_device(
 ) -> Result<Response, PageError> {
     sessions::sign_out_device(&state, &signed_in.user, &form.sid, &peer).await?;
     if form.sid == signed_in.session.sid {
-        return Ok(see_other(paths::LOGIN, &signed_in.browser, &state));
+        return Ok(Notice::SignedOut.on(&state, see_other(paths::LOGIN, &signed_in.browser, &state)));
     }
-    devices_page(&state, &signed_in, Some("Signed out.")).await
+    Ok(done(
+        &state,
+        &signed_in,
+        paths::ACCOUNT_DEVICES,
+        Notice::DeviceSignedOut,
+    ))
 }
 
 pub async fn revoke_other_devices(
@@ -236,7 +248,12 @@ pub async fn revoke_other_devices(
     SignedInForm { signed_in, .. }: SignedInForm<NoFields>,
 ) -> Result<Response, PageError> {
     sessions::sign_out_other_devices(&state, &signed_in.user, &signed_in.session.sid, &peer).await?;
-    devices_page(&state, &signed_in, Some("Every other device was signed out.")).await
+    Ok(done(
+        &state,
+        &signed_in,
+        paths::ACCOUNT_DEVICES,
+        Notice::OthersSignedOut,
+    ))
 }
 
 async fn apps_page(state: &WebState, signed_in: &SignedIn, notice: Option<&str>) -> Result<Response, PageError> {
@@ -253,8 +270,8 @@ async fn apps_page(state: &WebState, signed_in: &SignedIn, notice: Option<&str>)
     Ok(render(state, signed_in, "apps", shown, StatusCode::OK))
 }
 
-pub async fn apps(State(state): State<WebState>, signed_in: SignedIn) -> Result<Response, PageError> {
-    apps_page(&state, &signed_in, None).await
+pub async fn apps(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Result<Response, PageError> {
+    apps_page(&state, &signed_in, flash.text()).await
 }
 
 #[derive(Deserialize)]
@@ -270,10 +287,10 @@ pub async fn remove_app(
     SignedInForm { signed_in, form }: SignedInForm<ClientForm>,
 ) -> Result<Response, PageError> {
     apps::remove_access(&state, &signed_in.user, &form.client_id, &peer).await?;
-    apps_page(&state, &signed_in, Some("Access removed.")).await
+    Ok(done(&state, &signed_in, paths::ACCOUNT_APPS, Notice::AccessRemoved))
 }
 
-pub async fn activity(State(state): State<WebState>, signed_in: SignedIn) -> Result<Response, PageError> {
+pub async fn activity(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Result<Response, PageError> {
     let rows = accounts::recent_activity(&state, &signed_in.user)
         .await?
         .iter()
@@ -281,7 +298,7 @@ pub async fn activity(State(state): State<WebState>, signed_in: SignedIn) -> Res
         .collect();
     let shown = Shown {
         events: Some(rows),
-        ..Shown::default()
+        ..shown(&flash)
     };
     Ok(render(&state, &signed_in, "activity", shown, StatusCode::OK))
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::browser::{self, Browser};
 use super::error::PageError;
+use super::flash::Notice;
 use super::paths;
 use super::WebState;
 use crate::service::authorization::{self, Next, Pending, Visitor};
@@ -35,7 +36,7 @@ async fn authorize(state: &WebState, headers: &HeaderMap, encoded: &[u8]) -> Res
     let next = authorization::authorize(state, &visitor, encoded)
         .await
         .map_err(|e| PageError::failed(e, "authorization request failed"))?;
-    go(state, &browser, next)
+    go(state, &browser, visitor.signed_in.is_some(), next)
 }
 
 #[derive(Deserialize)]
@@ -54,7 +55,7 @@ pub async fn resume(
     let next = authorization::resume(&state, &visitor, &query.request)
         .await
         .map_err(|e| PageError::failed(e, "authorization request failed"))?;
-    go(&state, &browser, next)
+    go(&state, &browser, visitor.signed_in.is_some(), next)
 }
 
 /// The browser as the authorization flow sees it: its cookie's hash and its live session.
@@ -65,8 +66,9 @@ pub async fn visitor(state: &WebState, browser: &Browser) -> Result<Visitor, Pag
     })
 }
 
-/// Sends the browser where the flow goes next.
-pub fn go(state: &WebState, browser: &Browser, next: Next) -> Result<Response, PageError> {
+/// Sends the browser where the flow goes next. `signed_in`: whether the browser has a live
+/// session (a finished request then leads to the account instead of "expired").
+pub fn go(state: &WebState, browser: &Browser, signed_in: bool, next: Next) -> Result<Response, PageError> {
     let location = match next {
         Next::SignIn { pending_id } => format!("{}?request={pending_id}", paths::LOGIN),
         Next::Consent { pending_id } => format!("{}?request={pending_id}", paths::CONSENT),
@@ -79,7 +81,7 @@ pub fn go(state: &WebState, browser: &Browser, next: Next) -> Result<Response, P
                 message,
             ))
         }
-        Next::Expired => return Err(expired_page()),
+        Next::Expired => return Ok(expired_for(state, browser, signed_in)),
     };
     Ok(see_other(&location, browser, state))
 }
@@ -103,9 +105,21 @@ fn expired_page() -> PageError {
     )
 }
 
-/// The page for a pending request that is gone (for the sign-in pages).
-pub fn expired(state: &WebState) -> Response {
-    expired_page().render(&state.pages)
+/// The answer for a pending request that is gone: the "expired" page, or, for a signed-in
+/// browser (which came "back" from the application to a finished request), a 303 to the
+/// account that says so.
+pub fn expired_for(state: &WebState, browser: &Browser, signed_in: bool) -> Response {
+    if signed_in {
+        return Notice::AlreadySignedIn.on(state, see_other(paths::ACCOUNT, browser, state));
+    }
+    browser.with_cookie(expired_page().render(&state.pages), &state.settings)
+}
+
+/// The "expired" page for a browser that has just signed in: it can continue to the account.
+pub fn expired_signed_in(state: &WebState) -> Response {
+    expired_page()
+        .with_next(paths::ACCOUNT, "Go to your account")
+        .render(&state.pages)
 }
 
 /// The pending request `id`, if it exists, has not expired and belongs to this browser (for

@@ -44,7 +44,7 @@ pub async fn show(
         .map_err(failed)?
     {
         Ok(question) => question,
-        Err(next) => return go(&state, &browser, next),
+        Err(next) => return go(&state, &browser, visitor.signed_in.is_some(), next),
     };
     let scopes: Vec<_> = question
         .scopes
@@ -74,5 +74,5 @@ pub async fn submit(
     let next = authorization::decide_consent(&state, &visitor, &form.request, allow)
         .await
         .map_err(failed)?;
-    go(&state, &browser, next)
+    go(&state, &browser, visitor.signed_in.is_some(), next)
 }

@@ -23,6 +23,8 @@ use crate::service::failure::{self, Triage, RETRY_AFTER_SECS};
 pub struct ErrorPage {
     pub title: &'static str,
     pub message: Cow<'static, str>,
+    /// Where the person can go from here: (path, words of the link).
+    pub next: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Debug)]
@@ -39,8 +41,15 @@ impl PageError {
             page: ErrorPage {
                 title,
                 message: message.into(),
+                next: None,
             },
         }
+    }
+
+    /// The same page with a link to where the person can go next.
+    pub fn with_next(mut self, href: &'static str, label: &'static str) -> Self {
+        self.page.next = Some((href, label));
+        self
     }
 
     /// Something failed: 503 when the store is unavailable, else 500. The chain is logged.
@@ -80,7 +89,7 @@ impl PageError {
     pub fn render(self, pages: &Pages) -> Response {
         with_retry_after(
             self.status,
-            pages.error(self.status, self.page.title, &self.page.message),
+            pages.error(self.status, self.page.title, &self.page.message, self.page.next),
         )
     }
 }
@@ -130,14 +139,66 @@ pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
     super::with_page_headers(error.render(pages))
 }
 
-/// The layer that renders the pages of [`PageError`]s, keeping their status and headers.
+/// The page in words for an error the framework answered itself (a query or form that does
+/// not parse, a method a page does not take), by its status.
+fn framework_error(status: StatusCode) -> ErrorPage {
+    let (title, message, next) = match status {
+        StatusCode::NOT_FOUND => (
+            "Page not found",
+            "There is no page at this address. Check the address, or start again from your account.",
+            Some((super::paths::ACCOUNT, "Go to your account")),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "This page cannot do that",
+            "Open the page from a link or its form, and try again.",
+            Some((super::paths::ACCOUNT, "Go to your account")),
+        ),
+        s if s.is_client_error() => (
+            "This address is incomplete",
+            "The link you followed is missing something or is damaged. Go back to the application, or to your account, and start again.",
+            Some((super::paths::ACCOUNT, "Go to your account")),
+        ),
+        _ => ("Something went wrong", "Please try again later.", None),
+    };
+    ErrorPage {
+        title,
+        message: Cow::Borrowed(message),
+        next,
+    }
+}
+
+/// A styled 404 page for a browser at an address that is no page.
+pub fn not_found_page(pages: &Pages) -> Response {
+    let page = framework_error(StatusCode::NOT_FOUND);
+    super::with_page_headers(pages.error(StatusCode::NOT_FOUND, page.title, &page.message, page.next))
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// The layer that renders the pages of [`PageError`]s, keeping their status and headers, and
+/// puts a page in words in place of the framework's own error answers (plain text).
 pub async fn render_error_pages(State(state): State<WebState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let Some(page) = response.extensions_mut().remove::<ErrorPage>() else {
-        return response;
+    let page = match response.extensions_mut().remove::<ErrorPage>() {
+        Some(page) => page,
+        None if (response.status().is_client_error() || response.status().is_server_error()) && !is_html(&response) => {
+            framework_error(response.status())
+        }
+        None => return response,
     };
-    let mut rendered = state.pages.error(response.status(), page.title, &page.message);
+    let mut rendered = state
+        .pages
+        .error(response.status(), page.title, &page.message, page.next);
     for (name, value) in response.headers() {
+        if name == axum::http::header::CONTENT_LENGTH {
+            continue;
+        }
         if !rendered.headers().contains_key(name) {
             rendered.headers_mut().insert(name.clone(), value.clone());
         }

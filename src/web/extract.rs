@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, RawForm, Request};
 use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use super::browser::{self, Browser};
 use super::error::PageError;
 use super::paths;
 use super::WebState;
+use crate::domain::local_path::LocalPath;
 use crate::domain::user::User;
 use crate::service::peer::client_ip;
 use crate::service::signin::SessionRecord;
@@ -34,7 +35,8 @@ where
     }
 }
 
-/// A browser with a live session, and its person. A browser without one is sent to `/login`.
+/// A browser with a live session, and its person. A browser without one is sent to `/login`,
+/// which returns it to the page it asked for once signed in.
 pub struct SignedIn {
     pub browser: Browser,
     pub session: SessionRecord,
@@ -42,12 +44,24 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    async fn of(state: &WebState, browser: Browser) -> Result<Self, Response> {
+    async fn of(state: &WebState, browser: Browser, asked: &Uri) -> Result<Self, Response> {
         match browser::signed_in(state, &browser).await {
             Ok(Some((session, user))) => Ok(Self { browser, session, user }),
-            Ok(None) => Err(see_other(paths::LOGIN, &browser, state)),
+            Ok(None) => Err(see_other(&sign_in_returning_to(asked), &browser, state)),
             Err(e) => Err(PageError::from(e).into_response()),
         }
+    }
+}
+
+/// `/login?return_to=...` for the page asked for (a form's path answers a `GET` with its page).
+fn sign_in_returning_to(asked: &Uri) -> String {
+    let path = asked.path_and_query().map_or(paths::ACCOUNT, |p| p.as_str());
+    match LocalPath::parse(path) {
+        Some(path) => match serde_urlencoded::to_string([("return_to", path.as_str())]) {
+            Ok(query) => format!("{}?{query}", paths::LOGIN),
+            Err(_) => paths::LOGIN.to_owned(),
+        },
+        None => paths::LOGIN.to_owned(),
     }
 }
 
@@ -60,7 +74,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let state = WebState::from_ref(state);
         let browser = Browser::from_headers(&parts.headers, &state.settings);
-        Self::of(&state, browser).await
+        Self::of(&state, browser, &parts.uri).await
     }
 }
 
@@ -137,8 +151,9 @@ where
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let asked = request.uri().clone();
         let (web, browser, form) = read_checked_form(request, state).await?;
-        let signed_in = SignedIn::of(&web, browser).await?;
+        let signed_in = SignedIn::of(&web, browser, &asked).await?;
         Ok(Self { signed_in, form })
     }
 }

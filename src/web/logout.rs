@@ -11,6 +11,8 @@ use tera::Context;
 use super::authorize::see_other;
 use super::browser::{clear_cookie, Browser};
 use super::error::PageError;
+use super::flash::Notice;
+use super::paths;
 use super::WebState;
 use crate::protocol::logout::{LogoutError, LogoutRequest};
 use crate::protocol::params::Params;
@@ -91,7 +93,15 @@ async fn logout(
         Logout::SignedOut {
             redirect: Some(location),
         } => see_other(&location, &Browser::new_unset(), &state),
-        Logout::SignedOut { redirect: None } => state.pages.message("Signed out", "You are signed out."),
+        // A form post answers 303 (Post/Redirect/Get): the sign-in page says it.
+        Logout::SignedOut { redirect: None } if posted => {
+            Notice::SignedOut.on(&state, see_other(paths::LOGIN, &Browser::new_unset(), &state))
+        }
+        Logout::SignedOut { redirect: None } => {
+            state
+                .pages
+                .message("Signed out", "You are signed out.", (paths::LOGIN, "Sign in again"))
+        }
     };
     response.headers_mut().append(SET_COOKIE, clear_cookie(&state.settings));
     Ok(response)

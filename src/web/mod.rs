@@ -1,5 +1,5 @@
 //! Hosted pages: the authorization endpoint's front channel, sign-in, consent, the account
-//! area, errors. Server-rendered (tera), no JavaScript, CSRF-protected forms, strict headers
+//! area, errors. Server-rendered (tera), one small optional script, CSRF-protected forms, strict headers
 //! (set by layers in [`router`]).
 
 pub mod account;
@@ -8,6 +8,7 @@ pub mod browser;
 pub mod consent;
 pub mod error;
 pub mod extract;
+pub mod flash;
 pub mod login;
 pub mod logout;
 pub mod otp;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use zeroize::Zeroizing;
@@ -98,13 +99,35 @@ where
     Router::new()
         .merge(guard(Guarded::SignIn, sign_in))
         .route(paths::ACCOUNT_SECURITY, get(security::show))
-        .route(paths::TOTP_START, post(security::start))
-        .route(paths::TOTP_CONFIRM, post(security::confirm))
-        .route(paths::TOTP_DISABLE, post(security::disable))
-        .route(paths::RECOVERY_CODES, post(security::regenerate_recovery_codes))
+        .route(
+            paths::TOTP_START,
+            page_of(paths::ACCOUNT_SECURITY).post(security::start),
+        )
+        .route(
+            paths::TOTP_CONFIRM,
+            page_of(paths::ACCOUNT_SECURITY).post(security::confirm),
+        )
+        .route(
+            paths::TOTP_DISABLE,
+            page_of(paths::ACCOUNT_SECURITY).post(security::disable),
+        )
+        .route(
+            paths::RECOVERY_CODES,
+            page_of(paths::ACCOUNT_SECURITY).post(security::regenerate_recovery_codes),
+        )
+        .route(
+            paths::RECOVERY_CODES_DONE,
+            page_of(paths::ACCOUNT_SECURITY).post(security::recovery_codes_saved),
+        )
         .route(paths::ACCOUNT, get(account::profile))
-        .route(paths::ACCOUNT_PROFILE, post(account::update_profile))
-        .route(paths::ACCOUNT_EMAIL, post(account::change_email))
+        .route(
+            paths::ACCOUNT_PROFILE,
+            page_of(paths::ACCOUNT).post(account::update_profile),
+        )
+        .route(
+            paths::ACCOUNT_EMAIL,
+            page_of(paths::ACCOUNT).post(account::change_email),
+        )
         .route(paths::ACCOUNT_EMAIL_CONFIRM, get(account::confirm_email))
         .route(paths::ACCOUNT_EMAIL_RESTORE, get(restore::show).post(restore::submit))
         .route(
@@ -112,13 +135,19 @@ where
             get(account::password_page).post(account::change_password),
         )
         .route(paths::ACCOUNT_DEVICES, get(account::devices))
-        .route(paths::ACCOUNT_DEVICE_REVOKE, post(account::revoke_device))
+        .route(
+            paths::ACCOUNT_DEVICE_REVOKE,
+            page_of(paths::ACCOUNT_DEVICES).post(account::revoke_device),
+        )
         .route(
             paths::ACCOUNT_DEVICES_REVOKE_OTHERS,
-            post(account::revoke_other_devices),
+            page_of(paths::ACCOUNT_DEVICES).post(account::revoke_other_devices),
         )
         .route(paths::ACCOUNT_APPS, get(account::apps))
-        .route(paths::ACCOUNT_APP_REMOVE, post(account::remove_app))
+        .route(
+            paths::ACCOUNT_APP_REMOVE,
+            page_of(paths::ACCOUNT_APPS).post(account::remove_app),
+        )
         .route(paths::ACCOUNT_ACTIVITY, get(account::activity))
         .merge(guard(Guarded::Authorize, authorize))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
@@ -127,19 +156,32 @@ where
             state.clone(),
             error::render_error_pages,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), flash::clear_shown))
         .layer(page_header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .layer(page_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(page_header(header::REFERRER_POLICY, "no-referrer"))
         .layer(page_header(header::CACHE_CONTROL, "no-store"))
-        // The stylesheet is no page: cacheable, and without the pages' headers.
+        // The stylesheet, the script and the icon are no pages: cacheable, and without the
+        // pages' headers.
         .route(paths::STYLESHEET, get(pages::stylesheet))
+        .route(paths::SCRIPT, get(pages::script))
+        .route(paths::FAVICON, get(pages::favicon))
+        .route(paths::FAVICON_SVG, get(pages::favicon))
 }
 
-/// Content-Security-Policy of the hosted pages: no script at all, styles from our own sheet,
+/// A `GET` on a path that only takes a form post goes to the page of that form (303), not 405.
+fn page_of<S>(page: &'static str) -> axum::routing::MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    get(move || async move { (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, page)]) })
+}
+
+/// Content-Security-Policy of the hosted pages: scripts and styles only from our own files,
 /// never framed. No `form-action`: browsers apply it to the redirect that follows a form
 /// post, which goes to the client.
 pub const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 fn page_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))

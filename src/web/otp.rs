@@ -2,7 +2,7 @@
 //! browser and lives 5 minutes; a code works once; five wrong codes drop the step, and every
 //! wrong code counts in the sign-in throttle (the rules are in `service::signin`).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::SecretString;
@@ -12,8 +12,10 @@ use tera::Context;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
-use super::login::{signed_in, TOO_MANY_ATTEMPTS};
+use super::login::{return_to, signed_in, TOO_MANY_ATTEMPTS};
+use super::paths;
 use super::WebState;
+use crate::domain::local_path::LocalPath;
 use crate::service::signin::{self, BrowserIds, SecondFactorStep};
 use crate::service::Peer;
 
@@ -22,12 +24,25 @@ use crate::service::Peer;
 pub struct OtpForm {
     #[serde(default)]
     code: String,
+    return_to: Option<String>,
 }
 
-fn otp_page(state: &WebState, browser: &Browser, error: Option<&str>, status: StatusCode) -> Response {
+#[derive(Deserialize)]
+pub struct OtpQuery {
+    return_to: Option<String>,
+}
+
+fn otp_page(
+    state: &WebState,
+    browser: &Browser,
+    return_to: Option<&LocalPath>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("error", &error);
+    context.insert("return_to", &return_to.map(LocalPath::as_str));
     state.pages.render(status, "otp.html", &context)
 }
 
@@ -35,15 +50,21 @@ fn start_again() -> PageError {
     PageError::new(
         StatusCode::UNAUTHORIZED,
         "Sign in again",
-        "This sign-in has expired or had too many wrong codes. Go back to the application and sign in again.",
+        "This sign-in has expired or had too many wrong codes. Sign in again, or go back to the application and start again.",
     )
+    .with_next(paths::LOGIN, "Sign in again")
 }
 
-pub async fn show(State(state): State<WebState>, browser: Browser) -> Result<Response, PageError> {
+pub async fn show(
+    State(state): State<WebState>,
+    browser: Browser,
+    Query(query): Query<OtpQuery>,
+) -> Result<Response, PageError> {
     if !signin::awaits_second_factor(&state, &browser.hash()).await? {
         return Err(start_again());
     }
-    Ok(otp_page(&state, &browser, None, StatusCode::OK))
+    let return_to = return_to(query.return_to.as_deref());
+    Ok(otp_page(&state, &browser, return_to.as_ref(), None, StatusCode::OK))
 }
 
 pub async fn submit(
@@ -57,19 +78,22 @@ pub async fn submit(
         signed_in: &fresh.hash(),
     };
     let code = SecretString::from(form.code);
+    let return_to = return_to(form.return_to.as_deref());
     match signin::second_factor(&state, ids, &code, &peer).await? {
-        SecondFactorStep::SignedIn(session) => Ok(signed_in(&state, &fresh, &session)),
+        SecondFactorStep::SignedIn(session) => Ok(signed_in(&state, &fresh, &session, return_to.as_ref())),
         SecondFactorStep::WrongCode => Ok(otp_page(
             &state,
             &browser,
+            return_to.as_ref(),
             Some("Wrong code. Try again."),
             StatusCode::UNAUTHORIZED,
         )),
         SecondFactorStep::StartAgain => Err(start_again()),
-        SecondFactorStep::Locked { .. } => Err(PageError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            TOO_MANY_ATTEMPTS,
-        )),
+        SecondFactorStep::Locked { .. } => {
+            Err(
+                PageError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", TOO_MANY_ATTEMPTS)
+                    .with_next(paths::LOGIN, "Back to sign in"),
+            )
+        }
     }
 }

@@ -20,9 +20,12 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("security.html", include_str!("../../templates/security.html")),
     ("account.html", include_str!("../../templates/account.html")),
     ("email_restore.html", include_str!("../../templates/email_restore.html")),
+    ("account_nav.html", include_str!("../../templates/account_nav.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");
+pub const SCRIPT: &str = include_str!("../../static/keyhaven.js");
+pub const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 pub struct Pages {
     tera: Tera,
@@ -65,18 +68,29 @@ impl Pages {
         }
     }
 
-    pub fn error(&self, status: StatusCode, title: &str, message: &str) -> Response {
+    /// An error page; `next` is where the person can go from here (path, words of the link).
+    pub fn error(&self, status: StatusCode, title: &str, message: &str, next: Option<(&str, &str)>) -> Response {
         let mut context = Context::new();
         context.insert("title", title);
         context.insert("message", message);
+        insert_next(&mut context, next);
         self.render(status, "error.html", &context)
     }
 
-    pub fn message(&self, title: &str, message: &str) -> Response {
+    /// A page that says how something ended, and where to go next.
+    pub fn message(&self, title: &str, message: &str, next: (&str, &str)) -> Response {
         let mut context = Context::new();
         context.insert("title", title);
         context.insert("message", message);
+        insert_next(&mut context, Some(next));
         self.render(StatusCode::OK, "message.html", &context)
+    }
+}
+
+fn insert_next(context: &mut Context, next: Option<(&str, &str)>) {
+    if let Some((href, label)) = next {
+        context.insert("next_href", href);
+        context.insert("next_label", label);
     }
 }
 
@@ -87,6 +101,30 @@ pub async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The one script: the Copy button of the recovery codes (the page works without it).
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+/// The icon, at `/favicon.ico` (where browsers look unasked) and at its own path.
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
     )
         .into_response()
 }

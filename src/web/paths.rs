@@ -21,12 +21,16 @@ pub const ACCOUNT_APPS: &str = "/account/apps";
 pub const ACCOUNT_APP_REMOVE: &str = "/account/apps/remove";
 pub const ACCOUNT_ACTIVITY: &str = "/account/activity";
 pub const RECOVERY_CODES: &str = "/account/security/recovery-codes";
+pub const RECOVERY_CODES_DONE: &str = "/account/security/recovery-codes/done";
 pub const ACCOUNT_SECURITY: &str = "/account/security";
 pub const TOTP_START: &str = "/account/security/totp/start";
 pub const TOTP_CONFIRM: &str = "/account/security/totp/confirm";
 pub const TOTP_DISABLE: &str = "/account/security/totp/disable";
 pub const CONSENT: &str = "/consent";
 pub const STYLESHEET: &str = "/static/keyhaven.css";
+pub const SCRIPT: &str = "/static/keyhaven.js";
+pub const FAVICON: &str = "/favicon.ico";
+pub const FAVICON_SVG: &str = "/static/favicon.svg";
 
 /// Every path at or under one of these is a hosted page, answered in HTML even by the layers
 /// in front of every face (deadlines, rate limits); everything else answers JSON.

@@ -1,18 +1,24 @@
 //! `/account/security`: turning TOTP on (QR code, confirmed by a first code, ten recovery codes
-//! shown once) and off (password and a current code), and new recovery codes. The flows are in
+//! shown until the person says they saved them) and off (password and a current code), and new
+//! recovery codes. Every form that succeeds answers 303 to the page (Post/Redirect/Get): the
+//! set-up in progress is shown from the secret set aside in the store, the new recovery codes
+//! from a sealed cookie bound to the browser that Done clears. The flows are in
 //! `service::security`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 use tera::Context;
 
+use super::authorize::see_other;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::{NoFields, SignedIn, SignedInForm};
+use super::flash::{Flash, Notice, CODES};
+use super::paths;
 use super::WebState;
 use crate::crypto::totp::Enrollment;
 use crate::domain::user::User;
@@ -31,6 +37,7 @@ pub struct CodeForm {
 /// What the page shows besides the state of TOTP.
 #[derive(Default)]
 struct Shown {
+    notice: Option<&'static str>,
     error: Option<&'static str>,
     enrollment: Option<Enrollment>,
     recovery_codes: Option<Vec<String>>,
@@ -39,8 +46,11 @@ struct Shown {
 fn page(state: &WebState, browser: &Browser, user: &User, shown: Shown, status: StatusCode) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
+    context.insert("section", "security");
     context.insert("username", &user.username);
+    context.insert("signed_in_as", &user.username);
     context.insert("enabled", &user.has_totp());
+    context.insert("notice", &shown.notice);
     context.insert("error", &shown.error);
     if let Some(e) = &shown.enrollment {
         context.insert(
@@ -48,8 +58,18 @@ fn page(state: &WebState, browser: &Browser, user: &User, shown: Shown, status: 
             &json!({ "qr_svg": e.qr_svg, "base32": e.base32, "uri": e.uri }),
         );
     }
+    if let Some(codes) = &shown.recovery_codes {
+        context.insert("codes_download", &download_link(codes));
+    }
     context.insert("recovery_codes", &shown.recovery_codes);
     state.pages.render(status, "security.html", &context)
+}
+
+/// The codes as a `data:` link of a text file (a download, which the CSP does not govern).
+fn download_link(codes: &[String]) -> String {
+    let text = codes.join("\n") + "\n";
+    let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    format!("data:text/plain;charset=utf-8,{}", encoded.replace('+', "%20"))
 }
 
 fn error(message: &'static str) -> Shown {
@@ -59,21 +79,51 @@ fn error(message: &'static str) -> Shown {
     }
 }
 
-pub async fn show(State(state): State<WebState>, SignedIn { browser, user, .. }: SignedIn) -> Response {
-    page(&state, &browser, &user, Shown::default(), StatusCode::OK)
+/// The 303 back to the security page.
+fn to_page(state: &WebState, browser: &Browser) -> Response {
+    see_other(paths::ACCOUNT_SECURITY, browser, state)
+}
+
+/// The page: new recovery codes until Done, else a set-up in progress, else the state.
+pub async fn show(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    flash: Flash,
+    SignedIn { browser, user, .. }: SignedIn,
+) -> Result<Response, PageError> {
+    let recovery_codes = CODES
+        .read(&state, &headers, &codes_bound_to(&browser, &user))
+        .filter(|_| user.has_totp())
+        .map(|codes| codes.split(',').map(str::to_owned).collect());
+    let enrollment = match recovery_codes {
+        Some(_) => None,
+        None => security::pending_enrollment(&state, &user).await?,
+    };
+    let shown = Shown {
+        notice: flash.text(),
+        enrollment,
+        recovery_codes,
+        ..Shown::default()
+    };
+    Ok(page(&state, &browser, &user, shown, StatusCode::OK))
+}
+
+/// New recovery codes are bound to the browser and the person they were made for.
+fn codes_bound_to(browser: &Browser, user: &User) -> String {
+    format!("{}:{}", browser.hash(), user.id)
+}
+
+fn show_codes(state: &WebState, browser: &Browser, user: &User, codes: &[String]) -> Response {
+    let response = to_page(state, browser);
+    CODES.set(state, &codes_bound_to(browser, user), &codes.join(","), response)
 }
 
 pub async fn start(
     State(state): State<WebState>,
     SignedInForm { signed_in, .. }: SignedInForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let SignedIn { browser, user, .. } = signed_in;
-    let enrollment = security::start_totp(&state, &user).await?;
-    let shown = Shown {
-        enrollment,
-        ..Shown::default()
-    };
-    Ok(page(&state, &browser, &user, shown, StatusCode::OK))
+    security::start_totp(&state, &signed_in.user).await?;
+    Ok(to_page(&state, &signed_in.browser))
 }
 
 pub async fn confirm(
@@ -91,13 +141,9 @@ pub async fn confirm(
             },
             StatusCode::BAD_REQUEST,
         ),
-        TotpConfirmation::Enabled { recovery_codes } => (
-            Shown {
-                recovery_codes: Some(recovery_codes),
-                ..Shown::default()
-            },
-            StatusCode::OK,
-        ),
+        TotpConfirmation::Enabled { recovery_codes } => {
+            return Ok(show_codes(&state, &browser, &user, &recovery_codes));
+        }
     };
     Ok(page(&state, &browser, &user, shown, status))
 }
@@ -114,15 +160,11 @@ pub async fn disable(
         let shown = error("Wrong password or code.");
         return Ok(page(&state, &browser, &user, shown, StatusCode::UNAUTHORIZED));
     }
-    let user = User {
-        totp_secret: None,
-        totp_pending: None,
-        ..user
-    };
-    Ok(page(&state, &browser, &user, Shown::default(), StatusCode::OK))
+    let response = Notice::TotpOff.on(&state, to_page(&state, &browser));
+    Ok(CODES.clear(&state.settings, response))
 }
 
-/// New recovery codes (the old ones stop working), shown once.
+/// New recovery codes (the old ones stop working), shown until Done.
 pub async fn regenerate_recovery_codes(
     State(state): State<WebState>,
     SignedInForm { signed_in, .. }: SignedInForm<NoFields>,
@@ -132,9 +174,14 @@ pub async fn regenerate_recovery_codes(
         let shown = error("Turn on two-step verification first.");
         return Ok(page(&state, &browser, &user, shown, StatusCode::BAD_REQUEST));
     };
-    let shown = Shown {
-        recovery_codes: Some(codes),
-        ..Shown::default()
-    };
-    Ok(page(&state, &browser, &user, shown, StatusCode::OK))
+    Ok(show_codes(&state, &browser, &user, &codes))
+}
+
+/// Done: the person saved the codes; the page stops showing them.
+pub async fn recovery_codes_saved(
+    State(state): State<WebState>,
+    SignedInForm { signed_in, .. }: SignedInForm<NoFields>,
+) -> Response {
+    let response = Notice::TotpOn.on(&state, to_page(&state, &signed_in.browser));
+    CODES.clear(&state.settings, response)
 }

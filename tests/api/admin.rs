@@ -434,7 +434,7 @@ async fn users_and_their_sessions_can_be_managed() {
         admin.post(&format!("/users/{}/unlock", alice.id), json!({})).await.0,
         200
     );
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     app.state
         .store
         .enable_totp(&alice.id, "kek1.sealed", &[])

@@ -98,7 +98,7 @@ async fn cli_set_password_applies_policy_and_signs_out() {
     assert_eq!(app.get_url("/account").await.status(), 303);
     // The new password signs in; the old one does not.
     assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 401);
-    assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 303);
 }
 
 #[tokio::test]

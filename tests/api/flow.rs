@@ -202,13 +202,15 @@ impl TestApp {
         assert_eq!(page.status(), 200, "login page");
         let html = page.text().await.expect("html");
         let csrf = hidden(&html, "csrf_token").expect("csrf token in the form");
-        let mut form = vec![
+        let mut form: Vec<(&str, String)> = vec![
             ("csrf_token", csrf),
             ("login", login.to_owned()),
             ("password", password.to_owned()),
         ];
-        if let Some(request) = hidden(&html, "request") {
-            form.push(("request", request));
+        for name in ["request", "return_to"] {
+            if let Some(value) = hidden(&html, name) {
+                form.push((name, value.replace("&#x2F;", "/")));
+            }
         }
         self.http
             .post(format!("{}/login", self.address))

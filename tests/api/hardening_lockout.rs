@@ -35,7 +35,7 @@ async fn alice_with_totp() -> (TestApp, TestClient, Vec<u8>) {
         })
         .await;
     app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     let (secret, _) = enroll_totp(&app).await;
     // The enrolment used the code of this time step; sign-ins use later ones.
     app.clock.advance(30);
@@ -184,12 +184,13 @@ async fn current_password_guessing_is_throttled() {
     const THIRD_PASSWORD: &str = "quartz lantern pelican 7";
     let app = spawn_app(Backend::Sqlite).await;
     let alice = app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
 
     // Positive control: before any failure, the right current password works.
     let changed = change_password(&app, PASSWORD, NEW_PASSWORD).await;
-    assert_eq!(changed.status(), 200);
-    assert!(changed.text().await.unwrap().contains("Password changed"));
+    assert_eq!(changed.status(), 303);
+    let page = app.get_url(&crate::flow::location(&changed)).await;
+    assert!(page.text().await.unwrap().contains("Password changed"));
 
     // Five wrong guesses of the current password lock the account.
     for i in 0..5 {
@@ -233,7 +234,7 @@ async fn current_password_guessing_is_throttled() {
     // When the lock is over, the right current password works again.
     app.clock.advance(61);
     let changed = change_password(&app, NEW_PASSWORD, THIRD_PASSWORD).await;
-    assert_eq!(changed.status(), 200);
+    assert_eq!(changed.status(), 303);
 }
 
 #[tokio::test]

@@ -896,8 +896,9 @@ async fn logout_without_a_hint_asks_first_and_refuses_unregistered_redirects() {
         .send()
         .await
         .unwrap();
-    assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("signed out"));
+    assert_eq!(done.status(), 303, "Post/Redirect/Get");
+    assert_eq!(crate::flow::location(&done), "/login");
+    assert!(app.get_url("/login").await.text().await.unwrap().contains("signed out"));
     assert_eq!(
         app.introspect(&rs, &text(&tokens, "access_token")).await,
         json!({"active": false})

@@ -31,6 +31,7 @@ mod metadata;
 mod metrics;
 mod oidc;
 mod pages;
+mod pages_flow;
 mod resources;
 mod security;
 mod signin;

@@ -128,7 +128,7 @@ async fn the_session_cookie_has_every_attribute_and_changes_at_login() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 303);
     let after = set_cookie(&response).expect("a new cookie at sign-in");
     assert_ne!(
         cookie_value(&before),

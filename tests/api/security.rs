@@ -109,14 +109,13 @@ async fn reset_answers_alike_for_existing_and_missing_accounts_and_each_link_wor
     app.create_user("alice").await;
     let before = app.tokens_for(&client, "alice").await;
 
-    let existing = app.request_reset("alice@example.com").await;
-    let missing = app.request_reset("nobody@example.com").await;
-    assert_eq!(existing.status(), 200);
-    assert_eq!(missing.status(), 200);
-    let (a, b) = (
-        normalised(&existing.text().await.unwrap()),
-        normalised(&missing.text().await.unwrap()),
-    );
+    let mut pages = vec![];
+    for email in ["alice@example.com", "nobody@example.com"] {
+        let sent = app.request_reset(email).await;
+        assert_eq!((sent.status().as_u16(), location(&sent)), (303, "/reset".to_owned()));
+        pages.push(normalised(&app.get_url("/reset").await.text().await.unwrap()));
+    }
+    let (a, b) = (pages[0].clone(), pages[1].clone());
     assert_eq!(a, b, "the same answer for an existing and a missing account");
     assert!(a.contains("If an account exists for that address, we sent a link"));
 
@@ -130,8 +129,15 @@ async fn reset_answers_alike_for_existing_and_missing_accounts_and_each_link_wor
     assert_eq!(weak.status(), 400);
     assert!(weak.text().await.unwrap().contains("too common"), "the reason is shown");
     let done = app.set_new_password(&link, NEW_PASSWORD).await;
-    assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("Password changed"));
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), "/login");
+    assert!(app
+        .get_url("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Password changed"));
 
     let again = app.get_url(&link).await;
     assert_eq!(again.status(), 400);
@@ -153,7 +159,7 @@ async fn reset_answers_alike_for_existing_and_missing_accounts_and_each_link_wor
     assert_eq!(query(&location(&silent))["error"], "login_required");
     // The new password works; the old does not.
     assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 401);
-    assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 303);
     let changed = app.wait_for_mails(2).await;
     assert!(changed[1].contains("was just changed"), "a 'password changed' mail");
 }
@@ -194,7 +200,8 @@ pub async fn enroll_totp(app: &TestApp) -> (Vec<u8>, Vec<String>) {
         .send()
         .await
         .unwrap();
-    let html = started.text().await.unwrap();
+    assert_eq!(started.status(), 303);
+    let html = app.get_url(&location(&started)).await.text().await.unwrap();
     assert!(html.contains("<svg"), "a QR code");
     let base32 = html
         .split("id=\"totp-secret\">")
@@ -221,8 +228,8 @@ pub async fn enroll_totp(app: &TestApp) -> (Vec<u8>, Vec<String>) {
         .send()
         .await
         .unwrap();
-    assert_eq!(confirmed.status(), 200);
-    let html = confirmed.text().await.unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let html = app.get_url(&location(&confirmed)).await.text().await.unwrap();
     let codes: Vec<String> = html
         .split("<code>")
         .skip(1)
@@ -277,7 +284,7 @@ async fn totp_enrolment_and_sign_in_with_codes_replay_and_recovery() {
         })
         .await;
     app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     let (secret, recovery) = enroll_totp(&app).await;
     let stored = app.state.store.find_user_by_login("alice").await.unwrap().unwrap();
     let sealed = stored.totp_secret.clone().unwrap();
@@ -385,7 +392,7 @@ async fn five_wrong_passwords_lock_the_account_and_unknown_accounts_alike() {
 
     // The lock lifts after its backoff (1 min for the first lockout).
     app.clock.advance(61);
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     app.state.events.flush().await;
     let lockouts = app
         .state
@@ -415,8 +422,8 @@ async fn a_reset_unlocks_the_account() {
     assert!(mails.iter().any(|m| m.contains("Your Keyhaven account was locked")));
     let with_link = mails.iter().find(|m| m.contains("/reset/")).expect("a reset link");
     let link = reset_link(with_link);
-    assert_eq!(app.set_new_password(&link, NEW_PASSWORD).await.status(), 200);
-    assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 200);
+    assert_eq!(app.set_new_password(&link, NEW_PASSWORD).await.status(), 303);
+    assert_eq!(app.submit_login("/login", "alice", NEW_PASSWORD).await.status(), 303);
 }
 
 #[tokio::test]
@@ -693,8 +700,8 @@ async fn new_recovery_codes_replace_the_old_ones() {
         .send()
         .await
         .unwrap();
-    assert_eq!(fresh.status(), 200);
-    let html = fresh.text().await.unwrap();
+    assert_eq!(fresh.status(), 303);
+    let html = app.get_url(&location(&fresh)).await.text().await.unwrap();
     let new_codes: Vec<String> = html
         .split("<code>")
         .skip(1)

@@ -45,7 +45,7 @@ async fn logout_event_names_the_address_the_logout_came_from() {
         ("password", PASSWORD),
     ];
     let signed_in = from(AT_SIGN_IN, app.http.post(url("/login")).form(&form)).await;
-    assert_eq!(signed_in.status(), 200);
+    assert_eq!(signed_in.status(), 303);
 
     let page = from(AT_SIGN_OUT, app.http.get(url("/logout")))
         .await
@@ -55,8 +55,9 @@ async fn logout_event_names_the_address_the_logout_came_from() {
     let csrf = hidden(&page, "csrf_token").expect("a confirmation page");
     let form = [("confirm", "yes"), ("csrf_token", csrf.as_str())];
     let signed_out = from(AT_SIGN_OUT, app.http.post(url("/logout")).form(&form)).await;
-    assert_eq!(signed_out.status(), 200);
-    assert!(signed_out.text().await.unwrap().contains("signed out"));
+    assert_eq!(signed_out.status(), 303);
+    assert_eq!(location(&signed_out), "/login");
+    assert!(app.get_url("/login").await.text().await.unwrap().contains("signed out"));
 
     // Positive control: the sign-in was recorded from where it came, so the proxy's header is
     // trusted.
@@ -95,7 +96,7 @@ async fn an_idle_session_ends_with_its_refresh_families_when_its_browser_returns
     app.clock.advance(IDLE);
     let page = app.get_url("/account").await;
     assert_eq!(page.status(), 303);
-    assert_eq!(location(&page), "/login");
+    assert_eq!(location(&page), "/login?return_to=%2Faccount");
     assert_eq!(app.introspect(&client, &refresh).await, json!({"active": false}));
 }
 
@@ -115,7 +116,7 @@ async fn an_account_form_checks_its_csrf_token_before_the_session() {
         .await
         .unwrap();
     assert_eq!(with_token.status(), 303);
-    assert_eq!(location(&with_token), "/login");
+    assert_eq!(location(&with_token), "/login?return_to=%2Faccount%2Fprofile");
     // ...and a forged post is refused as such, whether or not the browser is signed in.
     let forged = post(vec![("csrf_token", "forged".into()), ("name", "Mallory".into())])
         .await
