@@ -1,10 +1,11 @@
 //! `GET`/`POST /login`: username or email and password. Wrong username and wrong password get
 //! the same page, status and time; a locked name or account gets only "too many attempts" (the
 //! rules are in `service::signin` and `service::lockout`). A person with TOTP continues at
-//! `/login/otp`.
+//! `/login/otp`. A browser without its cookie gets none from this page: its form is anchored
+//! to the sign-in form's cookie (`Browser::sign_in_form`).
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -13,9 +14,11 @@ use tera::Context;
 use super::authorize::{expired, load_pending, see_other};
 use super::browser::Browser;
 use super::error::PageError;
-use super::extract::CsrfForm;
+use super::extract::SignInCsrfForm;
 use super::paths;
 use super::WebState;
+use crate::domain::UnixTime;
+use crate::service::lockout::try_again_in;
 use crate::service::signin::{self, BrowserIds, NewSession, PasswordStep, Refusal, Resume};
 use crate::service::Peer;
 
@@ -32,10 +35,20 @@ pub struct LoginForm {
     login: String,
     #[serde(default)]
     password: String,
+    /// "Keep me signed in": the cookie outlives the browser session.
+    remember: Option<String>,
 }
 
 pub const WRONG_CREDENTIALS: &str = "Wrong username or password.";
-pub const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Try again later.";
+
+/// What a locked sign-in says: when to try again, and how to get in at once. The same for a
+/// right and a wrong password (the lock of the name typed is checked before the password).
+pub fn too_many_attempts(until: UnixTime, now: UnixTime) -> String {
+    format!(
+        "Too many attempts. {} Resetting your password unlocks your account at once.",
+        try_again_in(until, now)
+    )
+}
 
 /// The "form has expired" page, rendered now (for the consent page; the others take
 /// `CsrfForm`).
@@ -43,17 +56,35 @@ pub fn forbidden(state: &WebState) -> Response {
     PageError::form_expired().render(&state.pages)
 }
 
+/// What the sign-in page shows besides the form.
+#[derive(Default)]
+struct Shown<'a> {
+    /// The name typed in the last attempt, kept in its field.
+    login: Option<&'a str>,
+    error: Option<&'a str>,
+    remember: bool,
+}
+
 async fn login_page(
     state: &WebState,
     browser: &Browser,
+    headers: &HeaderMap,
     request_id: Option<&str>,
-    error: Option<&str>,
+    shown: Shown<'_>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    // A browser without its cookie does not get one here: its form's token is anchored to the
+    // sign-in form's cookie.
+    let anchor = if browser.fresh {
+        Browser::sign_in_form(headers, &state.settings)
+    } else {
+        Browser::from_headers(headers, &state.settings)
+    };
     let mut context = Context::new();
-    context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
-    context.insert("error", &error);
-    let mut login_hint: Option<String> = None;
+    context.insert("csrf_token", &anchor.csrf_token(&state.csrf_key));
+    context.insert("error", &shown.error);
+    context.insert("remember", &shown.remember);
+    let mut login_hint: Option<String> = shown.login.map(str::to_owned);
     let mut client_name: Option<String> = None;
     if let Some(id) = request_id {
         let request = match load_pending(state, browser, id).await {
@@ -61,7 +92,7 @@ async fn login_page(
             Ok(None) => return Ok(expired(state)),
             Err(response) => return Ok(response),
         };
-        login_hint = request.login_hint.clone();
+        login_hint = login_hint.or_else(|| request.login_hint.clone());
         // The name is a courtesy: the page shows without it.
         client_name = signin::client_name(state, &request.client_id).await.ok().flatten();
         context.insert("request_id", id);
@@ -69,24 +100,28 @@ async fn login_page(
     context.insert("login_hint", &login_hint);
     context.insert("client_name", &client_name);
     let response = state.pages.render(status, "login.html", &context);
-    Ok(browser.with_cookie(response, &state.settings))
+    Ok(anchor.with_cookie(response, &state.settings))
 }
 
 pub async fn show(
     State(state): State<WebState>,
     browser: Browser,
+    headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    login_page(&state, &browser, query.request.as_deref(), None, StatusCode::OK).await
+    let request_id = query.request.as_deref();
+    login_page(&state, &browser, &headers, request_id, Shown::default(), StatusCode::OK).await
 }
 
 pub async fn submit(
     State(state): State<WebState>,
     peer: Peer,
-    CsrfForm { browser, form }: CsrfForm<LoginForm>,
+    headers: HeaderMap,
+    SignInCsrfForm { browser, form }: SignInCsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let request_id = form.request.as_deref().filter(|r| !r.is_empty());
-    let fresh = Browser::new();
+    let remember = form.remember.is_some();
+    let fresh = Browser::signing_in(remember);
     let ids = BrowserIds {
         current: &browser.hash(),
         signed_in: &fresh.hash(),
@@ -94,11 +129,26 @@ pub async fn submit(
     let password = SecretString::from(form.password);
     let (error, status) = match signin::password_step(&state, ids, &form.login, &password, request_id, &peer).await? {
         PasswordStep::SignedIn(session) => return Ok(signed_in(&state, &fresh, &session)),
-        PasswordStep::SecondFactor => return Ok(see_other(paths::LOGIN_OTP, &browser, &state)),
-        PasswordStep::Refused(Refusal::WrongCredentials) => (WRONG_CREDENTIALS, StatusCode::UNAUTHORIZED),
-        PasswordStep::Refused(Refusal::Locked { .. }) => (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS),
+        PasswordStep::SecondFactor => {
+            let next = if remember {
+                format!("{}?remember=yes", paths::LOGIN_OTP)
+            } else {
+                paths::LOGIN_OTP.to_owned()
+            };
+            return Ok(see_other(&next, &browser, &state));
+        }
+        PasswordStep::Refused(Refusal::WrongCredentials) => (WRONG_CREDENTIALS.to_owned(), StatusCode::UNAUTHORIZED),
+        PasswordStep::Refused(Refusal::Locked { until }) => (
+            too_many_attempts(until, state.clock.now()),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
     };
-    login_page(&state, &browser, request_id, Some(error), status).await
+    let shown = Shown {
+        login: Some(form.login.trim()).filter(|l| !l.is_empty()),
+        error: Some(&error),
+        remember,
+    };
+    login_page(&state, &browser, &headers, request_id, shown, status).await
 }
 
 /// Where a browser goes once signed in under its fresh cookie: back to the authorization

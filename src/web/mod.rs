@@ -1,6 +1,7 @@
 //! Hosted pages: the authorization endpoint's front channel, sign-in, consent, the account
-//! area, errors. Server-rendered (tera), no JavaScript, CSRF-protected forms, strict headers
-//! (set by layers in [`router`]).
+//! area, errors. Server-rendered (tera), working without JavaScript (one small script of ours
+//! adds "Show" buttons to password fields), CSRF-protected forms, strict headers (set by layers
+//! in [`router`]).
 
 pub mod account;
 pub mod authorize;
@@ -15,6 +16,7 @@ pub mod pages;
 pub mod paths;
 pub mod reset;
 pub mod security;
+pub mod words;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -131,13 +133,14 @@ where
         .layer(page_header(header::CACHE_CONTROL, "no-store"))
         // The stylesheet is no page: cacheable, and without the pages' headers.
         .route(paths::STYLESHEET, get(pages::stylesheet))
+        .route(paths::SHOW_PASSWORD_SCRIPT, get(pages::show_password_script))
 }
 
-/// Content-Security-Policy of the hosted pages: no script at all, styles from our own sheet,
-/// never framed. No `form-action`: browsers apply it to the redirect that follows a form
+/// Content-Security-Policy of the hosted pages: scripts and styles only from our own files (no
+/// inline script), never framed. No `form-action`: browsers apply it to the redirect that follows a form
 /// post, which goes to the client.
 pub const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 fn page_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))

@@ -2,7 +2,7 @@
 //! browser and lives 5 minutes; a code works once; five wrong codes drop the step, and every
 //! wrong code counts in the sign-in throttle (the rules are in `service::signin`).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::SecretString;
@@ -12,7 +12,7 @@ use tera::Context;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
-use super::login::{signed_in, TOO_MANY_ATTEMPTS};
+use super::login::{signed_in, too_many_attempts};
 use super::WebState;
 use crate::service::signin::{self, BrowserIds, SecondFactorStep};
 use crate::service::Peer;
@@ -22,12 +22,20 @@ use crate::service::Peer;
 pub struct OtpForm {
     #[serde(default)]
     code: String,
+    /// "Keep me signed in", carried from the password step.
+    remember: Option<String>,
 }
 
-fn otp_page(state: &WebState, browser: &Browser, error: Option<&str>, status: StatusCode) -> Response {
+#[derive(Deserialize)]
+pub struct OtpQuery {
+    remember: Option<String>,
+}
+
+fn otp_page(state: &WebState, browser: &Browser, remember: bool, error: Option<&str>, status: StatusCode) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("error", &error);
+    context.insert("remember", &remember);
     state.pages.render(status, "otp.html", &context)
 }
 
@@ -39,11 +47,16 @@ fn start_again() -> PageError {
     )
 }
 
-pub async fn show(State(state): State<WebState>, browser: Browser) -> Result<Response, PageError> {
+pub async fn show(
+    State(state): State<WebState>,
+    browser: Browser,
+    Query(query): Query<OtpQuery>,
+) -> Result<Response, PageError> {
     if !signin::awaits_second_factor(&state, &browser.hash()).await? {
         return Err(start_again());
     }
-    Ok(otp_page(&state, &browser, None, StatusCode::OK))
+    let remember = query.remember.is_some();
+    Ok(otp_page(&state, &browser, remember, None, StatusCode::OK))
 }
 
 pub async fn submit(
@@ -51,7 +64,8 @@ pub async fn submit(
     peer: Peer,
     CsrfForm { browser, form }: CsrfForm<OtpForm>,
 ) -> Result<Response, PageError> {
-    let fresh = Browser::new();
+    let remember = form.remember.is_some();
+    let fresh = Browser::signing_in(remember);
     let ids = BrowserIds {
         current: &browser.hash(),
         signed_in: &fresh.hash(),
@@ -62,14 +76,15 @@ pub async fn submit(
         SecondFactorStep::WrongCode => Ok(otp_page(
             &state,
             &browser,
+            remember,
             Some("Wrong code. Try again."),
             StatusCode::UNAUTHORIZED,
         )),
         SecondFactorStep::StartAgain => Err(start_again()),
-        SecondFactorStep::Locked { .. } => Err(PageError::new(
+        SecondFactorStep::Locked { until } => Err(PageError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",
-            TOO_MANY_ATTEMPTS,
+            too_many_attempts(until, state.clock.now()),
         )),
     }
 }

@@ -22,6 +22,8 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");
+/// The pages' one script: a "Show" button for password fields (the pages work without it).
+pub const SHOW_PASSWORD_SCRIPT: &str = include_str!("../../static/show-password.js");
 
 pub struct Pages {
     tera: Tera,
@@ -86,6 +88,17 @@ pub async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+pub async fn show_password_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SHOW_PASSWORD_SCRIPT,
     )
         .into_response()
 }

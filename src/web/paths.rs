@@ -26,6 +26,7 @@ pub const TOTP_CONFIRM: &str = "/account/security/totp/confirm";
 pub const TOTP_DISABLE: &str = "/account/security/totp/disable";
 pub const CONSENT: &str = "/consent";
 pub const STYLESHEET: &str = "/static/keyhaven.css";
+pub const SHOW_PASSWORD_SCRIPT: &str = "/static/show-password.js";
 
 /// Every path at or under one of these is a hosted page, answered in HTML even by the layers
 /// in front of every face (deadlines, rate limits); everything else answers JSON.

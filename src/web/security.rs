@@ -45,11 +45,21 @@ fn page(state: &WebState, browser: &Browser, user: &User, shown: Shown, status: 
     if let Some(e) = &shown.enrollment {
         context.insert(
             "enrollment",
-            &json!({ "qr_svg": e.qr_svg, "base32": e.base32, "uri": e.uri }),
+            &json!({ "qr_svg": e.qr_svg, "key_groups": in_groups_of_four(&e.base32), "uri": e.uri }),
         );
     }
     context.insert("recovery_codes", &shown.recovery_codes);
     state.pages.render(status, "security.html", &context)
+}
+
+/// The key as people type it: groups of four characters.
+fn in_groups_of_four(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn error(message: &'static str) -> Shown {
@@ -137,4 +147,12 @@ pub async fn regenerate_recovery_codes(
         ..Shown::default()
     };
     Ok(page(&state, &browser, &user, shown, StatusCode::OK))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_key_reads_in_groups_of_four() {
+        assert_eq!(super::in_groups_of_four("ABCDEFGHIJ"), "ABCD EFGH IJ");
+    }
 }

@@ -30,6 +30,7 @@ mod metadata;
 mod metrics;
 mod oidc;
 mod pages;
+mod pages_words;
 mod resources;
 mod security;
 mod signin;
