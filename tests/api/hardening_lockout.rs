@@ -268,9 +268,11 @@ async fn lockout_does_not_link_names_of_one_account() {
     let unknown = app.submit_login("/login", "nobody@example.com", "another guess").await;
     assert_eq!(known.status(), 401);
     assert_eq!(unknown.status(), 401);
-    let known = normalised(&known.text().await.unwrap());
+    // The page keeps the name typed; apart from it, the pages are the same.
+    let known = normalised(&known.text().await.unwrap()).replace("bob@example.com", "NAME");
     assert!(known.contains(WRONG_CREDENTIALS));
-    assert_eq!(known, normalised(&unknown.text().await.unwrap()), "the same page");
+    let unknown = normalised(&unknown.text().await.unwrap()).replace("nobody@example.com", "NAME");
+    assert_eq!(known, unknown, "the same page");
 
     // The account itself stays locked: whoever knows its password learns so, by any name.
     let right = app.submit_login("/login", "bob@example.com", PASSWORD).await;
