@@ -710,3 +710,65 @@ async fn mail_comes_from_the_issuers_host() {
     // The test server's issuer is http://127.0.0.1:PORT.
     assert_eq!(from, "From: Keyhaven <no-reply@127.0.0.1>", "{raw}");
 }
+
+#[tokio::test]
+async fn keep_me_signed_in_is_carried_through_the_second_factor() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app
+        .register_client(ClientSpec {
+            first_party: true,
+            ..Default::default()
+        })
+        .await;
+    app.create_user("alice").await;
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    let (key, _) = crate::security::enroll_totp(&app).await;
+    app.clock.advance(30);
+    let ttl = app.state.settings.session_absolute_ttl;
+
+    for remember in [false, true] {
+        let browser = new_browser(&app);
+        let url = browser.authorize_url(&client.id, &pkce().challenge, &[]);
+        let login = location(&browser.get_url(&url).await);
+        let html = browser.get_url(&login).await.text().await.unwrap();
+        let mut form = vec![
+            ("csrf_token", hidden(&html, "csrf_token").unwrap()),
+            ("request", hidden(&html, "request").unwrap()),
+            ("login", "alice".to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        if remember {
+            form.push(("remember", "yes".to_owned()));
+        }
+        let step = browser
+            .http
+            .post(format!("{}/login", browser.address))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(step.status(), 303);
+        let otp_url = location(&step);
+        let page = browser.get_url(&otp_url).await.text().await.unwrap();
+        assert_eq!(hidden(&page, "remember").is_some(), remember, "{page}");
+        let mut form = vec![
+            ("csrf_token", hidden(&page, "csrf_token").unwrap()),
+            ("code", keyhaven::crypto::totp::code_at(&key, app.clock.now())),
+        ];
+        if let Some(value) = hidden(&page, "remember") {
+            form.push(("remember", value));
+        }
+        let signed_in = browser
+            .http
+            .post(format!("{}/login/otp", browser.address))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303, "remember: {remember}");
+        let cookie = cookie_named(&signed_in, "__Host-keyhaven").unwrap();
+        assert_eq!(cookie.contains(&format!("Max-Age={ttl}")), remember, "{cookie}");
+        // Each code works once: the next browser signs in with the next step's code.
+        app.clock.advance(30);
+    }
+}
