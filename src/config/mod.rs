@@ -229,7 +229,7 @@ impl Settings {
                     parse_smtp_url(url).map_err(|m| ConfigError::invalid("smtp_url", m))?,
                 )),
             },
-            mail_from: raw.parse("mail_from", "Keyhaven <no-reply@localhost>", |t| {
+            mail_from: raw.parse("mail_from", &default_mail_from(&issuer), |t| {
                 t.parse::<lettre::message::Mailbox>()
                     .map(|_| t.to_owned())
                     .map_err(|_| format!("`{t}` is not a mailbox"))
@@ -351,6 +351,21 @@ pub fn unknown_env_vars() -> Vec<String> {
         .collect()
 }
 
+/// The sender when `mail_from` is not set: `no-reply` at the issuer's host, so mail says where
+/// it comes from (an IP address as a domain literal).
+fn default_mail_from(issuer: &str) -> String {
+    let hosts = match Url::parse(issuer).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+        Some(url::Host::Domain(name)) => vec![name],
+        Some(url::Host::Ipv4(ip)) => vec![ip.to_string(), format!("[{ip}]")],
+        Some(url::Host::Ipv6(ip)) => vec![format!("[{ip}]"), ip.to_string()],
+        None => vec![],
+    };
+    hosts
+        .into_iter()
+        .map(|host| format!("Keyhaven <no-reply@{host}>"))
+        .find(|sender| sender.parse::<lettre::message::Mailbox>().is_ok())
+        .unwrap_or_else(|| "Keyhaven <no-reply@localhost>".to_owned())
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +438,19 @@ mod tests {
             settings(&[("issuer", "https://a.example/t/")]).unwrap().issuer,
             "https://a.example/t"
         );
+    }
+
+    #[test]
+    fn the_default_sender_is_at_the_issuers_host() {
+        let https = settings(&[("issuer", "https://id.example.com")]).unwrap();
+        assert_eq!(https.mail_from, "Keyhaven <no-reply@id.example.com>");
+        assert!(settings(&[])
+            .unwrap()
+            .mail_from
+            .parse::<lettre::message::Mailbox>()
+            .is_ok());
+        let set = settings(&[("mail_from", "Ops <ops@example.org>")]).unwrap();
+        assert_eq!(set.mail_from, "Ops <ops@example.org>");
     }
 
     #[test]

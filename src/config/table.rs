@@ -112,7 +112,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "mail_from",
-        "Keyhaven <no-reply@localhost>",
+        "Keyhaven <no-reply@HOST>, HOST the issuer's host",
         "sender address of the mail Keyhaven sends",
     ),
     (

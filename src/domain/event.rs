@@ -72,6 +72,40 @@ pub mod kind {
     pub const RESOURCE_UPDATED: EventKind = EventKind("resource_updated");
     pub const RESOURCE_DELETED: EventKind = EventKind("resource_deleted");
     pub const ADMIN_ACTION: EventKind = EventKind("admin_action");
+
+    /// Every kind, for code that must say something about each (the activity page's words).
+    pub const ALL: &[EventKind] = &[
+        LOGIN,
+        LOCKOUT,
+        OTP,
+        RECOVERY_CODE_USED,
+        TOTP_ENABLED,
+        TOTP_DISABLED,
+        RESET_REQUESTED,
+        RESET_COMPLETED,
+        PASSWORD_CHANGED,
+        TOKEN_ISSUED,
+        TOKEN_REFRESHED,
+        REFRESH_TOKEN_REUSE,
+        TOKEN_REVOKED,
+        CODE_REPLAY,
+        LOGOUT,
+        CLIENT_AUTH_FAILED,
+        RATE_LIMITED,
+        ACCOUNT_CREATED,
+        ACCOUNT_DISABLED,
+        ACCOUNT_ENABLED,
+        ACCOUNT_CHANGED,
+        ACCOUNT_UNLOCKED,
+        CLIENT_CREATED,
+        CLIENT_UPDATED,
+        CLIENT_SECRET_ROTATED,
+        CLIENT_DELETED,
+        RESOURCE_CREATED,
+        RESOURCE_UPDATED,
+        RESOURCE_DELETED,
+        ADMIN_ACTION,
+    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -52,6 +52,31 @@ impl ScopeSet {
     }
 }
 
+/// The scopes a person is asked about, in the order they read them: who they are first, then
+/// the standard claims, staying connected, and any other scope alphabetically.
+pub fn in_reading_order<I: IntoIterator<Item = String>>(tokens: I) -> Vec<String> {
+    const FIXED: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
+    let rank = |t: &str| FIXED.iter().position(|f| *f == t).unwrap_or(FIXED.len());
+    let mut tokens: Vec<String> = tokens.into_iter().collect();
+    tokens.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    tokens.dedup();
+    tokens
+}
+
+/// What a scope lets an application do, in words a person understands. A scope we have no
+/// words for is named, quoted, rather than hidden.
+pub fn description(scope: &str) -> std::borrow::Cow<'static, str> {
+    match scope {
+        "openid" => "Confirm who you are".into(),
+        "profile" => "See your name and profile details".into(),
+        "email" => "See your email address".into(),
+        "address" => "See your postal address".into(),
+        "phone" => "See your phone number".into(),
+        "offline_access" => "Stay connected when you are away".into(),
+        other => format!("Access to \u{201c}{other}\u{201d}").into(),
+    }
+}
+
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.tokens().join(" "))
@@ -83,5 +108,39 @@ mod tests {
             assert_eq!(ScopeSet::parse(bad), Err(InvalidScope), "{bad:?}");
         }
         assert_eq!(ScopeSet::from_tokens(["a b"]), Err(InvalidScope));
+    }
+
+    #[test]
+    fn scopes_read_in_a_fixed_order_then_alphabetically() {
+        let tokens = [
+            "zeta",
+            "offline_access",
+            "email",
+            "alpha",
+            "openid",
+            "phone",
+            "profile",
+            "address",
+        ];
+        assert_eq!(
+            in_reading_order(tokens.map(str::to_owned)),
+            [
+                "openid",
+                "profile",
+                "email",
+                "address",
+                "phone",
+                "offline_access",
+                "alpha",
+                "zeta"
+            ]
+        );
+    }
+
+    #[test]
+    fn scopes_are_described_in_words() {
+        assert_eq!(description("openid"), "Confirm who you are");
+        assert_eq!(description("offline_access"), "Stay connected when you are away");
+        assert_eq!(description("calendar.read"), "Access to \u{201c}calendar.read\u{201d}");
     }
 }

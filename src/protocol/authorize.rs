@@ -94,9 +94,9 @@ pub struct ErrorRedirect {
 pub fn client_id(params: &Params) -> Result<&str, RequestError> {
     match params.single("client_id") {
         Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(RequestError::Untrusted("The request has no client_id.".into())),
+        Ok(None) => Err(RequestError::Untrusted("The application did not say who it is.".into())),
         Err(_) => Err(RequestError::Untrusted(
-            "The request names client_id more than once.".into(),
+            "The application named itself more than once.".into(),
         )),
     }
 }
@@ -112,7 +112,7 @@ pub fn validate(
 ) -> Result<AuthorizationRequest, RequestError> {
     let redirect_uri = params
         .single("redirect_uri")
-        .map_err(|_| RequestError::Untrusted("The request names redirect_uri more than once.".into()))?;
+        .map_err(|_| RequestError::Untrusted("The application named more than one address to return to.".into()))?;
     let redirect_to =
         redirect_uri::for_authorization(client, redirect_uri).map_err(|m| RequestError::Untrusted(m.into()))?;
     // A state too long to echo is refused and not echoed: otherwise the request would decide
@@ -302,7 +302,7 @@ pub fn validate(
 pub fn recheck(request: &AuthorizationRequest, client: &Client) -> Result<(), RequestError> {
     if redirect_uri::registered(&client.redirect_uris, &request.redirect_to).is_none() {
         return Err(RequestError::Untrusted(
-            "The redirect_uri is no longer registered for this application.".into(),
+            "The address this application returns to is no longer registered.".into(),
         ));
     }
     let refuse = |error: ProtocolError| {
@@ -398,19 +398,6 @@ pub fn code_redirect(request: &AuthorizationRequest, code: &str, issuer: &str) -
     }
     params.push(("iss", issuer));
     redirect_uri::redirect_with(&request.redirect_to, &params)
-}
-
-/// What a scope means, in the words the consent page uses.
-pub fn scope_description(scope: &str) -> &'static str {
-    match scope {
-        "openid" => "Know who you are (your account identifier)",
-        "profile" => "See your profile: name, picture, locale",
-        "email" => "See your email address",
-        "address" => "See your postal address",
-        "phone" => "See your phone number",
-        "offline_access" => "Stay connected when you are not using it",
-        _ => "Access you have not seen described",
-    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub struct ValidLogout {
     pub hint_sid: Option<String>,
     /// Where to send the person afterwards, `state` included.
     pub redirect: Option<String>,
+    /// The client that asked, named by the request or its hint.
+    pub client_id: Option<String>,
 }
 
 pub enum LogoutError {
@@ -45,12 +47,14 @@ pub async fn validate(
         .as_ref()
         .is_some_and(|s| s.len() > super::authorize::MAX_ECHOED_LEN)
     {
-        return Err(LogoutError::Refused("The sign-out request's state is too long."));
+        return Err(LogoutError::Refused(
+            "The application sent a sign-out request that is too long.",
+        ));
     }
     let hint = match &request.id_token_hint {
         Some(token) => Some(
             verify_hint(token)
-                .map_err(|_| LogoutError::Refused("The logout request carries an invalid id_token_hint."))?,
+                .map_err(|_| LogoutError::Refused("The application sent a sign-out request we cannot verify. Go back to the application and sign out from there again."))?,
         ),
         None => None,
     };
@@ -61,7 +65,9 @@ pub async fn validate(
     });
     let client_id = match (&request.client_id, &hint_client) {
         (Some(a), Some(b)) if a != b => {
-            return Err(LogoutError::Refused("client_id does not match the id_token_hint."))
+            return Err(LogoutError::Refused(
+                "The sign-out request names two different applications.",
+            ))
         }
         (Some(id), _) | (None, Some(id)) => Some(id.clone()),
         (None, None) => None,
@@ -69,16 +75,16 @@ pub async fn validate(
     let redirect = match &request.post_logout_redirect_uri {
         None => None,
         Some(uri) => {
-            let Some(client_id) = client_id else {
+            let Some(client_id) = client_id.clone() else {
                 return Err(LogoutError::Refused(
-                    "post_logout_redirect_uri needs a client_id or an id_token_hint.",
+                    "The sign-out request asks to return to an address without saying which application it is for.",
                 ));
             };
             let client: Option<Client> = store.find_client(&client_id).await.map_err(LogoutError::Store)?;
             let registered = client.is_some_and(|c| redirect_uri::post_logout_registered(&c, uri));
             if !registered {
                 return Err(LogoutError::Refused(
-                    "The post_logout_redirect_uri is not registered for this application.",
+                    "The sign-out request asks to return to an address this application has not registered.",
                 ));
             }
             let mut params = Vec::new();
@@ -93,5 +99,9 @@ pub async fn validate(
         .and_then(|c| c.get("sid"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    Ok(ValidLogout { hint_sid, redirect })
+    Ok(ValidLogout {
+        hint_sid,
+        redirect,
+        client_id,
+    })
 }

@@ -22,11 +22,11 @@ pub fn for_authorization(client: &Client, sent: Option<&str>) -> Result<String, 
     match sent {
         Some(uri) => registered(&client.redirect_uris, uri)
             .map(|_| uri.to_owned())
-            .ok_or("The redirect_uri is not registered for this application."),
+            .ok_or("The application asked to return to an address it has not registered."),
         None => match client.redirect_uris.as_slice() {
             [only] => Ok(only.as_str().to_owned()),
-            [] => Err("This application has no registered redirect URI."),
-            _ => Err("The request has no redirect_uri and the application has several."),
+            [] => Err("This application has no registered address to return to."),
+            _ => Err("The application did not say which of its addresses to return to."),
         },
     }
 }

@@ -437,11 +437,14 @@ pub enum OwnPasswordChange {
     Refused { problems: Vec<String> },
 }
 
+/// What the password page says when the current password was wrong.
+pub const CURRENT_PASSWORD_WRONG: &str = "The current password is wrong.";
+
 /// Why changing the password is refused while the account is locked, in words.
-pub fn password_locked_message(until: UnixTime) -> String {
+pub fn password_locked_message(until: UnixTime, now: UnixTime) -> String {
     format!(
-        "Too many wrong passwords: changing the password is locked until {} (UTC). A password reset unlocks it at once.",
-        lockout::when(until)
+        "Too many wrong passwords: changing the password is locked. {} Resetting your password unlocks your account at once.",
+        lockout::try_again_in(until, now)
     )
 }
 
@@ -475,7 +478,7 @@ pub async fn change_own_password(
     };
     let mut problems: Vec<String> = Vec::new();
     if !current_ok {
-        problems.push("The current password is wrong.".to_owned());
+        problems.push(CURRENT_PASSWORD_WRONG.to_owned());
     }
     problems.extend(
         new_password_problems(user, password, confirm)
@@ -483,7 +486,7 @@ pub async fn change_own_password(
             .map(str::to_owned),
     );
     if let Some(until) = locked_now {
-        problems.push(password_locked_message(until));
+        problems.push(password_locked_message(until, services.clock.now()));
     }
     if !problems.is_empty() {
         let mut event = peer
@@ -549,14 +552,18 @@ async fn send_reset_link(services: &Services, email: &str, peer: &Peer) -> Resul
     Ok(())
 }
 
-/// Whether a reset link works now: the newest of its person, unused and unexpired.
-pub async fn reset_link_is_live(services: &Services, token: &str) -> Result<bool, StoreError> {
+/// The username of a reset link's person if the link works now (the newest of its person,
+/// unused and unexpired): the form names the account to the browser's password manager.
+pub async fn reset_link_username(services: &Services, token: &str) -> Result<Option<String>, StoreError> {
     let hash = SecretHash::of(token);
-    Ok(services
+    let Some(user_id) = services
         .store
         .find_reset_token(hash.as_str(), services.clock.now())
         .await?
-        .is_some())
+    else {
+        return Ok(None);
+    };
+    Ok(services.store.find_user_by_id(&user_id).await?.map(|u| u.username))
 }
 
 /// What using a reset link came to.
@@ -567,7 +574,10 @@ pub enum Reset {
     /// The link does not work (unknown, used, superseded or expired).
     LinkInvalid,
     /// Not changed, for these reasons (in words); the link still works.
-    Refused { problems: Vec<&'static str> },
+    Refused {
+        problems: Vec<&'static str>,
+        username: String,
+    },
 }
 
 /// Sets a new password through a reset link, which works once.
@@ -588,7 +598,10 @@ pub async fn reset_password(
     };
     let problems = new_password_problems(&user, password, confirm);
     if !problems.is_empty() {
-        return Ok(Reset::Refused { problems });
+        return Ok(Reset::Refused {
+            problems,
+            username: user.username,
+        });
     }
     // Spend the link first: of two submissions, one wins.
     if services.store.consume_reset_token(hash.as_str(), now).await?.is_none() {

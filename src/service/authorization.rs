@@ -11,12 +11,12 @@ use serde_json::Value;
 use super::Services;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
 use crate::domain::client::Client;
-use crate::domain::scope::ScopeSet;
+use crate::domain::scope::{self, ScopeSet};
 use crate::domain::user::User;
 use crate::protocol::access_token;
 use crate::protocol::authorize::{
-    self, code_redirect, error_redirect, next_step, scope_description, AuthorizationRequest, ErrorRedirect, Params,
-    Progress, RequestError, Step,
+    self, code_redirect, error_redirect, next_step, AuthorizationRequest, ErrorRedirect, Params, Progress,
+    RequestError, Step,
 };
 use crate::protocol::error::{err, OAuthError};
 use crate::protocol::token::id_token;
@@ -316,8 +316,10 @@ async fn issue_code(
 pub struct ConsentQuestion {
     pub client_name: String,
     pub username: String,
-    /// Each scope asked for, with what it means in words.
-    pub scopes: Vec<(String, &'static str)>,
+    /// What each scope asked for lets the application do, in words, in reading order.
+    pub scopes: Vec<String>,
+    /// The host the person goes back to afterwards (none for an app's private-use scheme).
+    pub return_host: Option<String>,
 }
 
 /// The question for the kept request `pending_id`, or where the browser goes instead.
@@ -335,21 +337,19 @@ pub async fn consent_question(
             pending_id: pending_id.to_owned(),
         }));
     };
-    let scopes = kept
-        .request
-        .scopes()
-        .map(|s| s.tokens())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|name| {
-            let description = scope_description(&name);
-            (name, description)
-        })
+    let tokens = kept.request.scopes().map(|s| s.tokens()).unwrap_or_default();
+    let scopes = scope::in_reading_order(tokens)
+        .iter()
+        .map(|name| scope::description(name).into_owned())
         .collect();
+    let return_host = url::Url::parse(&kept.request.redirect_to)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
     Ok(Ok(ConsentQuestion {
         client_name: kept.client.name,
         username: user.username.clone(),
         scopes,
+        return_host,
     }))
 }
 

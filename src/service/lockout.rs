@@ -103,6 +103,17 @@ pub async fn unlock(state: &Services, user: &User) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// When a lock that lasts `until` lets the person try again, as a sentence: "Try again in
+/// about N minutes." (at least one minute, rounded up).
+pub fn try_again_in(until: UnixTime, now: UnixTime) -> String {
+    let minutes = ((until - now).max(1) + 59) / 60;
+    if minutes == 1 {
+        "Try again in about 1 minute.".to_owned()
+    } else {
+        format!("Try again in about {minutes} minutes.")
+    }
+}
+
 /// An RFC 3339 time in UTC, for people.
 pub fn when(at: UnixTime) -> String {
     humantime::format_rfc3339_seconds(
@@ -126,4 +137,17 @@ fn mail_lockout(state: &Services, user: &User, until: UnixTime) {
         ),
         kind: "account_locked",
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::try_again_in;
+
+    #[test]
+    fn the_wait_is_said_in_whole_minutes_rounded_up() {
+        assert_eq!(try_again_in(1060, 1000), "Try again in about 1 minute.");
+        assert_eq!(try_again_in(1000, 1000), "Try again in about 1 minute.");
+        assert_eq!(try_again_in(1061, 1000), "Try again in about 2 minutes.");
+        assert_eq!(try_again_in(4600, 1000), "Try again in about 60 minutes.");
+    }
 }

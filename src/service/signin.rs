@@ -400,6 +400,8 @@ pub enum Logout {
     /// The browser is signed in and the request did not name its session: ask first.
     Confirm {
         username: String,
+        /// The name of the application that asked, when the request says which.
+        app: Option<String>,
     },
     /// Signed out (or was not signed in); then to `redirect` when the request gave one.
     SignedOut {
@@ -433,8 +435,13 @@ pub async fn logout(
     if let Some((session, user)) = session {
         let hint_names_this_session = valid.hint_sid.as_deref() == Some(session.sid.as_str());
         if !(confirmation == Confirmation::Confirmed || hint_names_this_session) {
+            let app = match &valid.client_id {
+                Some(id) => client_name(services, id).await.map_err(LogoutError::Store)?,
+                None => None,
+            };
             return Ok(Logout::Confirm {
                 username: user.username,
+                app,
             });
         }
         sign_out(services, &user, &session.sid, "logout", peer, None)

@@ -17,9 +17,10 @@ use super::error::PageError;
 use super::extract::{NoFields, SignedIn, SignedInForm};
 use super::flash::{Flash, Notice};
 use super::paths;
+use super::words::{self, readable_time};
 use super::WebState;
+use crate::domain::scope;
 use crate::service::accounts::{self, AccountError, OwnPasswordChange};
-use crate::service::lockout::when;
 use crate::service::{apps, sessions, Peer};
 
 /// What a page of the account area shows besides the person.
@@ -27,15 +28,18 @@ use crate::service::{apps, sessions, Peer};
 struct Shown<'a> {
     notice: Option<&'a str>,
     problems: Vec<String>,
+    /// The field the problems are about: it takes the focus and points at them.
+    error_field: Option<&'static str>,
     devices: Option<Vec<serde_json::Value>>,
     apps: Option<Vec<serde_json::Value>>,
     events: Option<Vec<serde_json::Value>>,
 }
 
 impl Shown<'_> {
-    fn problems(problems: Vec<String>) -> Self {
+    fn problems(problems: Vec<String>, field: &'static str) -> Self {
         Self {
             problems,
+            error_field: Some(field),
             ..Self::default()
         }
     }
@@ -51,6 +55,7 @@ fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown<'_
     context.insert("email", &user.email);
     context.insert("name", user.claims.get("name").map(String::as_str).unwrap_or_default());
     context.insert("notice", &shown.notice);
+    context.insert("error_field", &shown.error_field);
     if !shown.problems.is_empty() {
         context.insert("problems", &shown.problems);
     }
@@ -69,11 +74,11 @@ fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown<'_
 /// The words of a refused field, on the page (400); any other failure is a `PageError`.
 fn refused(state: &WebState, signed_in: &SignedIn, section: &str, e: AccountError) -> Result<Response, PageError> {
     match e {
-        AccountError::Invalid { message, .. } => Ok(render(
+        AccountError::Invalid { message, field } => Ok(render(
             state,
             signed_in,
             section,
-            Shown::problems(vec![message]),
+            Shown::problems(vec![message], field),
             StatusCode::BAD_REQUEST,
         )),
         other => Err(other.into()),
@@ -184,10 +189,20 @@ pub async fn change_password(
                 ))
             }
             OwnPasswordChange::Locked { until } => (
-                Shown::problems(vec![accounts::password_locked_message(until)]),
+                Shown::problems(
+                    vec![accounts::password_locked_message(until, state.clock.now())],
+                    "current",
+                ),
                 StatusCode::TOO_MANY_REQUESTS,
             ),
-            OwnPasswordChange::Refused { problems } => (Shown::problems(problems), StatusCode::BAD_REQUEST),
+            OwnPasswordChange::Refused { problems } => {
+                let field = if problems.iter().any(|p| p == accounts::CURRENT_PASSWORD_WRONG) {
+                    "current"
+                } else {
+                    "password"
+                };
+                (Shown::problems(problems, field), StatusCode::BAD_REQUEST)
+            }
         };
     Ok(render(&state, &signed_in, "password", shown, status))
 }
@@ -201,8 +216,8 @@ async fn devices_page(state: &WebState, signed_in: &SignedIn, notice: Option<&st
                 "sid": s.sid,
                 "label": crate::domain::device::label(s.user_agent.as_deref()),
                 "ip": s.ip.clone().unwrap_or_default(),
-                "last_seen": when(s.last_seen_at),
-                "created": when(s.created_at),
+                "last_seen": readable_time(s.last_seen_at),
+                "created": readable_time(s.created_at),
                 "current": s.sid == signed_in.session.sid,
             })
         })
@@ -260,7 +275,13 @@ async fn apps_page(state: &WebState, signed_in: &SignedIn, notice: Option<&str>)
     let list = apps::connected_apps(state, &signed_in.user)
         .await?
         .into_iter()
-        .map(|a| json!({ "client_id": a.client_id, "name": a.name, "scope": a.scope }))
+        .map(|a| {
+            let access: Vec<String> = scope::in_reading_order(a.scope.split_whitespace().map(str::to_owned))
+                .iter()
+                .map(|s| scope::description(s).into_owned())
+                .collect();
+            json!({ "client_id": a.client_id, "name": a.name, "access": access })
+        })
         .collect();
     let shown = Shown {
         notice,
@@ -294,7 +315,14 @@ pub async fn activity(State(state): State<WebState>, signed_in: SignedIn, flash:
     let rows = accounts::recent_activity(&state, &signed_in.user)
         .await?
         .iter()
-        .map(|e| json!({ "at": when(e.at), "kind": e.kind, "outcome": e.outcome, "ip": e.ip.clone().unwrap_or_default() }))
+        .map(|e| {
+            json!({
+                "at": readable_time(e.at),
+                "what": words::event_sentence(&e.kind, &e.outcome),
+                "outcome": words::outcome_word(&e.outcome),
+                "ip": e.ip.clone().unwrap_or_default(),
+            })
+        })
         .collect();
     let shown = Shown {
         events: Some(rows),

@@ -1,9 +1,14 @@
 //! The browser: its cookie, its signed-in session, and CSRF tokens bound to it.
 //!
-//! Every browser gets one cookie, `__Host-keyhaven` (HttpOnly, Secure, SameSite=Lax, Path=/, no
-//! Domain), holding 256 random bits. Before sign-in it only anchors CSRF tokens and pending
-//! authorization requests; sign-in replaces it with a fresh value (no session fixation) whose
-//! SHA-256 keys the `browser_sessions` row.
+//! A browser's cookie is `__Host-keyhaven` (HttpOnly, Secure, SameSite=Lax, Path=/, no Domain),
+//! holding 256 random bits. Before sign-in it only anchors CSRF tokens and pending
+//! authorization requests, and lasts the browser session; sign-in replaces it with a fresh
+//! value (no session fixation) whose SHA-256 keys the `browser_sessions` row, lasting the
+//! browser session too unless the person asked to stay signed in (then `Max-Age` is the
+//! session's absolute lifetime; the server ends it on its idle and absolute expiry either way).
+//!
+//! The sign-in page shown to a browser without that cookie does not set it: its form's CSRF
+//! token is anchored to a cookie of its own, `__Host-keyhaven-form`, that means nothing else.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -23,6 +28,10 @@ use crate::service::signin::{self, SessionRecord};
 pub const SECURE_COOKIE: &str = "__Host-keyhaven";
 /// Only with `dev_insecure_cookies`, on a loopback http issuer.
 pub const DEV_COOKIE: &str = "keyhaven";
+/// The cookie that anchors the CSRF token of a sign-in form shown to a browser without
+/// [`SECURE_COOKIE`].
+pub const SECURE_FORM_COOKIE: &str = "__Host-keyhaven-form";
+pub const DEV_FORM_COOKIE: &str = "keyhaven-form";
 
 pub fn cookie_name(settings: &Settings) -> &'static str {
     if settings.dev_insecure_cookies {
@@ -32,37 +41,87 @@ pub fn cookie_name(settings: &Settings) -> &'static str {
     }
 }
 
+fn form_cookie_name(settings: &Settings) -> &'static str {
+    if settings.dev_insecure_cookies {
+        DEV_FORM_COOKIE
+    } else {
+        SECURE_FORM_COOKIE
+    }
+}
+
+/// Which cookie a [`Browser`] value is, and how long it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The browser's cookie; `persistent` outlives the browser session.
+    Browser { persistent: bool },
+    /// The sign-in form's CSRF anchor (browser session).
+    SignInForm,
+}
+
 /// The browser's cookie value. `fresh` when this response must set it.
 pub struct Browser {
     id: String,
     pub fresh: bool,
+    kind: Kind,
+}
+
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| {
+            *k == name && v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(|(_, v)| v.to_owned())
 }
 
 impl Browser {
     /// The browser's cookie, or a new one when it has none (or a malformed one).
     pub fn from_headers(headers: &HeaderMap, settings: &Settings) -> Self {
-        let name = cookie_name(settings);
-        let existing = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, v)| {
-                *k == name && v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
-            .map(|(_, v)| v.to_owned());
-        match existing {
-            Some(id) => Self { id, fresh: false },
+        match read_cookie(headers, cookie_name(settings)) {
+            Some(id) => Self {
+                id,
+                fresh: false,
+                kind: Kind::Browser { persistent: false },
+            },
             None => Self::new(),
         }
     }
 
-    /// A new random cookie value (at sign-in, and for browsers that have none).
+    /// The sign-in form's cookie, or a new one: the CSRF anchor of a browser that has no
+    /// browser cookie yet.
+    pub fn sign_in_form(headers: &HeaderMap, settings: &Settings) -> Self {
+        match read_cookie(headers, form_cookie_name(settings)) {
+            Some(id) => Self {
+                id,
+                fresh: false,
+                kind: Kind::SignInForm,
+            },
+            None => Self {
+                id: random_base64url(32),
+                fresh: true,
+                kind: Kind::SignInForm,
+            },
+        }
+    }
+
+    /// A new random cookie value for a browser that has none, for the browser session.
     pub fn new() -> Self {
+        Self::signing_in(false)
+    }
+
+    /// The new cookie of a browser signing in: kept across browser restarts when the person
+    /// asked to stay signed in, else for the browser session.
+    pub fn signing_in(stay_signed_in: bool) -> Self {
         Self {
             id: random_base64url(32),
             fresh: true,
+            kind: Kind::Browser {
+                persistent: stay_signed_in,
+            },
         }
     }
 
@@ -71,6 +130,7 @@ impl Browser {
         Self {
             id: String::new(),
             fresh: false,
+            kind: Kind::Browser { persistent: false },
         }
     }
 
@@ -84,7 +144,10 @@ impl Browser {
         let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
             return String::new();
         };
-        mac.update(b"csrf:");
+        mac.update(match self.kind {
+            Kind::Browser { .. } => b"csrf:".as_slice(),
+            Kind::SignInForm => b"csrf-sign-in-form:".as_slice(),
+        });
         mac.update(self.id.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
@@ -98,13 +161,16 @@ impl Browser {
     }
 
     pub fn set_cookie(&self, settings: &Settings) -> HeaderValue {
-        let attributes = if settings.dev_insecure_cookies { "" } else { "; Secure" };
-        let value = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{attributes}",
-            cookie_name(settings),
-            self.id,
-            settings.session_absolute_ttl
-        );
+        let secure = if settings.dev_insecure_cookies { "" } else { "; Secure" };
+        let (name, max_age) = match self.kind {
+            Kind::Browser { persistent: true } => (
+                cookie_name(settings),
+                format!("; Max-Age={}", settings.session_absolute_ttl),
+            ),
+            Kind::Browser { persistent: false } => (cookie_name(settings), String::new()),
+            Kind::SignInForm => (form_cookie_name(settings), String::new()),
+        };
+        let value = format!("{name}={}; Path=/; HttpOnly; SameSite=Lax{max_age}{secure}", self.id);
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 

@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
-use serde_json::json;
 use tera::Context;
 
 use super::authorize::{go, visitor};
@@ -46,17 +45,13 @@ pub async fn show(
         Ok(question) => question,
         Err(next) => return go(&state, &browser, visitor.signed_in.is_some(), next),
     };
-    let scopes: Vec<_> = question
-        .scopes
-        .iter()
-        .map(|(name, description)| json!({ "name": name, "description": description }))
-        .collect();
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("request_id", &query.request);
     context.insert("client_name", &question.client_name);
     context.insert("username", &question.username);
-    context.insert("scopes", &scopes);
+    context.insert("scopes", &question.scopes);
+    context.insert("return_host", &question.return_host);
     Ok(state.pages.render(StatusCode::OK, "consent.html", &context))
 }
 

@@ -132,7 +132,7 @@ pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
         StatusCode::TOO_MANY_REQUESTS => PageError::new(
             status,
             "Too many requests",
-            "Too many attempts from your network. Wait a moment and try again.",
+            "Too many attempts from your network. Try again in about a minute.",
         ),
         _ => PageError::new(status, "Something went wrong", "Please try again later."),
     };

@@ -85,6 +85,13 @@ pub struct CsrfForm<T> {
     pub form: T,
 }
 
+/// The sign-in form's post: [`CsrfForm`], where a browser without its cookie yet presents the
+/// token of the sign-in form's own cookie (`Browser::sign_in_form`).
+pub struct SignInCsrfForm<T> {
+    pub browser: Browser,
+    pub form: T,
+}
+
 /// A CSRF-checked form post from a signed-in browser. The token is checked first: a forged
 /// post is refused before the session is looked at (or touched).
 pub struct SignedInForm<T> {
@@ -97,6 +104,15 @@ struct CsrfField {
     csrf_token: Option<String>,
 }
 
+/// What a form's CSRF token is bound to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    /// The browser's cookie.
+    Browser,
+    /// The browser's cookie, or the sign-in form's when the browser has none.
+    SignInForm,
+}
+
 /// A form of no fields but the CSRF token.
 #[derive(Deserialize)]
 pub struct NoFields {}
@@ -105,12 +121,17 @@ pub struct NoFields {}
 async fn read_checked_form<T: DeserializeOwned, S: Send + Sync>(
     request: Request,
     state: &S,
+    anchor: Anchor,
 ) -> Result<(WebState, Browser, T), Response>
 where
     WebState: FromRef<S>,
 {
     let web = WebState::from_ref(state);
     let browser = Browser::from_headers(request.headers(), &web.settings);
+    let csrf_anchor = match anchor {
+        Anchor::SignInForm if browser.fresh => Some(Browser::sign_in_form(request.headers(), &web.settings)),
+        _ => None,
+    };
     let unreadable = |status: StatusCode| {
         PageError::new(
             status,
@@ -125,7 +146,11 @@ where
     let token = serde_urlencoded::from_bytes::<CsrfField>(&bytes)
         .ok()
         .and_then(|f| f.csrf_token);
-    if !browser.csrf_ok(&web.csrf_key, token.as_deref()) {
+    if !csrf_anchor
+        .as_ref()
+        .unwrap_or(&browser)
+        .csrf_ok(&web.csrf_key, token.as_deref())
+    {
         return Err(PageError::form_expired().into_response());
     }
     let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|_| unreadable(StatusCode::UNPROCESSABLE_ENTITY))?;
@@ -139,7 +164,19 @@ where
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
-        let (_, browser, form) = read_checked_form(request, state).await?;
+        let (_, browser, form) = read_checked_form(request, state, Anchor::Browser).await?;
+        Ok(Self { browser, form })
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for SignInCsrfForm<T>
+where
+    WebState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let (_, browser, form) = read_checked_form(request, state, Anchor::SignInForm).await?;
         Ok(Self { browser, form })
     }
 }
@@ -152,7 +189,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
         let asked = request.uri().clone();
-        let (web, browser, form) = read_checked_form(request, state).await?;
+        let (web, browser, form) = read_checked_form(request, state, Anchor::Browser).await?;
         let signed_in = SignedIn::of(&web, browser, &asked).await?;
         Ok(Self { signed_in, form })
     }

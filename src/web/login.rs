@@ -2,10 +2,12 @@
 //! the same page, status and time; a locked name or account gets only "too many attempts" (the
 //! rules are in `service::signin` and `service::lockout`). A person with TOTP continues at
 //! `/login/otp`. Signed in, the browser goes back to the authorization request it came from,
-//! else to the local page it asked for (`return_to`), else to the account.
+//! else to the local page it asked for (`return_to`), else to the account. A browser without
+//! its cookie gets none from this page: its form is anchored to the sign-in form's cookie
+//! (`Browser::sign_in_form`).
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -14,11 +16,13 @@ use tera::Context;
 use super::authorize::{expired_for, expired_signed_in, load_pending, see_other};
 use super::browser::{self, Browser};
 use super::error::PageError;
-use super::extract::CsrfForm;
+use super::extract::SignInCsrfForm;
 use super::flash::Flash;
 use super::paths;
 use super::WebState;
 use crate::domain::local_path::LocalPath;
+use crate::domain::UnixTime;
+use crate::service::lockout::try_again_in;
 use crate::service::signin::{self, BrowserIds, NewSession, PasswordStep, Refusal, Resume};
 use crate::service::Peer;
 
@@ -37,10 +41,20 @@ pub struct LoginForm {
     login: String,
     #[serde(default)]
     password: String,
+    /// "Keep me signed in": the cookie outlives the browser session.
+    remember: Option<String>,
 }
 
 pub const WRONG_CREDENTIALS: &str = "Wrong username or password.";
-pub const TOO_MANY_ATTEMPTS: &str = "Too many attempts. Try again later.";
+
+/// What a locked sign-in says: when to try again, and how to get in at once. The same for a
+/// right and a wrong password (the lock of the name typed is checked before the password).
+pub fn too_many_attempts(until: UnixTime, now: UnixTime) -> String {
+    format!(
+        "Too many attempts. {} Resetting your password unlocks your account at once.",
+        try_again_in(until, now)
+    )
+}
 
 /// The "form has expired" page, rendered now (for the consent page; the others take
 /// `CsrfForm`).
@@ -61,25 +75,39 @@ pub fn with_return_to(path: &str, return_to: Option<&LocalPath>) -> String {
     }
 }
 
+/// What the sign-in page shows besides the form.
+#[derive(Default)]
 struct LoginPage<'a> {
     request_id: Option<&'a str>,
     return_to: Option<&'a LocalPath>,
     notice: Option<&'a str>,
+    /// The name typed in the last attempt, kept in its field.
+    login: Option<&'a str>,
     error: Option<&'a str>,
+    remember: bool,
 }
 
 async fn login_page(
     state: &WebState,
     browser: &Browser,
+    headers: &HeaderMap,
     page: LoginPage<'_>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    // A browser without its cookie does not get one here: its form's token is anchored to the
+    // sign-in form's cookie.
+    let anchor = if browser.fresh {
+        Browser::sign_in_form(headers, &state.settings)
+    } else {
+        Browser::from_headers(headers, &state.settings)
+    };
     let mut context = Context::new();
-    context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
+    context.insert("csrf_token", &anchor.csrf_token(&state.csrf_key));
     context.insert("error", &page.error);
     context.insert("notice", &page.notice);
+    context.insert("remember", &page.remember);
     context.insert("return_to", &page.return_to.map(LocalPath::as_str));
-    let mut login_hint: Option<String> = None;
+    let mut login_hint: Option<String> = page.login.map(str::to_owned);
     let mut client_name: Option<String> = None;
     if let Some(id) = page.request_id {
         let request = match load_pending(state, browser, id).await {
@@ -92,7 +120,7 @@ async fn login_page(
             }
             Err(response) => return Ok(response),
         };
-        login_hint = request.login_hint.clone();
+        login_hint = login_hint.or_else(|| request.login_hint.clone());
         // The name is a courtesy: the page shows without it.
         client_name = signin::client_name(state, &request.client_id).await.ok().flatten();
         context.insert("request_id", id);
@@ -100,13 +128,14 @@ async fn login_page(
     context.insert("login_hint", &login_hint);
     context.insert("client_name", &client_name);
     let response = state.pages.render(status, "login.html", &context);
-    Ok(browser.with_cookie(response, &state.settings))
+    Ok(anchor.with_cookie(response, &state.settings))
 }
 
 pub async fn show(
     State(state): State<WebState>,
     browser: Browser,
     flash: Flash,
+    headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let return_to = return_to(query.return_to.as_deref());
@@ -114,19 +143,21 @@ pub async fn show(
         request_id: query.request.as_deref(),
         return_to: return_to.as_ref(),
         notice: flash.text(),
-        error: None,
+        ..LoginPage::default()
     };
-    login_page(&state, &browser, page, StatusCode::OK).await
+    login_page(&state, &browser, &headers, page, StatusCode::OK).await
 }
 
 pub async fn submit(
     State(state): State<WebState>,
     peer: Peer,
-    CsrfForm { browser, form }: CsrfForm<LoginForm>,
+    headers: HeaderMap,
+    SignInCsrfForm { browser, form }: SignInCsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let request_id = form.request.as_deref().filter(|r| !r.is_empty());
     let return_to = return_to(form.return_to.as_deref());
-    let fresh = Browser::new();
+    let remember = form.remember.is_some();
+    let fresh = Browser::signing_in(remember);
     let ids = BrowserIds {
         current: &browser.hash(),
         signed_in: &fresh.hash(),
@@ -135,19 +166,28 @@ pub async fn submit(
     let (error, status) = match signin::password_step(&state, ids, &form.login, &password, request_id, &peer).await? {
         PasswordStep::SignedIn(session) => return Ok(signed_in(&state, &fresh, &session, return_to.as_ref())),
         PasswordStep::SecondFactor => {
-            let otp = with_return_to(paths::LOGIN_OTP, return_to.as_ref());
+            let mut otp = with_return_to(paths::LOGIN_OTP, return_to.as_ref());
+            if remember {
+                otp.push(if otp.contains('?') { '&' } else { '?' });
+                otp.push_str("remember=yes");
+            }
             return Ok(see_other(&otp, &browser, &state));
         }
-        PasswordStep::Refused(Refusal::WrongCredentials) => (WRONG_CREDENTIALS, StatusCode::UNAUTHORIZED),
-        PasswordStep::Refused(Refusal::Locked { .. }) => (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS),
+        PasswordStep::Refused(Refusal::WrongCredentials) => (WRONG_CREDENTIALS.to_owned(), StatusCode::UNAUTHORIZED),
+        PasswordStep::Refused(Refusal::Locked { until }) => (
+            too_many_attempts(until, state.clock.now()),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
     };
     let page = LoginPage {
         request_id,
         return_to: return_to.as_ref(),
-        notice: None,
-        error: Some(error),
+        login: Some(form.login.trim()).filter(|l| !l.is_empty()),
+        error: Some(&error),
+        remember,
+        ..LoginPage::default()
     };
-    login_page(&state, &browser, page, status).await
+    login_page(&state, &browser, &headers, page, status).await
 }
 
 /// Where a browser goes once signed in under its fresh cookie (303): back to the

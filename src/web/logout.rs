@@ -89,7 +89,9 @@ async fn logout(
     let browser_hash = (!browser.fresh).then(|| browser.hash());
     let mut response = match signin::logout(&state, &request, browser_hash.as_deref(), confirmation, &peer).await? {
         Logout::Forged => return Err(PageError::form_expired()),
-        Logout::Confirm { username } => return Ok(confirm_page(&state, &browser, &request, &username)),
+        Logout::Confirm { username, app } => {
+            return Ok(confirm_page(&state, &browser, &request, &username, app.as_deref()))
+        }
         Logout::SignedOut {
             redirect: Some(location),
         } => see_other(&location, &Browser::new_unset(), &state),
@@ -107,10 +109,17 @@ async fn logout(
     Ok(response)
 }
 
-fn confirm_page(state: &WebState, browser: &Browser, request: &LogoutRequest, username: &str) -> Response {
+fn confirm_page(
+    state: &WebState,
+    browser: &Browser,
+    request: &LogoutRequest,
+    username: &str,
+    app: Option<&str>,
+) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("username", username);
+    context.insert("app", &app);
     context.insert("id_token_hint", &request.id_token_hint);
     context.insert("client_id", &request.client_id);
     context.insert("post_logout_redirect_uri", &request.post_logout_redirect_uri);

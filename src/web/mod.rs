@@ -1,6 +1,7 @@
 //! Hosted pages: the authorization endpoint's front channel, sign-in, consent, the account
-//! area, errors. Server-rendered (tera), one small optional script, CSRF-protected forms, strict headers
-//! (set by layers in [`router`]).
+//! area, errors. Server-rendered (tera), working without JavaScript (one small script of ours
+//! adds "Show" buttons to password fields), CSRF-protected forms, strict headers (set by layers
+//! in [`router`]).
 
 pub mod account;
 pub mod authorize;
@@ -17,6 +18,7 @@ pub mod paths;
 pub mod reset;
 pub mod restore;
 pub mod security;
+pub mod words;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -165,6 +167,7 @@ where
         // pages' headers.
         .route(paths::STYLESHEET, get(pages::stylesheet))
         .route(paths::SCRIPT, get(pages::script))
+        .route(paths::SHOW_PASSWORD_SCRIPT, get(pages::show_password_script))
         .route(paths::FAVICON, get(pages::favicon))
         .route(paths::FAVICON_SVG, get(pages::favicon))
 }
@@ -177,8 +180,8 @@ where
     get(move || async move { (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, page)]) })
 }
 
-/// Content-Security-Policy of the hosted pages: scripts and styles only from our own files,
-/// never framed. No `form-action`: browsers apply it to the redirect that follows a form
+/// Content-Security-Policy of the hosted pages: scripts and styles only from our own files (no
+/// inline script), never framed. No `form-action`: browsers apply it to the redirect that follows a form
 /// post, which goes to the client.
 pub const PAGE_CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";

@@ -12,7 +12,7 @@ use tera::Context;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
-use super::login::{return_to, signed_in, TOO_MANY_ATTEMPTS};
+use super::login::{return_to, signed_in, too_many_attempts};
 use super::paths;
 use super::WebState;
 use crate::domain::local_path::LocalPath;
@@ -25,24 +25,34 @@ pub struct OtpForm {
     #[serde(default)]
     code: String,
     return_to: Option<String>,
+    /// "Keep me signed in", carried from the password step.
+    remember: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct OtpQuery {
     return_to: Option<String>,
+    remember: Option<String>,
+}
+
+/// What the code page carries along: where to go once signed in, and "Keep me signed in".
+struct Carried<'a> {
+    return_to: Option<&'a LocalPath>,
+    remember: bool,
 }
 
 fn otp_page(
     state: &WebState,
     browser: &Browser,
-    return_to: Option<&LocalPath>,
+    carried: &Carried<'_>,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("error", &error);
-    context.insert("return_to", &return_to.map(LocalPath::as_str));
+    context.insert("return_to", &carried.return_to.map(LocalPath::as_str));
+    context.insert("remember", &carried.remember);
     state.pages.render(status, "otp.html", &context)
 }
 
@@ -64,7 +74,11 @@ pub async fn show(
         return Err(start_again());
     }
     let return_to = return_to(query.return_to.as_deref());
-    Ok(otp_page(&state, &browser, return_to.as_ref(), None, StatusCode::OK))
+    let carried = Carried {
+        return_to: return_to.as_ref(),
+        remember: query.remember.is_some(),
+    };
+    Ok(otp_page(&state, &browser, &carried, None, StatusCode::OK))
 }
 
 pub async fn submit(
@@ -72,7 +86,8 @@ pub async fn submit(
     peer: Peer,
     CsrfForm { browser, form }: CsrfForm<OtpForm>,
 ) -> Result<Response, PageError> {
-    let fresh = Browser::new();
+    let remember = form.remember.is_some();
+    let fresh = Browser::signing_in(remember);
     let ids = BrowserIds {
         current: &browser.hash(),
         signed_in: &fresh.hash(),
@@ -84,16 +99,19 @@ pub async fn submit(
         SecondFactorStep::WrongCode => Ok(otp_page(
             &state,
             &browser,
-            return_to.as_ref(),
+            &Carried {
+                return_to: return_to.as_ref(),
+                remember,
+            },
             Some("Wrong code. Try again."),
             StatusCode::UNAUTHORIZED,
         )),
         SecondFactorStep::StartAgain => Err(start_again()),
-        SecondFactorStep::Locked { .. } => {
-            Err(
-                PageError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", TOO_MANY_ATTEMPTS)
-                    .with_next(paths::LOGIN, "Back to sign in"),
-            )
-        }
+        SecondFactorStep::Locked { until } => Err(PageError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            too_many_attempts(until, state.clock.now()),
+        )
+        .with_next(paths::LOGIN, "Back to sign in")),
     }
 }

@@ -26,6 +26,8 @@ const BUILT_IN: &[(&str, &str)] = &[
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");
 pub const SCRIPT: &str = include_str!("../../static/keyhaven.js");
 pub const FAVICON: &str = include_str!("../../static/favicon.svg");
+/// The pages' one script: a "Show" button for password fields (the pages work without it).
+pub const SHOW_PASSWORD_SCRIPT: &str = include_str!("../../static/show-password.js");
 
 pub struct Pages {
     tera: Tera,
@@ -125,6 +127,18 @@ pub async fn favicon() -> Response {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         FAVICON,
+    )
+        .into_response()
+}
+
+/// The "Show" button of password fields (the pages work without it).
+pub async fn show_password_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SHOW_PASSWORD_SCRIPT,
     )
         .into_response()
 }

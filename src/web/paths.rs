@@ -31,6 +31,7 @@ pub const STYLESHEET: &str = "/static/keyhaven.css";
 pub const SCRIPT: &str = "/static/keyhaven.js";
 pub const FAVICON: &str = "/favicon.ico";
 pub const FAVICON_SVG: &str = "/static/favicon.svg";
+pub const SHOW_PASSWORD_SCRIPT: &str = "/static/show-password.js";
 
 /// Every path at or under one of these is a hosted page, answered in HTML even by the layers
 /// in front of every face (deadlines, rate limits); everything else answers JSON.

@@ -96,10 +96,18 @@ fn link_invalid() -> PageError {
     .with_next(paths::RESET, "Ask for a new link")
 }
 
-fn password_page(state: &WebState, browser: &Browser, token: &str, problems: &[&str], status: StatusCode) -> Response {
+fn password_page(
+    state: &WebState,
+    browser: &Browser,
+    token: &str,
+    username: &str,
+    problems: &[&str],
+    status: StatusCode,
+) -> Response {
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("token", token);
+    context.insert("username", username);
     context.insert("problems", problems);
     let response = state.pages.render(status, "reset_form.html", &context);
     browser.with_cookie(response, &state.settings)
@@ -110,10 +118,10 @@ pub async fn show_link(
     browser: Browser,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    if !accounts::reset_link_is_live(&state, &token).await? {
+    let Some(username) = accounts::reset_link_username(&state, &token).await? else {
         return Err(link_invalid());
-    }
-    Ok(password_page(&state, &browser, &token, &[], StatusCode::OK))
+    };
+    Ok(password_page(&state, &browser, &token, &username, &[], StatusCode::OK))
 }
 
 pub async fn submit_link(
@@ -135,10 +143,11 @@ pub async fn submit_link(
             Ok(RESUME.clear(&state.settings, response))
         }
         Reset::LinkInvalid => Err(link_invalid()),
-        Reset::Refused { problems } => Ok(password_page(
+        Reset::Refused { problems, username } => Ok(password_page(
             &state,
             &browser,
             &token,
+            &username,
             &problems,
             StatusCode::BAD_REQUEST,
         )),

@@ -11,6 +11,7 @@ use tera::Context;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
+use super::paths;
 use super::WebState;
 use crate::service::accounts::{self, AccountError};
 use crate::service::Peer;
@@ -40,8 +41,9 @@ pub async fn submit(
         Ok(email) => Ok(state.pages.message(
             "Your email address is back",
             &format!(
-                "The account uses {email} again, and every session of it was signed out. Now choose a new password: ask for a reset link at /reset, it comes to this address."
+                "The account uses {email} again, and every session of it was signed out. Now choose a new password: ask for a reset link, it comes to this address."
             ),
+            (paths::RESET, "Reset your password"),
         )),
         Err(AccountError::NotFound) => Err(PageError::new(
             StatusCode::BAD_REQUEST,

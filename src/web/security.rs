@@ -55,7 +55,7 @@ fn page(state: &WebState, browser: &Browser, user: &User, shown: Shown, status: 
     if let Some(e) = &shown.enrollment {
         context.insert(
             "enrollment",
-            &json!({ "qr_svg": e.qr_svg, "base32": e.base32, "uri": e.uri }),
+            &json!({ "qr_svg": e.qr_svg, "key_groups": in_groups_of_four(&e.base32), "uri": e.uri }),
         );
     }
     if let Some(codes) = &shown.recovery_codes {
@@ -70,6 +70,16 @@ fn download_link(codes: &[String]) -> String {
     let text = codes.join("\n") + "\n";
     let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
     format!("data:text/plain;charset=utf-8,{}", encoded.replace('+', "%20"))
+}
+
+/// The key as people type it: groups of four characters.
+fn in_groups_of_four(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn error(message: &'static str) -> Shown {
@@ -184,4 +194,12 @@ pub async fn recovery_codes_saved(
 ) -> Response {
     let response = Notice::TotpOn.on(&state, to_page(&state, &signed_in.browser));
     CODES.clear(&state.settings, response)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_key_reads_in_groups_of_four() {
+        assert_eq!(super::in_groups_of_four("ABCDEFGHIJ"), "ABCD EFGH IJ");
+    }
 }

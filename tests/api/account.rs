@@ -315,7 +315,10 @@ async fn profile_email_change_and_activity() {
 
     app.state.events.flush().await;
     let activity = app.get_url("/account/activity").await.text().await.unwrap();
-    assert!(activity.contains("<td data-label=\"What\">login</td>"), "{activity}");
+    assert!(
+        activity.contains("<td data-label=\"What\">Signed in</td>"),
+        "{activity}"
+    );
     let forged = app
         .http
         .post(format!("{}/account/profile", app.address))

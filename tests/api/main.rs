@@ -32,6 +32,7 @@ mod metrics;
 mod oidc;
 mod pages;
 mod pages_flow;
+mod pages_words;
 mod resources;
 mod security;
 mod signin;

@@ -210,7 +210,7 @@ pub async fn enroll_totp(app: &TestApp) -> (Vec<u8>, Vec<String>) {
         .split('<')
         .next()
         .unwrap()
-        .to_owned();
+        .replace(' ', "");
     let secret = totp_rs::Secret::Encoded(base32).to_bytes().unwrap();
     let wrong = app
         .http
@@ -376,7 +376,7 @@ async fn five_wrong_passwords_lock_the_account_and_unknown_accounts_alike() {
         "the 6th attempt, with the right password, is refused"
     );
     let locked_page = normalised(&locked.text().await.unwrap());
-    assert!(locked_page.contains("Too many attempts. Try again later."));
+    assert!(locked_page.contains("Too many attempts. Try again in about 1 minute."));
     assert!(!locked_page.contains("Wrong username"));
 
     for _ in 0..5 {

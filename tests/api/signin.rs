@@ -103,8 +103,9 @@ async fn an_idle_session_ends_with_its_refresh_families_when_its_browser_returns
 #[tokio::test]
 async fn an_account_form_checks_its_csrf_token_before_the_session() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
-    // A browser with a cookie but no session: its own token gets it sent to sign in...
-    let page = app.get_url("/login").await.text().await.unwrap();
+    // A browser with a cookie but no session (the reset page anchors its form to the browser's
+    // cookie; the sign-in page sets none): its own token gets it sent to sign in...
+    let page = app.get_url("/reset").await.text().await.unwrap();
     let csrf = hidden(&page, "csrf_token").unwrap();
     let post = |form: Vec<(&'static str, String)>| {
         app.http
