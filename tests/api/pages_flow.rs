@@ -147,7 +147,7 @@ async fn totp_set_up_is_post_redirect_get_and_the_codes_show_until_done() {
         .split('<')
         .next()
         .unwrap()
-        .to_owned();
+        .replace(' ', "");
     let secret = totp_rs::Secret::Encoded(base32.clone()).to_bytes().unwrap();
 
     let wrong = post_form(
@@ -208,8 +208,8 @@ async fn totp_set_up_is_post_redirect_get_and_the_codes_show_until_done() {
     // With TOTP on: the state first, new codes next, "Turn off" last.
     let (state, regenerate, turn_off) = (
         after.find("is <strong>on</strong>").unwrap(),
-        after.find("Regenerate recovery codes").unwrap(),
-        after.find(">Turn off</button>").unwrap(),
+        after.find("Make new recovery codes").unwrap(),
+        after.find("Turn off two-step verification").unwrap(),
     );
     assert!(state < regenerate && regenerate < turn_off, "{after}");
 
@@ -583,10 +583,7 @@ async fn the_activity_table_stacks_on_narrow_screens() {
     app.state.events.flush().await;
     let html = html_of(&app, "/account/activity").await;
     assert!(html.contains("<table class=\"activity\">"), "{html}");
-    assert!(
-        html.contains("<td data-label=\"When (UTC)\">"),
-        "each cell names its column"
-    );
+    assert!(html.contains("<td data-label=\"When\">"), "each cell names its column");
     let css = app.get_url("/static/keyhaven.css").await.text().await.unwrap();
     let narrow = css
         .split("@media (max-width: 40rem)")

@@ -190,7 +190,8 @@ async fn no_page_shows_developer_words() {
     .await;
     walk.page("password refused", wrong_current).await;
     let started = post(&app, "/account/security/totp/start", &[("csrf_token", &csrf)]).await;
-    let enrolment = walk.page("totp enrolment", started).await;
+    assert_eq!(started.status(), 303, "Post/Redirect/Get");
+    let enrolment = walk.get(&app, "totp enrolment", "/account/security").await;
     let key = totp_key(&enrolment);
     let wrong = post(
         &app,
@@ -206,7 +207,8 @@ async fn no_page_shows_developer_words() {
         &[("csrf_token", &csrf), ("code", &code)],
     )
     .await;
-    walk.page("recovery codes", confirmed).await;
+    assert_eq!(confirmed.status(), 303, "Post/Redirect/Get");
+    walk.get(&app, "recovery codes", "/account/security").await;
     walk.get(&app, "security, on", "/account/security").await;
     app.state.events.flush().await;
     let activity = walk.get(&app, "activity after totp", "/account/activity").await;
@@ -270,8 +272,9 @@ async fn no_page_shows_developer_words() {
     // Password reset.
     let anonymous = new_browser(&app);
     walk.get(&anonymous, "reset", "/reset").await;
-    walk.page("reset sent", anonymous.request_reset("alice@example.com").await)
-        .await;
+    let sent = anonymous.request_reset("alice@example.com").await;
+    assert_eq!(sent.status(), 303, "Post/Redirect/Get");
+    walk.get(&anonymous, "reset sent", &location(&sent)).await;
     let mail = app.wait_for_mails(1).await.remove(0);
     let start = mail.find("http://").unwrap();
     let link = mail[start..].split_whitespace().next().unwrap().to_owned();
@@ -401,7 +404,7 @@ async fn the_login_page_sets_no_session_cookie_and_keep_me_signed_in_decides_its
 
     // Unchecked: a cookie for the browser session, and the session works.
     let signed_in = app.submit_login("/login", "alice", PASSWORD).await;
-    assert_eq!(signed_in.status(), 200);
+    assert_eq!(signed_in.status(), 303);
     let cookie = cookie_named(&signed_in, "__Host-keyhaven")
         .expect("a session cookie")
         .to_owned();
@@ -430,7 +433,7 @@ async fn the_login_page_sets_no_session_cookie_and_keep_me_signed_in_decides_its
         .send()
         .await
         .unwrap();
-    assert_eq!(kept.status(), 200);
+    assert_eq!(kept.status(), 303);
     let cookie = cookie_named(&kept, "__Host-keyhaven").unwrap();
     assert!(cookie.contains(&format!("Max-Age={ttl}")), "{cookie}");
 }
@@ -452,7 +455,7 @@ async fn the_sign_in_form_token_is_bound_to_its_browser() {
     let forged = post(&other, "/login", &form).await;
     assert_eq!(forged.status(), 403);
     // Its own browser can.
-    assert_eq!(post(&app, "/login", &form).await.status(), 200);
+    assert_eq!(post(&app, "/login", &form).await.status(), 303);
 }
 
 async fn consent_page(app: &TestApp, client: &TestClient, scope: &str) -> String {
@@ -499,7 +502,7 @@ async fn the_code_page_offers_sign_out_and_the_logout_question_names_the_app() {
     let app = spawn_app(Backend::Sqlite).await;
     let client = app.register_client(ClientSpec::default()).await;
     app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
 
     // The logout question without an app, then naming one; Cancel goes to the account.
     let plain = app.get_url("/logout").await.text().await.unwrap();
@@ -533,7 +536,7 @@ async fn the_code_page_offers_sign_out_and_the_logout_question_names_the_app() {
 async fn account_tabs_have_titles_and_form_errors_take_the_focus() {
     let app = spawn_app(Backend::Sqlite).await;
     app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     let mut titles = Vec::new();
     for (path, title) in [
         ("/account", "Profile – Keyhaven"),
@@ -597,17 +600,15 @@ async fn the_reset_form_names_the_account() {
 async fn totp_setup_shows_the_key_in_groups_and_a_link_for_this_device() {
     let app = spawn_app(Backend::Sqlite).await;
     app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     let csrf = hidden(
         &app.get_url("/account/security").await.text().await.unwrap(),
         "csrf_token",
     )
     .unwrap();
-    let html = post(&app, "/account/security/totp/start", &[("csrf_token", &csrf)])
-        .await
-        .text()
-        .await
-        .unwrap();
+    let started = post(&app, "/account/security/totp/start", &[("csrf_token", &csrf)]).await;
+    assert_eq!(started.status(), 303, "Post/Redirect/Get");
+    let html = app.get_url("/account/security").await.text().await.unwrap();
     assert!(html.contains("<div class=\"qr\" role=\"img\""), "{html}");
     let key = html
         .split("id=\"totp-secret\">")
@@ -721,7 +722,7 @@ async fn keep_me_signed_in_is_carried_through_the_second_factor() {
         })
         .await;
     app.create_user("alice").await;
-    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 200);
+    assert_eq!(app.submit_login("/login", "alice", PASSWORD).await.status(), 303);
     let (key, _) = crate::security::enroll_totp(&app).await;
     app.clock.advance(30);
     let ttl = app.state.settings.session_absolute_ttl;
