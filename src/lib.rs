@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod events;
+pub mod fetch;
 pub mod http;
 pub mod janitor;
 pub mod mail;

@@ -15,6 +15,7 @@ mod caches;
 mod cli;
 mod config;
 mod drift;
+mod fetch;
 mod files;
 mod flow;
 mod hardening;
