@@ -12,6 +12,9 @@
 mod helpers;
 
 mod a11y;
+mod account;
 mod flow;
 mod harness;
+mod logout;
 mod mobile;
+mod signin;
