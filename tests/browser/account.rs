@@ -54,6 +54,12 @@ async fn profile_email_and_password(viewport: Viewport) {
         .reload_and_go_back("8-password-changed", "/account/password", "Change your password")
         .await;
 
+    // The activity page lists all of it, and fits a phone.
+    browser.goto("/account/activity").await;
+    assert_eq!(browser.heading().await, "Recent activity");
+    assert!(browser.count("tr.event").await >= 3, "sign-in, name, password at least");
+    browser.check_page("9-activity").await;
+
     // Each form's change happened once: one confirmation mail, one password change (a second
     // post of the old password would have been refused, and mailed nothing).
     assert_eq!(mails_saying(&app, CONFIRM_EMAIL_MAIL, 1).await.len(), 1);

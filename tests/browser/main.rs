@@ -18,3 +18,5 @@ mod harness;
 mod logout;
 mod mobile;
 mod signin;
+// Not declared until their branches are merged (they fail today): pending.rs, dark mode and a
+// second language.
