@@ -14,44 +14,6 @@ use crate::token::jwt_claims;
 pub const NEW_PASSWORD: &str = "violet kettle marmalade 42";
 
 impl TestApp {
-    pub fn outbox(&self) -> std::path::PathBuf {
-        self.dir.path().join("data/outbox")
-    }
-
-    /// Bodies of the mails in the outbox (unfolding quoted-printable soft breaks), oldest first.
-    pub fn mails(&self) -> Vec<String> {
-        let mut files: Vec<_> = std::fs::read_dir(self.outbox())
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files
-            .iter()
-            .map(|p| {
-                std::fs::read_to_string(p)
-                    .unwrap()
-                    .replace("=\r\n", "")
-                    .replace("=3D", "=")
-            })
-            .collect()
-    }
-
-    /// Waits (bounded) for the `n`-th mail to arrive.
-    pub async fn wait_for_mails(&self, n: usize) -> Vec<String> {
-        for _ in 0..100 {
-            let mails = self.mails();
-            if mails.len() >= n {
-                return mails;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} mails in the outbox, found {}", self.mails().len());
-    }
-
     pub async fn request_reset(&self, email: &str) -> reqwest::Response {
         let page = self.get_url("/reset").await.text().await.unwrap();
         let csrf = hidden(&page, "csrf_token").unwrap();
