@@ -24,6 +24,7 @@ use crate::http::{error, routes, set_header, PageAnswers};
 use crate::protocol::discovery::Endpoints;
 use crate::service::Services;
 pub use crate::service::StartupError;
+use crate::web::brand::Brand;
 use crate::web::pages::Pages;
 use crate::web::{paths, Guarded, WebState};
 
@@ -112,8 +113,9 @@ impl Application {
             ),
             None => None,
         };
-        let pages =
-            Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
+        let brand = Brand::load(&settings)?;
+        let pages = Pages::load(settings.templates_dir.as_deref(), brand)
+            .map_err(|e| ConfigError::invalid("templates_dir", e))?;
         let services = Arc::new(Services::open(settings, clock).await?);
         let web = WebState::new(services.clone(), pages);
         let limits = Arc::new(RateLimits::new(services.clone(), page_answers(&web)));

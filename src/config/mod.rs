@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::crypto::kek::Kek;
+use crate::domain::color::Rgb;
 use crate::domain::SigningAlg;
 
 mod table;
@@ -75,6 +76,14 @@ pub struct Settings {
     pub mail_new_sign_in: bool,
     pub dev_insecure_cookies: bool,
     pub templates_dir: Option<PathBuf>,
+    /// The product name on the pages and in the mail.
+    pub brand_name: String,
+    /// A PNG, SVG or WebP file shown in the pages' header (read and checked at start).
+    pub brand_logo: Option<PathBuf>,
+    /// The colour of buttons and links, in place of the built-in blue.
+    pub brand_primary_color: Option<Rgb>,
+    /// A stylesheet linked after the built-in one (read at start).
+    pub brand_stylesheet: Option<PathBuf>,
     pub password_hash_concurrency: usize,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -197,6 +206,7 @@ impl Settings {
                 "is only allowed with an http issuer on a loopback host",
             ));
         }
+        let brand_name = raw.parse("brand_name", "Keyhaven", parse_brand_name)?;
         let session_idle_ttl = raw.seconds("session_idle_ttl", "12h", 60)?;
         let session_absolute_ttl = raw.seconds("session_absolute_ttl", "14d", 60)?;
         if session_idle_ttl > session_absolute_ttl {
@@ -229,7 +239,7 @@ impl Settings {
                     parse_smtp_url(url).map_err(|m| ConfigError::invalid("smtp_url", m))?,
                 )),
             },
-            mail_from: raw.parse("mail_from", &default_mail_from(&issuer), |t| {
+            mail_from: raw.parse("mail_from", &default_mail_from(&issuer, &brand_name), |t| {
                 t.parse::<lettre::message::Mailbox>()
                     .map(|_| t.to_owned())
                     .map_err(|_| format!("`{t}` is not a mailbox"))
@@ -246,6 +256,13 @@ impl Settings {
             mail_new_sign_in: raw.parse("mail_new_sign_in", "true", parse_bool)?,
             dev_insecure_cookies,
             templates_dir: raw.get("templates_dir").map(PathBuf::from),
+            brand_logo: raw.get("brand_logo").map(PathBuf::from),
+            brand_primary_color: match raw.get("brand_primary_color") {
+                None => None,
+                Some(t) => Some(Rgb::parse(t).map_err(|m| ConfigError::invalid("brand_primary_color", m))?),
+            },
+            brand_stylesheet: raw.get("brand_stylesheet").map(PathBuf::from),
+            brand_name,
             listen: raw.parse("listen", "127.0.0.1:8080", |t| {
                 t.trim()
                     .parse::<SocketAddr>()
@@ -351,20 +368,44 @@ pub fn unknown_env_vars() -> Vec<String> {
         .collect()
 }
 
-/// The sender when `mail_from` is not set: `no-reply` at the issuer's host, so mail says where
-/// it comes from (an IP address as a domain literal).
-fn default_mail_from(issuer: &str) -> String {
+/// The sender when `mail_from` is not set: the brand name, `no-reply` at the issuer's host, so
+/// mail says where it comes from (an IP address as a domain literal).
+fn default_mail_from(issuer: &str, brand_name: &str) -> String {
     let hosts = match Url::parse(issuer).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
         Some(url::Host::Domain(name)) => vec![name],
         Some(url::Host::Ipv4(ip)) => vec![ip.to_string(), format!("[{ip}]")],
         Some(url::Host::Ipv6(ip)) => vec![format!("[{ip}]"), ip.to_string()],
         None => vec![],
     };
+    // Built as a mailbox, so a name with commas or quotes is quoted as it must be.
+    let sender = |host: &str| {
+        format!("no-reply@{host}")
+            .parse::<lettre::Address>()
+            .ok()
+            .map(|address| lettre::message::Mailbox::new(Some(brand_name.to_owned()), address).to_string())
+            .filter(|sender| sender.parse::<lettre::message::Mailbox>().is_ok())
+    };
     hosts
-        .into_iter()
-        .map(|host| format!("Keyhaven <no-reply@{host}>"))
-        .find(|sender| sender.parse::<lettre::message::Mailbox>().is_ok())
-        .unwrap_or_else(|| "Keyhaven <no-reply@localhost>".to_owned())
+        .iter()
+        .find_map(|host| sender(host))
+        .or_else(|| sender("localhost"))
+        .unwrap_or_else(|| "no-reply@localhost".to_owned())
+}
+
+/// The product name: words people read in a header and a mail subject, so one line of at most
+/// 60 characters.
+fn parse_brand_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.chars().count() > 60 {
+        return Err("must be at most 60 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must be one line without control characters".into());
+    }
+    Ok(name.to_owned())
 }
 #[cfg(test)]
 mod tests {
@@ -451,6 +492,41 @@ mod tests {
             .is_ok());
         let set = settings(&[("mail_from", "Ops <ops@example.org>")]).unwrap();
         assert_eq!(set.mail_from, "Ops <ops@example.org>");
+    }
+
+    #[test]
+    fn brand_settings_default_to_keyhaven_and_are_checked() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.brand_name, "Keyhaven");
+        assert!(s.brand_logo.is_none() && s.brand_primary_color.is_none() && s.brand_stylesheet.is_none());
+        let s = settings(&[
+            ("brand_name", " Acme ID "),
+            ("brand_primary_color", "#C8102E"),
+            ("issuer", "https://id.acme.example"),
+        ])
+        .unwrap();
+        assert_eq!(s.brand_name, "Acme ID");
+        assert_eq!(s.brand_primary_color.unwrap().to_string(), "#c8102e");
+        assert_eq!(s.mail_from, "Acme ID <no-reply@id.acme.example>");
+        let quoted = settings(&[("brand_name", "Acme, Inc."), ("issuer", "https://id.acme.example")]).unwrap();
+        assert!(
+            quoted.mail_from.parse::<lettre::message::Mailbox>().is_ok(),
+            "{}",
+            quoted.mail_from
+        );
+        assert!(quoted.mail_from.contains("Acme, Inc."), "{}", quoted.mail_from);
+        let long = "x".repeat(61);
+        for (name, bad) in [
+            ("brand_primary_color", "blue"),
+            ("brand_primary_color", "#fff"),
+            ("brand_primary_color", "#12345g"),
+            ("brand_name", ""),
+            ("brand_name", "two\nlines"),
+            ("brand_name", long.as_str()),
+        ] {
+            let err = settings(&[(name, bad)]).err().unwrap();
+            assert!(err.to_string().contains(&format!("`{name}`")), "{err}");
+        }
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "mail_from",
-        "Keyhaven <no-reply@HOST>, HOST the issuer's host",
+        "BRAND <no-reply@HOST>, BRAND the brand_name, HOST the issuer's host",
         "sender address of the mail Keyhaven sends",
     ),
     (
@@ -176,6 +176,26 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "templates_dir",
         "(unset)",
         "folder of tera templates overriding the built-in pages, file by file",
+    ),
+    (
+        "brand_name",
+        "Keyhaven",
+        "product name in the pages' header and titles, in mail subjects and the default sender",
+    ),
+    (
+        "brand_logo",
+        "(unset)",
+        "PNG, SVG or WebP file (at most 256 KiB) shown in the pages' header, served at /static/brand-logo",
+    ),
+    (
+        "brand_primary_color",
+        "(unset)",
+        "#rrggbb colour of buttons and links; button text is black or white, whichever contrasts more",
+    ),
+    (
+        "brand_stylesheet",
+        "(unset)",
+        "CSS file (at most 256 KiB) linked after the built-in stylesheet, served at /static/brand-extra.css",
     ),
     (
         "key_refresh_interval",

@@ -3,6 +3,7 @@
 pub mod alg;
 pub mod client;
 pub mod clock;
+pub mod color;
 pub mod device;
 pub mod event;
 pub mod ids;

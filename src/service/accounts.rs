@@ -334,7 +334,7 @@ pub async fn request_email_change(services: &Services, user: &User, email: &str)
         .await?;
     services.mailer.send(Mail {
         to: email.as_str().to_owned(),
-        subject: "Confirm your new Keyhaven email address".into(),
+        subject: format!("Confirm your new {} email address", services.settings.brand_name),
         body: format!(
             "To make this the email address of the account {}, open this link within an hour:\n\n{}/account/email/confirm/{}\n\nIf you did not ask for it, ignore this message.\n",
             user.username,
@@ -535,7 +535,7 @@ async fn send_reset_link(services: &Services, email: &str, peer: &Peer) -> Resul
         .await?;
     services.mailer.send(Mail {
         to: user.email.clone(),
-        subject: "Reset your Keyhaven password".into(),
+        subject: format!("Reset your {} password", services.settings.brand_name),
         body: format!(
             "Someone asked to reset the password of the account {}.\n\nTo choose a new password, open this link within {} minutes:\n\n{}/reset/{}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
             user.username,

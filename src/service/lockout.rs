@@ -128,7 +128,7 @@ fn mail_lockout(state: &Services, user: &User, until: UnixTime) {
     }
     state.mailer.send(Mail {
         to: user.email.clone(),
-        subject: "Your Keyhaven account was locked".into(),
+        subject: format!("Your {} account was locked", state.settings.brand_name),
         body: format!(
             "The account {} was locked after repeated failed attempts to sign in or to confirm its password (wrong passwords or codes).\n\nIt stays locked until {} (UTC).\n\nIf it was you, wait until then. If it was not, someone may be guessing your password: resetting your password at {}/reset unlocks the account at once and signs out every session.\n",
             user.username,

@@ -32,6 +32,11 @@ fn send(services: &Services, to: &str, subject: &str, body: String, kind: &'stat
     });
 }
 
+/// The product name the mail calls the account by (`brand_name`).
+fn brand(services: &Services) -> &str {
+    &services.settings.brand_name
+}
+
 /// The closing paragraph of every security mail.
 fn not_you(services: &Services) -> String {
     format!(
@@ -51,7 +56,7 @@ pub fn password_changed(services: &Services, user: &User, kept_this_session: boo
     send(
         services,
         &user.email,
-        "Your Keyhaven password was changed",
+        &format!("Your {} password was changed", brand(services)),
         format!(
             "The password of the account {} was just changed, and {signed_out}.\n\n{}",
             user.username,
@@ -74,7 +79,7 @@ pub fn email_changed(services: &Services, user: &User, new_email: &str, restore_
     send(
         services,
         &user.email,
-        "The email address of your Keyhaven account was changed",
+        &format!("The email address of your {} account was changed", brand(services)),
         format!(
             "The email address of the account {} was changed to {}. Mail about the account now goes there, not here.\n\n{undo}",
             user.username,
@@ -88,12 +93,12 @@ pub fn email_changed(services: &Services, user: &User, new_email: &str, restore_
 pub fn second_factor_changed(services: &Services, user: &User, on: bool, by: ChangedBy) {
     let (subject, what) = if on {
         (
-            "Two-step sign-in is on for your Keyhaven account",
+            format!("Two-step sign-in is on for your {} account", brand(services)),
             "Two-step sign-in was turned on: signing in now needs a code from the authenticator app as well as the password.",
         )
     } else {
         (
-            "Two-step sign-in is off for your Keyhaven account",
+            format!("Two-step sign-in is off for your {} account", brand(services)),
             "Two-step sign-in was turned off: signing in now needs only the password.",
         )
     };
@@ -104,7 +109,7 @@ pub fn second_factor_changed(services: &Services, user: &User, on: bool, by: Cha
     send(
         services,
         &user.email,
-        subject,
+        &subject,
         format!("Account {}: {what}{who}\n\n{}", user.username, not_you(services)),
         if on { "totp_enabled" } else { "totp_disabled" },
     );
@@ -115,7 +120,7 @@ pub fn recovery_code_used(services: &Services, user: &User, peer: &Peer) {
     send(
         services,
         &user.email,
-        "A recovery code was used to sign in to your Keyhaven account",
+        &format!("A recovery code was used to sign in to your {} account", brand(services)),
         format!(
             "Someone signed in to the account {} with a recovery code instead of a code from the authenticator app ({}, from {}). Each recovery code works once. If you no longer have the authenticator app, set up two-step sign-in again from your account's security page.\n\n{}",
             user.username,
@@ -132,7 +137,7 @@ pub fn new_sign_in(services: &Services, user: &User, peer: &Peer) {
     send(
         services,
         &user.email,
-        "New sign-in to your Keyhaven account",
+        &format!("New sign-in to your {} account", brand(services)),
         format!(
             "The account {} was just signed in to from {}, at address {}.\n\nIf it was you, there is nothing to do. {}",
             user.username,

@@ -57,8 +57,10 @@ fn enrollment(services: &Services, user: &User, secret: &[u8]) -> Option<Enrollm
     let issuer = url::Url::parse(&services.settings.issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "Keyhaven".into());
-    totp::enrollment(secret, &format!("Keyhaven ({issuer})"), &user.username)
+        .unwrap_or_else(|| services.settings.brand_name.clone());
+    // The authenticator app lists the code under the brand; its label cannot hold a colon.
+    let brand = services.settings.brand_name.replace(':', " ");
+    totp::enrollment(secret, &format!("{brand} ({issuer})"), &user.username)
 }
 
 /// Starts turning TOTP on: a new secret, kept aside until a first code confirms it. None when

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod brand;
 pub mod browser;
 pub mod consent;
 pub mod error;
@@ -98,6 +99,18 @@ where
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(paths::AUTHORIZE_RESUME, get(authorize::resume));
+    let branding = state.pages.brand();
+    let mut assets = Router::new();
+    // Brand files only when set: without them their paths are unknown (404).
+    if branding.logo.is_some() {
+        assets = assets.route(paths::BRAND_LOGO, get(brand::logo));
+    }
+    if branding.css.is_some() {
+        assets = assets.route(paths::BRAND_STYLESHEET, get(brand::stylesheet));
+    }
+    if branding.extra_css.is_some() {
+        assets = assets.route(paths::BRAND_EXTRA_STYLESHEET, get(brand::extra_stylesheet));
+    }
     Router::new()
         .merge(guard(Guarded::SignIn, sign_in))
         .route(paths::ACCOUNT_SECURITY, get(security::show))
@@ -170,6 +183,7 @@ where
         .route(paths::SHOW_PASSWORD_SCRIPT, get(pages::show_password_script))
         .route(paths::FAVICON, get(pages::favicon))
         .route(paths::FAVICON_SVG, get(pages::favicon))
+        .merge(assets)
 }
 
 /// A `GET` on a path that only takes a form post goes to the page of that form (303), not 405.

@@ -7,6 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use tera::{Context, Tera};
 
+use super::brand::Brand;
+
 const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -31,10 +33,14 @@ pub const SHOW_PASSWORD_SCRIPT: &str = include_str!("../../static/show-password.
 
 pub struct Pages {
     tera: Tera,
+    brand: Brand,
+    /// What every page is given besides its own context: the brand name and which brand
+    /// files there are (`brand_name`, `brand_logo`, `brand_css`, `brand_extra_css`).
+    brand_context: Context,
 }
 
 impl Pages {
-    pub fn load(dir: Option<&Path>) -> Result<Self, String> {
+    pub fn load(dir: Option<&Path>, brand: Brand) -> Result<Self, String> {
         let mut templates: Vec<(String, String)> = BUILT_IN
             .iter()
             .map(|(name, body)| ((*name).to_owned(), (*body).to_owned()))
@@ -52,12 +58,27 @@ impl Pages {
         tera.autoescape_on(vec![".html"]);
         tera.add_raw_templates(templates)
             .map_err(|e| format!("bad template: {e:#}"))?;
-        Ok(Self { tera })
+        let mut brand_context = Context::new();
+        brand_context.insert("brand_name", &brand.name);
+        brand_context.insert("brand_logo", &brand.logo.is_some());
+        brand_context.insert("brand_css", &brand.css.is_some());
+        brand_context.insert("brand_extra_css", &brand.extra_css.is_some());
+        Ok(Self {
+            tera,
+            brand,
+            brand_context,
+        })
+    }
+
+    pub fn brand(&self) -> &Brand {
+        &self.brand
     }
 
     /// Renders a page; a template error is logged and answered with a bare 500.
     pub fn render(&self, status: StatusCode, name: &str, context: &Context) -> Response {
-        match self.tera.render(name, context) {
+        let mut full = self.brand_context.clone();
+        full.extend(context.clone());
+        match self.tera.render(name, &full) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(template = name, error = format!("{e:#}"), "template failed to render");

@@ -32,6 +32,9 @@ pub const SCRIPT: &str = "/static/keyhaven.js";
 pub const FAVICON: &str = "/favicon.ico";
 pub const FAVICON_SVG: &str = "/static/favicon.svg";
 pub const SHOW_PASSWORD_SCRIPT: &str = "/static/show-password.js";
+pub const BRAND_LOGO: &str = "/static/brand-logo";
+pub const BRAND_STYLESHEET: &str = "/static/brand.css";
+pub const BRAND_EXTRA_STYLESHEET: &str = "/static/brand-extra.css";
 
 /// Every path at or under one of these is a hosted page, answered in HTML even by the layers
 /// in front of every face (deadlines, rate limits); everything else answers JSON.

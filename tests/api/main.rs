@@ -11,6 +11,7 @@
 mod account;
 mod admin;
 mod authorize;
+mod branding;
 mod caches;
 mod cli;
 mod config;
