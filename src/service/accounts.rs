@@ -389,6 +389,14 @@ pub async fn confirm_email_change(services: &Services, token: &str) -> Result<()
     Ok(())
 }
 
+/// The address the person asked to change to and has not confirmed yet (its link unexpired).
+pub async fn pending_email_change(services: &Services, user: &User) -> Result<Option<String>, StoreError> {
+    services
+        .store
+        .find_pending_email_change(&user.id, services.clock.now())
+        .await
+}
+
 /// How long the link left at the old address puts it back.
 pub const EMAIL_RESTORE_TTL: i64 = 7 * 24 * 3600;
 

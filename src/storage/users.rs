@@ -37,6 +37,8 @@ pub trait UserStore: Send + Sync {
         expires_at: UnixTime,
     ) -> Result<(), StoreError>;
     /// Spends an email-change token once, before it expires; returns (person, new address).
+    /// The address a pending, unexpired email change of the person would set.
+    async fn find_pending_email_change(&self, user_id: &str, now: UnixTime) -> Result<Option<String>, StoreError>;
     /// Stores a link that puts `old_email` back as the person's address (left at the old
     /// address when it changes).
     async fn insert_email_restore(
@@ -233,6 +235,18 @@ impl<B: Backend> UserStore for B {
             args![token_hash, now],
         )
         .await
+    }
+
+    async fn find_pending_email_change(&self, user_id: &str, now: UnixTime) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = self
+            .fetch_optional(
+                "SELECT new_email FROM email_changes \
+                 WHERE user_id = $1 AND purpose = 'change' AND used_at IS NULL AND expires_at > $2 \
+                 ORDER BY created_at DESC LIMIT 1",
+                args![user_id, now],
+            )
+            .await?;
+        Ok(row.map(|(email,)| email))
     }
 
     async fn insert_email_restore(

@@ -33,6 +33,8 @@ struct Shown<'a> {
     devices: Option<Vec<serde_json::Value>>,
     apps: Option<Vec<serde_json::Value>>,
     events: Option<Vec<serde_json::Value>>,
+    /// The address an unconfirmed email change would set.
+    pending_email: Option<String>,
 }
 
 impl Shown<'_> {
@@ -56,6 +58,7 @@ fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown<'_
     context.insert("name", user.claims.get("name").map(String::as_str).unwrap_or_default());
     context.insert("notice", &shown.notice);
     context.insert("error_field", &shown.error_field);
+    context.insert("pending_email", &shown.pending_email);
     if !shown.problems.is_empty() {
         context.insert("problems", &shown.problems);
     }
@@ -90,8 +93,12 @@ fn done(state: &WebState, signed_in: &SignedIn, page: &str, notice: Notice) -> R
     notice.on(state, see_other(page, &signed_in.browser, state))
 }
 
-pub async fn profile(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Response {
-    render(&state, &signed_in, "profile", shown(&flash), StatusCode::OK)
+pub async fn profile(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Result<Response, PageError> {
+    let shown = Shown {
+        pending_email: accounts::pending_email_change(&state, &signed_in.user).await?,
+        ..shown(&flash)
+    };
+    Ok(render(&state, &signed_in, "profile", shown, StatusCode::OK))
 }
 
 fn shown(flash: &Flash) -> Shown<'static> {

@@ -156,6 +156,10 @@ const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "find_pending_email_change",
+        &["an_email_change_link_works_once_before_it_expires"],
+    ),
+    (
         "insert_email_restore",
         &["a_restore_link_puts_the_old_address_back_once_and_voids_pending_links"],
     ),

@@ -226,6 +226,16 @@ async fn an_email_change_link_works_once_before_it_expires(store: Arc<dyn Store>
         .expect("replace");
     assert_eq!(store.consume_email_change("t1", 120).await.expect("consume"), None);
     assert_eq!(store.consume_email_change("nope", 120).await.expect("consume"), None);
+    assert_eq!(
+        store.find_pending_email_change("u1", 120).await.expect("pending"),
+        Some("second@example.com".to_owned()),
+        "the newest change is the pending one"
+    );
+    assert_eq!(
+        store.find_pending_email_change("u1", 200).await.expect("pending"),
+        None,
+        "expired"
+    );
     // At its expiry it no longer works; just before, it does, once.
     assert_eq!(store.consume_email_change("t2", 200).await.expect("consume"), None);
     assert_eq!(
@@ -236,6 +246,11 @@ async fn an_email_change_link_works_once_before_it_expires(store: Arc<dyn Store>
         store.consume_email_change("t2", 199).await.expect("consume"),
         None,
         "once"
+    );
+    assert_eq!(
+        store.find_pending_email_change("u1", 199).await.expect("pending"),
+        None,
+        "used"
     );
     // Another person's link is theirs alone.
     store
