@@ -112,8 +112,8 @@ impl Application {
             ),
             None => None,
         };
-        let pages =
-            Pages::load(settings.templates_dir.as_deref()).map_err(|e| ConfigError::invalid("templates_dir", e))?;
+        let pages = Pages::load(settings.templates_dir.as_deref(), settings.default_locale)
+            .map_err(|e| ConfigError::invalid("templates_dir", e))?;
         let services = Arc::new(Services::open(settings, clock).await?);
         let web = WebState::new(services.clone(), pages);
         let limits = Arc::new(RateLimits::new(services.clone(), page_answers(&web)));

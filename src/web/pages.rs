@@ -7,6 +7,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use tera::{Context, Tera};
 
+use super::locale;
+use crate::i18n::Locale;
+
 const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -31,10 +34,12 @@ pub const SHOW_PASSWORD_SCRIPT: &str = include_str!("../../static/show-password.
 
 pub struct Pages {
     tera: Tera,
+    /// The language of a page answered outside the pages' language layer.
+    default_locale: Locale,
 }
 
 impl Pages {
-    pub fn load(dir: Option<&Path>) -> Result<Self, String> {
+    pub fn load(dir: Option<&Path>, default_locale: Locale) -> Result<Self, String> {
         let mut templates: Vec<(String, String)> = BUILT_IN
             .iter()
             .map(|(name, body)| ((*name).to_owned(), (*body).to_owned()))
@@ -50,14 +55,23 @@ impl Pages {
         }
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html"]);
+        tera.register_function("fluent", locale::Fluent { html: false });
+        tera.register_function("fluent_html", locale::Fluent { html: true });
         tera.add_raw_templates(templates)
             .map_err(|e| format!("bad template: {e:#}"))?;
-        Ok(Self { tera })
+        Ok(Self { tera, default_locale })
+    }
+
+    /// The language of this request's page.
+    pub fn locale(&self) -> Locale {
+        locale::current().unwrap_or(self.default_locale)
     }
 
     /// Renders a page; a template error is logged and answered with a bare 500.
     pub fn render(&self, status: StatusCode, name: &str, context: &Context) -> Response {
-        match self.tera.render(name, context) {
+        let mut context = context.clone();
+        context.insert("lang", self.locale().as_str());
+        match self.tera.render(name, &context) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(template = name, error = format!("{e:#}"), "template failed to render");
