@@ -210,9 +210,44 @@ mod tests {
             let extra: Vec<_> = other.difference(&en).collect();
             assert!(missing.is_empty(), "{locale} lacks {missing:?}");
             assert!(extra.is_empty(), "{locale} has keys English lacks: {extra:?}");
+            // Every variable any message uses, so each formats without an error.
+            let args: Vec<(&str, Arg<'_>)> = [
+                "app",
+                "at",
+                "browser",
+                "client",
+                "day",
+                "device",
+                "email",
+                "host",
+                "link",
+                "max",
+                "month",
+                "os",
+                "scope",
+                "time",
+                "try_again",
+                "username",
+                "what",
+                "who",
+                "year",
+                "address",
+                "minutes",
+                "issuer",
+                "until",
+                "signed_out",
+                "undo",
+                "new_email",
+            ]
+            .into_iter()
+            .map(|name| (name, if name == "minutes" { Arg::Num(2) } else { Arg::Str("x") }))
+            .collect();
             for key in &en {
-                let text = locale.text(key);
-                assert!(!text.is_empty() && !text.contains("Unknown"), "{locale} {key}: {text}");
+                let text = locale.text_with(key, &args);
+                assert!(
+                    !text.is_empty() && !text.contains("Unknown localization key"),
+                    "{locale} {key}: {text}"
+                );
             }
         }
     }
