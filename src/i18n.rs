@@ -212,6 +212,8 @@ mod tests {
             assert!(extra.is_empty(), "{locale} has keys English lacks: {extra:?}");
             // Every variable any message uses, so each formats without an error.
             let args: Vec<(&str, Arg<'_>)> = [
+                "address",
+                "agent",
                 "app",
                 "at",
                 "browser",
@@ -220,24 +222,19 @@ mod tests {
                 "device",
                 "email",
                 "host",
-                "link",
+                "issuer",
                 "max",
+                "minutes",
                 "month",
+                "new_email",
                 "os",
                 "scope",
                 "time",
                 "try_again",
+                "until",
                 "username",
                 "what",
-                "who",
                 "year",
-                "address",
-                "minutes",
-                "issuer",
-                "until",
-                "signed_out",
-                "undo",
-                "new_email",
             ]
             .into_iter()
             .map(|name| (name, if name == "minutes" { Arg::Num(2) } else { Arg::Str("x") }))
