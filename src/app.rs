@@ -301,7 +301,7 @@ async fn not_found(
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("text/html"));
     if browser {
-        crate::web::error::not_found_page(&state.web.pages)
+        crate::web::error::not_found_page(&state.web.pages, &headers)
     } else {
         error::not_found().await
     }

@@ -134,6 +134,11 @@ fn with_retry_after(status: StatusCode, mut response: Response) -> Response {
 /// passed (503, with `Retry-After`), the body came too slowly (408), the address is over a rate
 /// limit (429). Those layers run outside the pages' own, so the pages' headers are added here.
 pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
+    // Outside the pages' language layer, with no request at hand: the default language.
+    super::locale::within(pages.default_locale(), || answer_page_now(pages, status))
+}
+
+fn answer_page_now(pages: &Pages, status: StatusCode) -> Response {
     let error = match status {
         StatusCode::SERVICE_UNAVAILABLE => PageError::unavailable(),
         StatusCode::REQUEST_TIMEOUT => PageError::words(status, "error-timeout-title", "error-timeout-message"),
@@ -175,8 +180,13 @@ fn framework_error(status: StatusCode) -> ErrorPage {
     }
 }
 
-/// A styled 404 page for a browser at an address that is no page.
-pub fn not_found_page(pages: &Pages) -> Response {
+/// A styled 404 page for a browser at an address that is no page, in its language.
+pub fn not_found_page(pages: &Pages, headers: &axum::http::HeaderMap) -> Response {
+    let locale = super::locale::of_headers(headers, pages.default_locale());
+    super::locale::within(locale, || not_found_page_now(pages))
+}
+
+fn not_found_page_now(pages: &Pages) -> Response {
     let page = framework_error(StatusCode::NOT_FOUND);
     super::with_page_headers(pages.error(
         StatusCode::NOT_FOUND,

@@ -21,9 +21,19 @@ tokio::task_local! {
 
 /// The layer that chooses the language of every page.
 pub async fn choose(State(state): State<WebState>, request: Request, next: Next) -> Response {
-    let accept = request.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let locale = Locale::negotiate(None, accept, state.settings.default_locale);
+    let locale = of_headers(request.headers(), state.settings.default_locale);
     CURRENT.scope(Cell::new(locale), next.run(request)).await
+}
+
+/// The language for a browser's request by its headers alone (no `ui_locales`).
+pub fn of_headers(headers: &axum::http::HeaderMap, default: Locale) -> Locale {
+    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Locale::negotiate(None, accept, default)
+}
+
+/// Runs `f` with `locale` as the language (for pages answered outside the pages' layers).
+pub fn within<R>(locale: Locale, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(Cell::new(locale), f)
 }
 
 /// The language of this request, if a page layer chose one.

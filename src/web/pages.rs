@@ -62,6 +62,11 @@ impl Pages {
         Ok(Self { tera, default_locale })
     }
 
+    /// The language of a page when the request does not choose one.
+    pub fn default_locale(&self) -> Locale {
+        self.default_locale
+    }
+
     /// The language of this request's page.
     pub fn locale(&self) -> Locale {
         locale::current().unwrap_or(self.default_locale)
