@@ -15,7 +15,7 @@ field-email = E-Mail-Adresse
 
 ## Anmeldung
 login-title = Anmelden
-login-continue-to = um zu <strong>{ $client }</strong> weiterzugehen
+login-continue-to = um mit <strong>{ $client }</strong> fortzufahren
 login-name = Benutzername oder E-Mail-Adresse
 login-remember = Angemeldet bleiben
 login-submit = Anmelden
