@@ -114,7 +114,7 @@ impl Application {
             None => None,
         };
         let brand = Brand::load(&settings)?;
-        let pages = Pages::load(settings.templates_dir.as_deref(), brand)
+        let pages = Pages::load(settings.templates_dir.as_deref(), brand, settings.default_locale)
             .map_err(|e| ConfigError::invalid("templates_dir", e))?;
         let services = Arc::new(Services::open(settings, clock).await?);
         let web = WebState::new(services.clone(), pages);
@@ -303,7 +303,7 @@ async fn not_found(
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("text/html"));
     if browser {
-        crate::web::error::not_found_page(&state.web.pages)
+        crate::web::error::not_found_page(&state.web.pages, &headers)
     } else {
         error::not_found().await
     }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod events;
 pub mod fetch;
 pub mod http;
+pub mod i18n;
 pub mod janitor;
 pub mod mail;
 pub mod metrics;

@@ -74,6 +74,9 @@ pub struct Settings {
     pub session_absolute_ttl: i64,
     /// Mail the person when their account is signed in to from a browser it has no session on.
     pub mail_new_sign_in: bool,
+    /// The language of pages and mail when neither `ui_locales` nor `Accept-Language` names a
+    /// shipped one.
+    pub default_locale: crate::i18n::Locale,
     pub dev_insecure_cookies: bool,
     pub templates_dir: Option<PathBuf>,
     /// The product name on the pages and in the mail.
@@ -254,6 +257,7 @@ impl Settings {
             session_idle_ttl,
             session_absolute_ttl,
             mail_new_sign_in: raw.parse("mail_new_sign_in", "true", parse_bool)?,
+            default_locale: raw.parse("default_locale", "en", |t| t.parse::<crate::i18n::Locale>())?,
             dev_insecure_cookies,
             templates_dir: raw.get("templates_dir").map(PathBuf::from),
             brand_logo: raw.get("brand_logo").map(PathBuf::from),

@@ -168,6 +168,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "mail the person when their account is signed in to from a browser (user agent) it has no live session on",
     ),
     (
+        "default_locale",
+        "en",
+        "language of pages and mail when neither the request's `ui_locales` nor `Accept-Language` names a shipped one: `en` or `de`",
+    ),
+    (
         "dev_insecure_cookies",
         "false",
         "drop Secure and the __Host- prefix from cookies (only with a loopback http issuer)",

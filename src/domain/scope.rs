@@ -63,20 +63,6 @@ pub fn in_reading_order<I: IntoIterator<Item = String>>(tokens: I) -> Vec<String
     tokens
 }
 
-/// What a scope lets an application do, in words a person understands. A scope we have no
-/// words for is named, quoted, rather than hidden.
-pub fn description(scope: &str) -> std::borrow::Cow<'static, str> {
-    match scope {
-        "openid" => "Confirm who you are".into(),
-        "profile" => "See your name and profile details".into(),
-        "email" => "See your email address".into(),
-        "address" => "See your postal address".into(),
-        "phone" => "See your phone number".into(),
-        "offline_access" => "Stay connected when you are away".into(),
-        other => format!("Access to \u{201c}{other}\u{201d}").into(),
-    }
-}
-
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.tokens().join(" "))
@@ -135,12 +121,5 @@ mod tests {
                 "zeta"
             ]
         );
-    }
-
-    #[test]
-    fn scopes_are_described_in_words() {
-        assert_eq!(description("openid"), "Confirm who you are");
-        assert_eq!(description("offline_access"), "Stay connected when you are away");
-        assert_eq!(description("calendar.read"), "Access to \u{201c}calendar.read\u{201d}");
     }
 }

@@ -25,6 +25,8 @@ pub use step::{next_step, Progress, Step};
 pub const MAX_ECHOED_LEN: usize = 2048;
 /// The longest `login_hint` used; a longer one is ignored.
 const MAX_LOGIN_HINT_LEN: usize = 320;
+/// The longest `ui_locales` used; a longer one is ignored.
+const MAX_UI_LOCALES_LEN: usize = 256;
 
 /// A validated authorization request. It is kept (as JSON) while the person signs in or
 /// consents, and checked again when the flow resumes.
@@ -42,6 +44,10 @@ pub struct AuthorizationRequest {
     pub prompt: Vec<String>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The languages the person prefers for the pages of this flow (`ui_locales`, OIDC Core
+    /// §3.1.2.1), space-separated, as sent; requests kept before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_locales: Option<String>,
     /// The person the request names: `sub` of a verified `id_token_hint`, or the value a
     /// `claims` request sets for `sub` (OIDC Core §5.5.1). Only that person may get a code.
     pub hint_sub: Option<String>,
@@ -288,6 +294,9 @@ pub fn validate(
         // A hint only: one too long to be a login name is ignored rather than shown.
         login_hint: get("login_hint")
             .filter(|h| h.len() <= MAX_LOGIN_HINT_LEN)
+            .map(str::to_owned),
+        ui_locales: get("ui_locales")
+            .filter(|u| u.len() <= MAX_UI_LOCALES_LEN)
             .map(str::to_owned),
         hint_sub: required_sub,
         claims,

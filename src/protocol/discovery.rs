@@ -73,6 +73,7 @@ pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
         "claims_supported": claims_supported(),
         "claims_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "ui_locales_supported": crate::i18n::Locale::SUPPORTED.map(crate::i18n::Locale::as_str),
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

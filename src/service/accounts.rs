@@ -24,6 +24,7 @@ use crate::domain::password_policy;
 use crate::domain::user::{is_settable_claim, Email, ProfileClaims, User, Username};
 use crate::domain::UnixTime;
 use crate::domain::{SessionId, UserId};
+use crate::i18n::Arg;
 use crate::mail::Mail;
 use crate::protocol::revocation;
 use crate::storage::StoreError;
@@ -332,15 +333,15 @@ pub async fn request_email_change(services: &Services, user: &User, email: &str)
             now + EMAIL_CHANGE_TTL,
         )
         .await?;
+    let lang = notify::language(services);
     services.mailer.send(Mail {
         to: email.as_str().to_owned(),
-        subject: format!("Confirm your new {} email address", services.settings.brand_name),
-        body: format!(
-            "To make this the email address of the account {}, open this link within an hour:\n\n{}/account/email/confirm/{}\n\nIf you did not ask for it, ignore this message.\n",
-            user.username,
-            services.settings.issuer,
-            token.expose()
-        ),
+        subject: lang.text_with("mail-email-confirm-subject", &[("brand", Arg::Str(&services.settings.brand_name))]),
+        body: notify::paragraphs(&[
+            lang.text_with("mail-email-confirm-body", &[("username", Arg::Str(&user.username))]),
+            format!("{}/account/email/confirm/{}", services.settings.issuer, token.expose()),
+            lang.text("mail-email-confirm-ignore"),
+        ]),
         kind: "email_change",
     });
     Ok(())
@@ -541,16 +542,16 @@ async fn send_reset_link(services: &Services, email: &str, peer: &Peer) -> Resul
         .store
         .replace_reset_token(&user.id, token.hash().as_str(), now, now + ttl)
         .await?;
+    let lang = notify::language(services);
     services.mailer.send(Mail {
         to: user.email.clone(),
-        subject: format!("Reset your {} password", services.settings.brand_name),
-        body: format!(
-            "Someone asked to reset the password of the account {}.\n\nTo choose a new password, open this link within {} minutes:\n\n{}/reset/{}\n\nIf it was not you, ignore this message: your password stays as it is.\n",
-            user.username,
-            ttl / 60,
-            services.settings.issuer,
-            token.expose()
-        ),
+        subject: lang.text_with("mail-reset-subject", &[("brand", Arg::Str(&services.settings.brand_name))]),
+        body: notify::paragraphs(&[
+            lang.text_with("mail-reset-asked", &[("username", Arg::Str(&user.username))]),
+            lang.text_with("mail-reset-open", &[("minutes", Arg::Num(ttl / 60))]),
+            format!("{}/reset/{}", services.settings.issuer, token.expose()),
+            lang.text("mail-reset-not-you"),
+        ]),
         kind: "password_reset",
     });
     services.events.record(

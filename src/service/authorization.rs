@@ -316,8 +316,10 @@ async fn issue_code(
 pub struct ConsentQuestion {
     pub client_name: String,
     pub username: String,
-    /// What each scope asked for lets the application do, in words, in reading order.
+    /// The scopes asked for, in reading order (the page says in words what each allows).
     pub scopes: Vec<String>,
+    /// The languages the request asked the pages in (`ui_locales`).
+    pub ui_locales: Option<String>,
     /// The host the person goes back to afterwards (none for an app's private-use scheme).
     pub return_host: Option<String>,
 }
@@ -338,10 +340,7 @@ pub async fn consent_question(
         }));
     };
     let tokens = kept.request.scopes().map(|s| s.tokens()).unwrap_or_default();
-    let scopes = scope::in_reading_order(tokens)
-        .iter()
-        .map(|name| scope::description(name).into_owned())
-        .collect();
+    let scopes = scope::in_reading_order(tokens);
     let return_host = url::Url::parse(&kept.request.redirect_to)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned));
@@ -349,6 +348,7 @@ pub async fn consent_question(
         client_name: kept.client.name,
         username: user.username.clone(),
         scopes,
+        ui_locales: kept.request.ui_locales.clone(),
         return_host,
     }))
 }

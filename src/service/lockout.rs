@@ -13,11 +13,12 @@
 //! Failures and lockouts outlive the steps of one sign-in: only a whole sign-in (password, and
 //! second factor when it is on) forgets the failures, and it keeps the back-off.
 
-use super::{Peer, Services};
+use super::{notify, Peer, Services};
 use crate::crypto::tokens::SecretHash;
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
 use crate::domain::UnixTime;
+use crate::i18n::Arg;
 use crate::mail::Mail;
 use crate::storage::StoreError;
 
@@ -126,15 +127,15 @@ fn mail_lockout(state: &Services, user: &User, until: UnixTime) {
     if user.email.is_empty() || user.disabled {
         return;
     }
+    let lang = notify::language(state);
     state.mailer.send(Mail {
         to: user.email.clone(),
-        subject: format!("Your {} account was locked", state.settings.brand_name),
-        body: format!(
-            "The account {} was locked after repeated failed attempts to sign in or to confirm its password (wrong passwords or codes).\n\nIt stays locked until {} (UTC).\n\nIf it was you, wait until then. If it was not, someone may be guessing your password: resetting your password at {}/reset unlocks the account at once and signs out every session.\n",
-            user.username,
-            when(until),
-            state.settings.issuer,
-        ),
+        subject: lang.text_with("mail-locked-subject", &[("brand", Arg::Str(&state.settings.brand_name))]),
+        body: notify::paragraphs(&[
+            lang.text_with("mail-locked-body", &[("username", Arg::Str(&user.username))]),
+            lang.text_with("mail-locked-until", &[("until", Arg::Str(&when(until)))]),
+            lang.text_with("mail-locked-advice", &[("issuer", Arg::Str(&state.settings.issuer))]),
+        ]),
         kind: "account_locked",
     });
 }

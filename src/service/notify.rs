@@ -8,6 +8,7 @@
 //! reset link goes to the address the account has) and tell the administrator.
 
 use crate::domain::user::User;
+use crate::i18n::{Arg, Locale};
 use crate::mail::Mail;
 use crate::service::{Peer, Services};
 
@@ -37,31 +38,39 @@ fn brand(services: &Services) -> &str {
     &services.settings.brand_name
 }
 
+/// The language of mail: the default one (no language is stored per person, so a mail cannot
+/// follow the language of the page that caused it).
+pub fn language(services: &Services) -> Locale {
+    services.settings.default_locale
+}
+
+/// Paragraphs of a mail: a blank line between them, a newline at the end.
+pub fn paragraphs(parts: &[String]) -> String {
+    parts.join("\n\n") + "\n"
+}
+
 /// The closing paragraph of every security mail.
 fn not_you(services: &Services) -> String {
-    format!(
-        "If it was not you, reset your password now at {}/reset and tell your administrator.\n",
-        services.settings.issuer
-    )
+    language(services).text_with("mail-not-you", &[("issuer", Arg::Str(&services.settings.issuer))])
 }
 
 /// The password was changed; `kept_this_session` when the person changed it from a session
 /// that stays signed in.
 pub fn password_changed(services: &Services, user: &User, kept_this_session: bool) {
-    let signed_out = if kept_this_session {
-        "every other session of it was signed out"
+    let lang = language(services);
+    let body = if kept_this_session {
+        "mail-password-changed-others"
     } else {
-        "every session of it was signed out"
+        "mail-password-changed-all"
     };
     send(
         services,
         &user.email,
-        &format!("Your {} password was changed", brand(services)),
-        format!(
-            "The password of the account {} was just changed, and {signed_out}.\n\n{}",
-            user.username,
-            not_you(services)
-        ),
+        &lang.text_with("mail-password-changed-subject", &[("brand", Arg::Str(brand(services)))]),
+        paragraphs(&[
+            lang.text_with(body, &[("username", Arg::Str(&user.username))]),
+            not_you(services),
+        ]),
         "password_changed",
     );
 }
@@ -70,89 +79,107 @@ pub fn password_changed(services: &Services, user: &User, kept_this_session: boo
 /// with `restore_link` (a page that puts the old address back and signs every session out),
 /// when there is one.
 pub fn email_changed(services: &Services, user: &User, new_email: &str, restore_link: Option<&str>) {
-    let undo = match restore_link {
-        Some(link) => format!(
-            "If it was not you, open this link within 7 days to put this address back and sign out every session of the account:\n\n{link}\n\nThen reset your password and tell your administrator.\n"
-        ),
-        None => "If it was not you, tell your administrator at once.\n".to_owned(),
-    };
+    let lang = language(services);
+    let masked = mask_email(new_email);
+    let mut parts = vec![lang.text_with(
+        "mail-email-changed-body",
+        &[("username", Arg::Str(&user.username)), ("new_email", Arg::Str(&masked))],
+    )];
+    match restore_link {
+        Some(link) => parts.extend([
+            lang.text("mail-email-changed-undo"),
+            link.to_owned(),
+            lang.text("mail-email-changed-then"),
+        ]),
+        None => parts.push(lang.text("mail-email-changed-no-undo")),
+    }
     send(
         services,
         &user.email,
-        &format!("The email address of your {} account was changed", brand(services)),
-        format!(
-            "The email address of the account {} was changed to {}. Mail about the account now goes there, not here.\n\n{undo}",
-            user.username,
-            mask_email(new_email),
-        ),
+        &lang.text_with("mail-email-changed-subject", &[("brand", Arg::Str(brand(services)))]),
+        paragraphs(&parts),
         "email_changed",
     );
 }
 
 /// The second factor (TOTP) was turned on or off.
 pub fn second_factor_changed(services: &Services, user: &User, on: bool, by: ChangedBy) {
+    let lang = language(services);
     let (subject, what) = if on {
-        (
-            format!("Two-step sign-in is on for your {} account", brand(services)),
-            "Two-step sign-in was turned on: signing in now needs a code from the authenticator app as well as the password.",
-        )
+        ("mail-totp-on-subject", "mail-totp-on-body")
     } else {
-        (
-            format!("Two-step sign-in is off for your {} account", brand(services)),
-            "Two-step sign-in was turned off: signing in now needs only the password.",
-        )
+        ("mail-totp-off-subject", "mail-totp-off-body")
     };
-    let who = match by {
-        ChangedBy::Person => "",
-        ChangedBy::Operator => " An administrator made this change.",
-    };
+    let what = lang.text(what);
+    let mut line = lang.text_with(
+        "mail-totp-account",
+        &[("username", Arg::Str(&user.username)), ("what", Arg::Str(&what))],
+    );
+    if by == ChangedBy::Operator {
+        line.push(' ');
+        line.push_str(&lang.text("mail-by-operator"));
+    }
     send(
         services,
         &user.email,
-        &subject,
-        format!("Account {}: {what}{who}\n\n{}", user.username, not_you(services)),
+        &lang.text_with(subject, &[("brand", Arg::Str(brand(services)))]),
+        paragraphs(&[line, not_you(services)]),
         if on { "totp_enabled" } else { "totp_disabled" },
     );
 }
 
 /// A recovery code was used to sign in.
 pub fn recovery_code_used(services: &Services, user: &User, peer: &Peer) {
+    let lang = language(services);
+    let device = device(lang, peer);
     send(
         services,
         &user.email,
-        &format!("A recovery code was used to sign in to your {} account", brand(services)),
-        format!(
-            "Someone signed in to the account {} with a recovery code instead of a code from the authenticator app ({}, from {}). Each recovery code works once. If you no longer have the authenticator app, set up two-step sign-in again from your account's security page.\n\n{}",
-            user.username,
-            device(peer),
-            peer.ip,
-            not_you(services)
-        ),
+        &lang.text_with("mail-recovery-subject", &[("brand", Arg::Str(brand(services)))]),
+        paragraphs(&[
+            lang.text_with(
+                "mail-recovery-body",
+                &[
+                    ("username", Arg::Str(&user.username)),
+                    ("device", Arg::Str(&device)),
+                    ("address", Arg::Str(&peer.ip)),
+                ],
+            ),
+            not_you(services),
+        ]),
         "recovery_code_used",
     );
 }
 
 /// A sign-in from a browser the account has no live session on.
 pub fn new_sign_in(services: &Services, user: &User, peer: &Peer) {
+    let lang = language(services);
+    let device = device(lang, peer);
     send(
         services,
         &user.email,
-        &format!("New sign-in to your {} account", brand(services)),
-        format!(
-            "The account {} was just signed in to from {}, at address {}.\n\nIf it was you, there is nothing to do. {}",
-            user.username,
-            device(peer),
-            peer.ip,
-            not_you(services)
-        ),
+        &lang.text_with("mail-new-sign-in-subject", &[("brand", Arg::Str(brand(services)))]),
+        paragraphs(&[
+            lang.text_with(
+                "mail-new-sign-in-body",
+                &[
+                    ("username", Arg::Str(&user.username)),
+                    ("device", Arg::Str(&device)),
+                    ("address", Arg::Str(&peer.ip)),
+                ],
+            ),
+            format!("{} {}", lang.text("mail-new-sign-in-was-you"), not_you(services)),
+        ]),
         "new_sign_in",
     );
 }
 
-fn device(peer: &Peer) -> String {
+fn device(lang: Locale, peer: &Peer) -> String {
     match peer.user_agent.as_deref() {
-        Some(agent) if !agent.is_empty() => format!("a browser that calls itself \"{}\"", truncate(agent, 120)),
-        _ => "a browser that did not name itself".to_owned(),
+        Some(agent) if !agent.is_empty() => {
+            lang.text_with("mail-device-named", &[("agent", Arg::Str(&truncate(agent, 120)))])
+        }
+        _ => lang.text("mail-device-unnamed"),
     }
 }
 
@@ -189,7 +216,7 @@ mod tests {
             ip: "192.0.2.1".into(),
             user_agent: Some(format!("Evil\r\nBcc: x@y{}", "a".repeat(500))),
         };
-        let text = device(&peer);
+        let text = device(Locale::En, &peer);
         assert!(!text.contains('\n') && !text.contains('\r'));
         assert!(text.chars().count() < 160);
     }

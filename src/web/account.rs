@@ -16,6 +16,7 @@ use super::authorize::see_other;
 use super::error::PageError;
 use super::extract::{NoFields, SignedIn, SignedInForm};
 use super::flash::{Flash, Notice};
+use super::locale::t;
 use super::paths;
 use super::words::{self, readable_time};
 use super::WebState;
@@ -25,8 +26,8 @@ use crate::service::{apps, sessions, Peer};
 
 /// What a page of the account area shows besides the person.
 #[derive(Default)]
-struct Shown<'a> {
-    notice: Option<&'a str>,
+struct Shown {
+    notice: Option<String>,
     problems: Vec<String>,
     /// The field the problems are about: it takes the focus and points at them.
     error_field: Option<&'static str>,
@@ -37,7 +38,7 @@ struct Shown<'a> {
     pending_email: Option<String>,
 }
 
-impl Shown<'_> {
+impl Shown {
     fn problems(problems: Vec<String>, field: &'static str) -> Self {
         Self {
             problems,
@@ -47,7 +48,7 @@ impl Shown<'_> {
     }
 }
 
-fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown<'_>, status: StatusCode) -> Response {
+fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown, status: StatusCode) -> Response {
     let user = &signed_in.user;
     let mut context = Context::new();
     context.insert("csrf_token", &signed_in.browser.csrf_token(&state.csrf_key));
@@ -60,7 +61,8 @@ fn render(state: &WebState, signed_in: &SignedIn, section: &str, shown: Shown<'_
     context.insert("error_field", &shown.error_field);
     context.insert("pending_email", &shown.pending_email);
     if !shown.problems.is_empty() {
-        context.insert("problems", &shown.problems);
+        let problems: Vec<String> = shown.problems.iter().map(|p| words::from_service(p)).collect();
+        context.insert("problems", &problems);
     }
     for (name, list) in [
         ("devices", shown.devices),
@@ -101,7 +103,7 @@ pub async fn profile(State(state): State<WebState>, signed_in: SignedIn, flash: 
     Ok(render(&state, &signed_in, "profile", shown, StatusCode::OK))
 }
 
-fn shown(flash: &Flash) -> Shown<'static> {
+fn shown(flash: &Flash) -> Shown {
     Shown {
         notice: flash.text(),
         ..Shown::default()
@@ -145,19 +147,19 @@ pub async fn change_email(
 pub async fn confirm_email(State(state): State<WebState>, Path(token): Path<String>) -> Result<Response, PageError> {
     match accounts::confirm_email_change(&state, &token).await {
         Ok(()) => Ok(state.pages.message(
-            "Email address changed",
-            "Your account now uses the new address.",
-            (paths::ACCOUNT, "Go to your account"),
+            &t("email-changed-title"),
+            &t("email-changed-message"),
+            (paths::ACCOUNT, &t("next-account")),
         )),
-        Err(AccountError::NotFound) => Err(PageError::new(
+        Err(AccountError::NotFound) => Err(PageError::words(
             StatusCode::BAD_REQUEST,
-            "This link is no longer valid",
-            "Ask for a new confirmation link from your account.",
+            "link-invalid-title",
+            "email-link-invalid-message",
         )),
-        Err(AccountError::Taken) => Err(PageError::new(
+        Err(AccountError::Taken) => Err(PageError::words(
             StatusCode::CONFLICT,
-            "Address in use",
-            "Another account uses this address.",
+            "address-taken-title",
+            "address-taken-message",
         )),
         Err(e) => Err(e.into()),
     }
@@ -196,10 +198,7 @@ pub async fn change_password(
                 ))
             }
             OwnPasswordChange::Locked { until } => (
-                Shown::problems(
-                    vec![accounts::password_locked_message(until, state.clock.now())],
-                    "current",
-                ),
+                Shown::problems(vec![words::password_locked(until, state.clock.now())], "current"),
                 StatusCode::TOO_MANY_REQUESTS,
             ),
             OwnPasswordChange::Refused { problems } => {
@@ -214,14 +213,14 @@ pub async fn change_password(
     Ok(render(&state, &signed_in, "password", shown, status))
 }
 
-async fn devices_page(state: &WebState, signed_in: &SignedIn, notice: Option<&str>) -> Result<Response, PageError> {
+async fn devices_page(state: &WebState, signed_in: &SignedIn, notice: Option<String>) -> Result<Response, PageError> {
     let devices = sessions::devices(state, &signed_in.user).await?;
     let list = devices
         .iter()
         .map(|s| {
             json!({
                 "sid": s.sid,
-                "label": crate::domain::device::label(s.user_agent.as_deref()),
+                "label": words::device_label(s.user_agent.as_deref()),
                 "ip": s.ip.clone().unwrap_or_default(),
                 "last_seen": readable_time(s.last_seen_at),
                 "created": readable_time(s.created_at),
@@ -278,14 +277,14 @@ pub async fn revoke_other_devices(
     ))
 }
 
-async fn apps_page(state: &WebState, signed_in: &SignedIn, notice: Option<&str>) -> Result<Response, PageError> {
+async fn apps_page(state: &WebState, signed_in: &SignedIn, notice: Option<String>) -> Result<Response, PageError> {
     let list = apps::connected_apps(state, &signed_in.user)
         .await?
         .into_iter()
         .map(|a| {
             let access: Vec<String> = scope::in_reading_order(a.scope.split_whitespace().map(str::to_owned))
                 .iter()
-                .map(|s| scope::description(s).into_owned())
+                .map(|s| words::scope_description(s))
                 .collect();
             json!({ "client_id": a.client_id, "name": a.name, "access": access })
         })

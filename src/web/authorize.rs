@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::browser::{self, Browser};
 use super::error::PageError;
 use super::flash::Notice;
+use super::locale::{self, t};
 use super::paths;
+use super::words::from_service;
 use super::WebState;
 use crate::service::authorization::{self, Next, Pending, Visitor};
 
@@ -77,8 +79,8 @@ pub fn go(state: &WebState, browser: &Browser, signed_in: bool, next: Next) -> R
         Next::Refuse(message) => {
             return Err(PageError::new(
                 StatusCode::BAD_REQUEST,
-                "This request cannot be completed",
-                message,
+                t("authorize-refused-title"),
+                from_service(&message),
             ))
         }
         Next::Expired => return Ok(expired_for(state, browser, signed_in)),
@@ -98,10 +100,10 @@ pub fn see_other(location: &str, browser: &Browser, state: &WebState) -> Respons
 }
 
 fn expired_page() -> PageError {
-    PageError::new(
+    PageError::words(
         StatusCode::BAD_REQUEST,
-        "This sign-in request has expired",
-        "Go back to the application and start again.",
+        "authorize-expired-title",
+        "authorize-expired-message",
     )
 }
 
@@ -118,14 +120,18 @@ pub fn expired_for(state: &WebState, browser: &Browser, signed_in: bool) -> Resp
 /// The "expired" page for a browser that has just signed in: it can continue to the account.
 pub fn expired_signed_in(state: &WebState) -> Response {
     expired_page()
-        .with_next(paths::ACCOUNT, "Go to your account")
+        .with_next(paths::ACCOUNT, "next-account")
         .render(&state.pages)
 }
 
 /// The pending request `id`, if it exists, has not expired and belongs to this browser (for
 /// the sign-in pages; `service::authorization::load_pending` without HTTP).
 pub async fn load_pending(state: &WebState, browser: &Browser, id: &str) -> Result<Option<Pending>, Response> {
-    authorization::load_pending(state, &browser.hash(), id)
+    let pending = authorization::load_pending(state, &browser.hash(), id)
         .await
-        .map_err(|e| PageError::failed(e, "authorization request failed").render(&state.pages))
+        .map_err(|e| PageError::failed(e, "authorization request failed").render(&state.pages))?;
+    if let Some((_, request)) = &pending {
+        locale::prefer_ui_locales(request.ui_locales.as_deref());
+    }
+    Ok(pending)
 }

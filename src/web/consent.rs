@@ -12,7 +12,7 @@ use tera::Context;
 use super::authorize::{go, visitor};
 use super::browser::Browser;
 use super::error::PageError;
-use super::WebState;
+use super::{locale, words, WebState};
 use crate::service::authorization;
 
 #[derive(Deserialize)]
@@ -45,12 +45,14 @@ pub async fn show(
         Ok(question) => question,
         Err(next) => return go(&state, &browser, visitor.signed_in.is_some(), next),
     };
+    locale::prefer_ui_locales(question.ui_locales.as_deref());
+    let scopes: Vec<String> = question.scopes.iter().map(|s| words::scope_description(s)).collect();
     let mut context = Context::new();
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("request_id", &query.request);
     context.insert("client_name", &question.client_name);
     context.insert("username", &question.username);
-    context.insert("scopes", &question.scopes);
+    context.insert("scopes", &scopes);
     context.insert("return_host", &question.return_host);
     Ok(state.pages.render(StatusCode::OK, "consent.html", &context))
 }

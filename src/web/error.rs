@@ -14,6 +14,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::locale::t;
 use super::pages::Pages;
 use super::WebState;
 use crate::service::failure::{self, Triage, RETRY_AFTER_SECS};
@@ -21,10 +22,10 @@ use crate::service::failure::{self, Triage, RETRY_AFTER_SECS};
 /// What the error page says.
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
-    pub title: &'static str,
+    pub title: String,
     pub message: Cow<'static, str>,
     /// Where the person can go from here: (path, words of the link).
-    pub next: Option<(&'static str, &'static str)>,
+    pub next: Option<(&'static str, String)>,
 }
 
 #[derive(Debug)]
@@ -34,21 +35,27 @@ pub struct PageError {
 }
 
 impl PageError {
-    /// A page with this status, title and message (in words a person understands).
-    pub fn new(status: StatusCode, title: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    /// A page with this status, title and message (in words a person understands, in the
+    /// page's language).
+    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status,
             page: ErrorPage {
-                title,
+                title: title.into(),
                 message: message.into(),
                 next: None,
             },
         }
     }
 
-    /// The same page with a link to where the person can go next.
-    pub fn with_next(mut self, href: &'static str, label: &'static str) -> Self {
-        self.page.next = Some((href, label));
+    /// A page whose title and message are the catalogue's `title` and `message`.
+    pub fn words(status: StatusCode, title: &str, message: &str) -> Self {
+        Self::new(status, t(title), t(message))
+    }
+
+    /// The same page with a link to where the person can go next (`label`: a message key).
+    pub fn with_next(mut self, href: &'static str, label: &str) -> Self {
+        self.page.next = Some((href, t(label)));
         self
     }
 
@@ -56,28 +63,28 @@ impl PageError {
     pub fn failed(error: impl Into<anyhow::Error>, what: &str) -> Self {
         match failure::triage(&error.into(), what) {
             Triage::Unavailable => Self::unavailable(),
-            Triage::Fault => Self::new(
+            Triage::Fault => Self::words(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again later.",
+                "error-failed-title",
+                "error-failed-message",
             ),
         }
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
+        Self::words(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "The service is temporarily unavailable. Please try again in a few seconds.",
+            "error-unavailable-title",
+            "error-unavailable-message",
         )
     }
 
     /// The form's CSRF token is missing or wrong (or the browser has no cookie yet).
     pub fn form_expired() -> Self {
-        Self::new(
+        Self::words(
             StatusCode::FORBIDDEN,
-            "This form has expired",
-            "For your security the form could not be accepted. Go back, reload the page and try again.",
+            "error-form-expired-title",
+            "error-form-expired-message",
         )
     }
 
@@ -89,7 +96,12 @@ impl PageError {
     pub fn render(self, pages: &Pages) -> Response {
         with_retry_after(
             self.status,
-            pages.error(self.status, self.page.title, &self.page.message, self.page.next),
+            pages.error(
+                self.status,
+                &self.page.title,
+                &self.page.message,
+                self.page.next.as_ref().map(|(href, label)| (*href, label.as_str())),
+            ),
         )
     }
 }
@@ -122,19 +134,20 @@ fn with_retry_after(status: StatusCode, mut response: Response) -> Response {
 /// passed (503, with `Retry-After`), the body came too slowly (408), the address is over a rate
 /// limit (429). Those layers run outside the pages' own, so the pages' headers are added here.
 pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
+    // Outside the pages' language layer, with no request at hand: the default language.
+    super::locale::within(pages.default_locale(), || answer_page_now(pages, status))
+}
+
+fn answer_page_now(pages: &Pages, status: StatusCode) -> Response {
     let error = match status {
         StatusCode::SERVICE_UNAVAILABLE => PageError::unavailable(),
-        StatusCode::REQUEST_TIMEOUT => PageError::new(
+        StatusCode::REQUEST_TIMEOUT => PageError::words(status, "error-timeout-title", "error-timeout-message"),
+        StatusCode::TOO_MANY_REQUESTS => PageError::words(
             status,
-            "Request timed out",
-            "The form took too long to arrive. Please try again.",
+            "error-too-many-requests-title",
+            "error-too-many-requests-message",
         ),
-        StatusCode::TOO_MANY_REQUESTS => PageError::new(
-            status,
-            "Too many requests",
-            "Too many attempts from your network. Try again in about a minute.",
-        ),
-        _ => PageError::new(status, "Something went wrong", "Please try again later."),
+        _ => PageError::words(status, "error-failed-title", "error-failed-message"),
     };
     super::with_page_headers(error.render(pages))
 }
@@ -144,33 +157,43 @@ pub fn answer_page(pages: &Pages, status: StatusCode) -> Response {
 fn framework_error(status: StatusCode) -> ErrorPage {
     let (title, message, next) = match status {
         StatusCode::NOT_FOUND => (
-            "Page not found",
-            "There is no page at this address. Check the address, or start again from your account.",
-            Some((super::paths::ACCOUNT, "Go to your account")),
+            "error-not-found-title",
+            "error-not-found-message",
+            Some(super::paths::ACCOUNT),
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "This page cannot do that",
-            "Open the page from a link or its form, and try again.",
-            Some((super::paths::ACCOUNT, "Go to your account")),
+            "error-method-title",
+            "error-method-message",
+            Some(super::paths::ACCOUNT),
         ),
         s if s.is_client_error() => (
-            "This address is incomplete",
-            "The link you followed is missing something or is damaged. Go back to the application, or to your account, and start again.",
-            Some((super::paths::ACCOUNT, "Go to your account")),
+            "error-incomplete-title",
+            "error-incomplete-message",
+            Some(super::paths::ACCOUNT),
         ),
-        _ => ("Something went wrong", "Please try again later.", None),
+        _ => ("error-failed-title", "error-failed-message", None),
     };
     ErrorPage {
-        title,
-        message: Cow::Borrowed(message),
-        next,
+        title: t(title),
+        message: Cow::Owned(t(message)),
+        next: next.map(|href| (href, t("next-account"))),
     }
 }
 
-/// A styled 404 page for a browser at an address that is no page.
-pub fn not_found_page(pages: &Pages) -> Response {
+/// A styled 404 page for a browser at an address that is no page, in its language.
+pub fn not_found_page(pages: &Pages, headers: &axum::http::HeaderMap) -> Response {
+    let locale = super::locale::of_headers(headers, pages.default_locale());
+    super::locale::within(locale, || not_found_page_now(pages))
+}
+
+fn not_found_page_now(pages: &Pages) -> Response {
     let page = framework_error(StatusCode::NOT_FOUND);
-    super::with_page_headers(pages.error(StatusCode::NOT_FOUND, page.title, &page.message, page.next))
+    super::with_page_headers(pages.error(
+        StatusCode::NOT_FOUND,
+        &page.title,
+        &page.message,
+        page.next.as_ref().map(|(href, label)| (*href, label.as_str())),
+    ))
 }
 
 fn is_html(response: &Response) -> bool {
@@ -192,9 +215,12 @@ pub async fn render_error_pages(State(state): State<WebState>, request: Request,
         }
         None => return response,
     };
-    let mut rendered = state
-        .pages
-        .error(response.status(), page.title, &page.message, page.next);
+    let mut rendered = state.pages.error(
+        response.status(),
+        &page.title,
+        &page.message,
+        page.next.as_ref().map(|(href, label)| (*href, label.as_str())),
+    );
     for (name, value) in response.headers() {
         if name == axum::http::header::CONTENT_LENGTH {
             continue;

@@ -133,12 +133,7 @@ where
         _ => None,
     };
     let unreadable = |status: StatusCode| {
-        PageError::new(
-            status,
-            "This form cannot be read",
-            "Go back, reload the page and try again.",
-        )
-        .into_response()
+        PageError::words(status, "error-unreadable-title", "error-unreadable-message").into_response()
     };
     let RawForm(bytes) = RawForm::from_request(request, state)
         .await

@@ -132,43 +132,20 @@ pub enum Notice {
     AlreadySignedIn,
 }
 
+/// Each notice, its code in the cookie and the key of its words (`notice-<code>`).
 const NOTICES: &[(Notice, &str, &str)] = &[
-    (Notice::Saved, "saved", "Saved."),
-    (
-        Notice::EmailSent,
-        "email-sent",
-        "We sent a confirmation link to the new address. Your address changes when you open it.",
-    ),
-    (
-        Notice::PasswordChanged,
-        "password-changed",
-        "Password changed. Every other device was signed out.",
-    ),
-    (Notice::DeviceSignedOut, "device-signed-out", "Signed out."),
-    (
-        Notice::OthersSignedOut,
-        "others-signed-out",
-        "Every other device was signed out.",
-    ),
-    (Notice::AccessRemoved, "access-removed", "Access removed."),
-    (Notice::TotpOn, "totp-on", "Two-step verification is on."),
-    (Notice::TotpOff, "totp-off", "Two-step verification is off."),
-    (
-        Notice::ResetSent,
-        "reset-sent",
-        "If an account exists for that address, we sent a link. It works for a short time, once.",
-    ),
-    (
-        Notice::ResetDone,
-        "reset-done",
-        "Password changed, and every session was signed out. Sign in with the new password.",
-    ),
-    (Notice::SignedOut, "signed-out", "You are signed out."),
-    (
-        Notice::AlreadySignedIn,
-        "already-signed-in",
-        "You are signed in. That sign-in request is finished: continue in the application, or here in your account.",
-    ),
+    (Notice::Saved, "saved", "notice-saved"),
+    (Notice::EmailSent, "email-sent", "notice-email-sent"),
+    (Notice::PasswordChanged, "password-changed", "notice-password-changed"),
+    (Notice::DeviceSignedOut, "device-signed-out", "notice-device-signed-out"),
+    (Notice::OthersSignedOut, "others-signed-out", "notice-others-signed-out"),
+    (Notice::AccessRemoved, "access-removed", "notice-access-removed"),
+    (Notice::TotpOn, "totp-on", "notice-totp-on"),
+    (Notice::TotpOff, "totp-off", "notice-totp-off"),
+    (Notice::ResetSent, "reset-sent", "notice-reset-sent"),
+    (Notice::ResetDone, "reset-done", "notice-reset-done"),
+    (Notice::SignedOut, "signed-out", "notice-signed-out"),
+    (Notice::AlreadySignedIn, "already-signed-in", "notice-already-signed-in"),
 ];
 
 impl Notice {
@@ -183,9 +160,12 @@ impl Notice {
         NOTICES.iter().find(|(_, c, _)| *c == code).map(|(n, ..)| *n)
     }
 
-    /// The words the page shows.
-    pub fn text(self) -> &'static str {
-        NOTICES.iter().find(|(n, ..)| *n == self).map_or("", |(.., text)| text)
+    /// The words the page shows, in its language.
+    pub fn text(self) -> String {
+        NOTICES
+            .iter()
+            .find(|(n, ..)| *n == self)
+            .map_or_else(String::new, |(.., key)| super::locale::t(key))
     }
 
     /// `response` (a 303) carrying this notice to the page it leads to.
@@ -198,7 +178,7 @@ impl Notice {
 pub struct Flash(pub Option<Notice>);
 
 impl Flash {
-    pub fn text(&self) -> Option<&'static str> {
+    pub fn text(&self) -> Option<String> {
         self.0.map(Notice::text)
     }
 }

@@ -18,11 +18,13 @@ use super::browser::{self, Browser};
 use super::error::PageError;
 use super::extract::SignInCsrfForm;
 use super::flash::Flash;
+use super::locale::{t, t_with};
 use super::paths;
+use super::words::try_again_in;
 use super::WebState;
 use crate::domain::local_path::LocalPath;
 use crate::domain::UnixTime;
-use crate::service::lockout::try_again_in;
+use crate::i18n::Arg;
 use crate::service::signin::{self, BrowserIds, NewSession, PasswordStep, Refusal, Resume};
 use crate::service::Peer;
 
@@ -45,15 +47,11 @@ pub struct LoginForm {
     remember: Option<String>,
 }
 
-pub const WRONG_CREDENTIALS: &str = "Wrong username or password.";
-
 /// What a locked sign-in says: when to try again, and how to get in at once. The same for a
 /// right and a wrong password (the lock of the name typed is checked before the password).
 pub fn too_many_attempts(until: UnixTime, now: UnixTime) -> String {
-    format!(
-        "Too many attempts. {} Resetting your password unlocks your account at once.",
-        try_again_in(until, now)
-    )
+    let try_again = try_again_in(until, now);
+    t_with("login-too-many-attempts", &[("try_again", Arg::Str(&try_again))])
 }
 
 /// The "form has expired" page, rendered now (for the consent page; the others take
@@ -139,10 +137,11 @@ pub async fn show(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let return_to = return_to(query.return_to.as_deref());
+    let notice = flash.text();
     let page = LoginPage {
         request_id: query.request.as_deref(),
         return_to: return_to.as_ref(),
-        notice: flash.text(),
+        notice: notice.as_deref(),
         ..LoginPage::default()
     };
     login_page(&state, &browser, &headers, page, StatusCode::OK).await
@@ -173,7 +172,7 @@ pub async fn submit(
             }
             return Ok(see_other(&otp, &browser, &state));
         }
-        PasswordStep::Refused(Refusal::WrongCredentials) => (WRONG_CREDENTIALS.to_owned(), StatusCode::UNAUTHORIZED),
+        PasswordStep::Refused(Refusal::WrongCredentials) => (t("login-wrong-credentials"), StatusCode::UNAUTHORIZED),
         PasswordStep::Refused(Refusal::Locked { until }) => (
             too_many_attempts(until, state.clock.now()),
             StatusCode::TOO_MANY_REQUESTS,

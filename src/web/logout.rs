@@ -12,7 +12,9 @@ use super::authorize::see_other;
 use super::browser::{clear_cookie, Browser};
 use super::error::PageError;
 use super::flash::Notice;
+use super::locale::t;
 use super::paths;
+use super::words::from_service;
 use super::WebState;
 use crate::protocol::logout::{LogoutError, LogoutRequest};
 use crate::protocol::params::Params;
@@ -31,8 +33,8 @@ fn request_of(params: &Params) -> LogoutRequest {
 fn refused(message: &'static str) -> PageError {
     PageError::new(
         StatusCode::BAD_REQUEST,
-        "This sign-out request cannot be completed",
-        message,
+        t("logout-refused-title"),
+        from_service(message),
     )
 }
 
@@ -99,11 +101,11 @@ async fn logout(
         Logout::SignedOut { redirect: None } if posted => {
             Notice::SignedOut.on(&state, see_other(paths::LOGIN, &Browser::new_unset(), &state))
         }
-        Logout::SignedOut { redirect: None } => {
-            state
-                .pages
-                .message("Signed out", "You are signed out.", (paths::LOGIN, "Sign in again"))
-        }
+        Logout::SignedOut { redirect: None } => state.pages.message(
+            &t("signed-out-title"),
+            &t("signed-out-message"),
+            (paths::LOGIN, &t("next-sign-in-again")),
+        ),
     };
     response.headers_mut().append(SET_COOKIE, clear_cookie(&state.settings));
     Ok(response)

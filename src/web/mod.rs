@@ -11,6 +11,7 @@ pub mod consent;
 pub mod error;
 pub mod extract;
 pub mod flash;
+pub mod locale;
 pub mod login;
 pub mod logout;
 pub mod otp;
@@ -172,6 +173,7 @@ where
             error::render_error_pages,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), flash::clear_shown))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
         .layer(page_header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .layer(page_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(page_header(header::REFERRER_POLICY, "no-referrer"))

@@ -12,6 +12,7 @@ use tera::Context;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
+use super::locale::t;
 use super::login::{return_to, signed_in, too_many_attempts};
 use super::paths;
 use super::WebState;
@@ -57,12 +58,12 @@ fn otp_page(
 }
 
 fn start_again() -> PageError {
-    PageError::new(
+    PageError::words(
         StatusCode::UNAUTHORIZED,
-        "Sign in again",
-        "This sign-in has expired or had too many wrong codes. Sign in again, or go back to the application and start again.",
+        "otp-start-again-title",
+        "otp-start-again-message",
     )
-    .with_next(paths::LOGIN, "Sign in again")
+    .with_next(paths::LOGIN, "next-sign-in-again")
 }
 
 pub async fn show(
@@ -103,15 +104,15 @@ pub async fn submit(
                 return_to: return_to.as_ref(),
                 remember,
             },
-            Some("Wrong code. Try again."),
+            Some(&t("otp-wrong-code")),
             StatusCode::UNAUTHORIZED,
         )),
         SecondFactorStep::StartAgain => Err(start_again()),
         SecondFactorStep::Locked { until } => Err(PageError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
+            t("too-many-attempts-title"),
             too_many_attempts(until, state.clock.now()),
         )
-        .with_next(paths::LOGIN, "Back to sign in")),
+        .with_next(paths::LOGIN, "back-to-sign-in")),
     }
 }

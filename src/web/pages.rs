@@ -8,6 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 use tera::{Context, Tera};
 
 use super::brand::Brand;
+use super::locale;
+use crate::i18n::Locale;
 
 const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -37,10 +39,12 @@ pub struct Pages {
     /// What every page is given besides its own context: the brand name and which brand
     /// files there are (`brand_name`, `brand_logo`, `brand_css`, `brand_extra_css`).
     brand_context: Context,
+    /// The language of a page answered outside the pages' language layer.
+    default_locale: Locale,
 }
 
 impl Pages {
-    pub fn load(dir: Option<&Path>, brand: Brand) -> Result<Self, String> {
+    pub fn load(dir: Option<&Path>, brand: Brand, default_locale: Locale) -> Result<Self, String> {
         let mut templates: Vec<(String, String)> = BUILT_IN
             .iter()
             .map(|(name, body)| ((*name).to_owned(), (*body).to_owned()))
@@ -56,6 +60,8 @@ impl Pages {
         }
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html"]);
+        tera.register_function("fluent", locale::Fluent { html: false });
+        tera.register_function("fluent_html", locale::Fluent { html: true });
         tera.add_raw_templates(templates)
             .map_err(|e| format!("bad template: {e:#}"))?;
         let mut brand_context = Context::new();
@@ -67,6 +73,7 @@ impl Pages {
             tera,
             brand,
             brand_context,
+            default_locale,
         })
     }
 
@@ -74,10 +81,21 @@ impl Pages {
         &self.brand
     }
 
+    /// The language of a page when the request does not choose one.
+    pub fn default_locale(&self) -> Locale {
+        self.default_locale
+    }
+
+    /// The language of this request's page.
+    pub fn locale(&self) -> Locale {
+        locale::current().unwrap_or(self.default_locale)
+    }
+
     /// Renders a page; a template error is logged and answered with a bare 500.
     pub fn render(&self, status: StatusCode, name: &str, context: &Context) -> Response {
         let mut full = self.brand_context.clone();
         full.extend(context.clone());
+        full.insert("lang", self.locale().as_str());
         match self.tera.render(name, &full) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {

@@ -17,6 +17,7 @@ use super::error::PageError;
 use super::extract::CsrfForm;
 use super::flash::{Flash, Notice, RESUME};
 use super::paths;
+use super::words::from_service;
 use super::WebState;
 use crate::domain::local_path::LocalPath;
 use crate::service::accounts::{self, Reset};
@@ -88,12 +89,12 @@ pub async fn submit_request(
 }
 
 fn link_invalid() -> PageError {
-    PageError::new(
+    PageError::words(
         StatusCode::BAD_REQUEST,
-        "This link is no longer valid",
-        "Reset links work once, for a short time, and only the newest one. Ask for a new link.",
+        "link-invalid-title",
+        "reset-link-invalid-message",
     )
-    .with_next(paths::RESET, "Ask for a new link")
+    .with_next(paths::RESET, "reset-ask-new-link")
 }
 
 fn password_page(
@@ -108,7 +109,8 @@ fn password_page(
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("token", token);
     context.insert("username", username);
-    context.insert("problems", problems);
+    let problems: Vec<String> = problems.iter().map(|p| from_service(p)).collect();
+    context.insert("problems", &problems);
     let response = state.pages.render(status, "reset_form.html", &context);
     browser.with_cookie(response, &state.settings)
 }

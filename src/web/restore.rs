@@ -11,8 +11,10 @@ use tera::Context;
 use super::browser::Browser;
 use super::error::PageError;
 use super::extract::CsrfForm;
+use super::locale::{t, t_with};
 use super::paths;
 use super::WebState;
+use crate::i18n::Arg;
 use crate::service::accounts::{self, AccountError};
 use crate::service::Peer;
 
@@ -39,21 +41,19 @@ pub async fn submit(
 ) -> Result<Response, PageError> {
     match accounts::restore_email(&state, &token, &peer).await {
         Ok(email) => Ok(state.pages.message(
-            "Your email address is back",
-            &format!(
-                "The account uses {email} again, and every session of it was signed out. Now choose a new password: ask for a reset link, it comes to this address."
-            ),
-            (paths::RESET, "Reset your password"),
+            &t("restore-done-title"),
+            &t_with("restore-done-message", &[("email", Arg::Str(email.as_ref()))]),
+            (paths::RESET, &t("reset-title")),
         )),
-        Err(AccountError::NotFound) => Err(PageError::new(
+        Err(AccountError::NotFound) => Err(PageError::words(
             StatusCode::BAD_REQUEST,
-            "This link is no longer valid",
-            "It was used already or is more than 7 days old. Ask your administrator for help.",
+            "link-invalid-title",
+            "restore-link-invalid-message",
         )),
-        Err(AccountError::Taken) => Err(PageError::new(
+        Err(AccountError::Taken) => Err(PageError::words(
             StatusCode::CONFLICT,
-            "Address in use",
-            "Another account uses this address now. Ask your administrator for help.",
+            "address-taken-title",
+            "restore-taken-message",
         )),
         Err(e) => Err(e.into()),
     }

@@ -18,6 +18,7 @@ use super::browser::Browser;
 use super::error::PageError;
 use super::extract::{NoFields, SignedIn, SignedInForm};
 use super::flash::{Flash, Notice, CODES};
+use super::locale::t;
 use super::paths;
 use super::WebState;
 use crate::crypto::totp::Enrollment;
@@ -37,8 +38,8 @@ pub struct CodeForm {
 /// What the page shows besides the state of TOTP.
 #[derive(Default)]
 struct Shown {
-    notice: Option<&'static str>,
-    error: Option<&'static str>,
+    notice: Option<String>,
+    error: Option<String>,
     enrollment: Option<Enrollment>,
     recovery_codes: Option<Vec<String>>,
 }
@@ -82,9 +83,10 @@ fn in_groups_of_four(key: &str) -> String {
         .join(" ")
 }
 
-fn error(message: &'static str) -> Shown {
+/// The page with the catalogue's message `key` as its error.
+fn error(key: &str) -> Shown {
     Shown {
-        error: Some(message),
+        error: Some(t(key)),
         ..Shown::default()
     }
 }
@@ -143,11 +145,11 @@ pub async fn confirm(
 ) -> Result<Response, PageError> {
     let SignedIn { browser, user, .. } = signed_in;
     let (shown, status) = match security::confirm_totp(&state, &user, &form.code, &peer).await? {
-        TotpConfirmation::NotStarted => (error("Start the set-up again."), StatusCode::BAD_REQUEST),
+        TotpConfirmation::NotStarted => (error("security-start-again"), StatusCode::BAD_REQUEST),
         TotpConfirmation::WrongCode(enrollment) => (
             Shown {
                 enrollment,
-                ..error("That code is not right. Check the time on your device and try again.")
+                ..error("security-wrong-code")
             },
             StatusCode::BAD_REQUEST,
         ),
@@ -167,7 +169,7 @@ pub async fn disable(
     let password = SecretString::from(form.password);
     let code = SecretString::from(form.code);
     if !security::disable_totp(&state, &user, &password, &code, &peer).await? {
-        let shown = error("Wrong password or code.");
+        let shown = error("security-wrong-password-or-code");
         return Ok(page(&state, &browser, &user, shown, StatusCode::UNAUTHORIZED));
     }
     let response = Notice::TotpOff.on(&state, to_page(&state, &browser));
@@ -181,7 +183,7 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Response, PageError> {
     let SignedIn { browser, user, .. } = signed_in;
     let Some(codes) = security::replace_recovery_codes(&state, &user).await? else {
-        let shown = error("Turn on two-step verification first.");
+        let shown = error("security-turn-on-first");
         return Ok(page(&state, &browser, &user, shown, StatusCode::BAD_REQUEST));
     };
     Ok(show_codes(&state, &browser, &user, &codes))

@@ -22,7 +22,9 @@ mod flow;
 mod hardening;
 mod hardening_lockout;
 mod hardening_timeouts;
+
 mod helpers;
+mod i18n;
 mod issuance;
 mod janitor;
 mod keys;

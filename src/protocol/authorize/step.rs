@@ -100,6 +100,7 @@ mod tests {
             prompt: prompt.iter().map(|p| (*p).to_owned()).collect(),
             max_age,
             login_hint: None,
+            ui_locales: None,
             hint_sub: hint_sub.map(str::to_owned),
             claims: None,
             audience: vec![],

@@ -1,0 +1,120 @@
+# Die gehosteten Seiten (templates/*.html). Meldungen für `fluent_html` dürfen Auszeichnungen
+# enthalten; ihre Variablen werden maskiert.
+
+## Gemeinsam
+base-sign-out = Von { $brand } abmelden
+sign-out = Abmelden
+not-you = Nicht Sie?
+cancel = Abbrechen
+save = Speichern
+back-to-sign-in = Zurück zur Anmeldung
+field-password = Passwort
+field-new-password = Neues Passwort (mindestens 12 Zeichen)
+field-repeat = Wiederholen
+field-email = E-Mail-Adresse
+
+## Anmeldung
+login-title = Anmelden
+login-continue-to = um mit <strong>{ $client }</strong> fortzufahren
+login-name = Benutzername oder E-Mail-Adresse
+login-remember = Angemeldet bleiben
+login-submit = Anmelden
+login-forgot = Passwort vergessen?
+
+## Zweiter Faktor
+otp-title = Bestätigung in zwei Schritten
+otp-lead = Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
+otp-code = Code
+otp-submit = Bestätigen
+
+## Zustimmung
+consent-title = Zugriff erlauben?
+consent-heading = { $client } den Zugriff auf Ihr Konto erlauben?
+consent-lead = Angemeldet als <strong>{ $username }</strong>. { $client } möchte:
+consent-allow = Erlauben
+consent-deny = Ablehnen
+consent-return = Nach Ihrer Wahl geht es zurück zu { $host }.
+consent-remove-later = Sie können diesen Zugriff später in Ihrem Konto wieder entfernen.
+
+## Abmeldung
+logout-title = Abmelden?
+logout-app-asks = <strong>{ $app }</strong> bittet Sie, sich abzumelden.
+logout-lead = Sie sind als <strong>{ $username }</strong> angemeldet. Die Abmeldung beendet diese Sitzung und den Zugriff der Anwendungen, die Sie darin genutzt haben.
+
+## Passwort zurücksetzen
+reset-title = Passwort zurücksetzen
+reset-no-mail = Nach ein paar Minuten keine E-Mail erhalten? Prüfen Sie die Adresse und fordern Sie einen neuen Link an.
+reset-lead = Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden Ihnen einen Link, mit dem Sie ein neues Passwort wählen können.
+reset-send = Link senden
+reset-send-another = Neuen Link senden
+reset-form-title = Neues Passwort wählen
+reset-form-submit = Neues Passwort speichern
+
+## E-Mail-Adresse zurücksetzen
+restore-title = E-Mail-Adresse wiederherstellen
+restore-lead = Die E-Mail-Adresse Ihres Kontos wurde geändert. Falls Sie das nicht waren, stellen Sie diese Adresse wieder her: Alle Sitzungen des Kontos werden abgemeldet, und offene Änderungen sowie Links zum Zurücksetzen des Passworts werden ungültig.
+restore-submit = Meine Adresse wiederherstellen und überall abmelden
+restore-it-was-me = Das war ich: zur Anmeldung
+
+## Kontobereich
+nav-label = Konto
+nav-profile = Profil
+nav-password = Passwort
+nav-security = Sicherheit
+nav-devices = Geräte
+nav-apps = Apps
+nav-activity = Aktivität
+profile-username = Benutzername: <strong>{ $username }</strong>
+profile-name = Name
+profile-email = E-Mail-Adresse (derzeit { $email })
+profile-change-email = E-Mail-Adresse ändern
+password-heading = Passwort ändern
+password-current = Aktuelles Passwort
+password-submit = Passwort ändern
+password-fine = Wenn Sie Ihr Passwort ändern, werden alle anderen Geräte abgemeldet.
+devices-heading = Wo Sie angemeldet sind
+devices-this = Dieses Gerät
+devices-last-seen = zuletzt aktiv am { $at }
+devices-signed-in = angemeldet am { $at }
+devices-sign-out-label = { $device } abmelden
+devices-sign-out-confirm = { $device } abmelden? Die dort genutzten Apps verlieren ihren Zugriff.
+devices-yes-sign-out-label = Ja, { $device } abmelden
+devices-yes-sign-out = Ja, abmelden
+devices-others = Überall sonst abmelden
+devices-others-confirm = Alle anderen Geräte abmelden? Nur dieses bleibt angemeldet.
+devices-others-yes = Ja, überall sonst abmelden
+apps-heading = Apps mit Zugriff
+apps-remove-label = Zugriff von { $app } entfernen
+apps-remove = Zugriff entfernen
+apps-remove-confirm = { $app } wird abgemeldet und muss erneut um Zugriff bitten.
+apps-yes-remove-label = Ja, Zugriff von { $app } entfernen
+apps-yes-remove = Ja, Zugriff entfernen
+apps-none = Keine App hat Zugriff auf Ihr Konto.
+activity-heading = Letzte Aktivitäten
+activity-when = Wann
+activity-what = Was
+activity-result = Ergebnis
+activity-from = Von
+
+## Einstellungen der Bestätigung in zwei Schritten
+security-codes-lead = Die Bestätigung in zwei Schritten ist eingeschaltet. Bewahren Sie diese Wiederherstellungscodes sicher auf: Jeder funktioniert einmal anstelle eines Codes. Sie werden nur angezeigt, bis Sie auf „Fertig“ klicken.
+security-copy = Kopieren
+security-download = Herunterladen
+security-codes-done = Fertig, ich habe sie gespeichert
+security-scan = Scannen Sie diesen Code mit Ihrer Authenticator-App oder geben Sie den Schlüssel ein, und geben Sie dann den 6-stelligen Code ein, den die App anzeigt.
+security-qr-label = QR-Code Ihres Authenticator-Schlüssels
+security-key = Schlüssel:
+security-on-this-device = Auf diesem Gerät?
+security-open-app = Öffnen Sie Ihre Authenticator-App,
+security-to-add-key = um den Schlüssel hinzuzufügen.
+security-code-from-app = Code aus der App
+security-turn-on = Einschalten
+security-is-on = Die Bestätigung in zwei Schritten ist für { $username } <strong>eingeschaltet</strong>.
+security-new-codes = Neue Wiederherstellungscodes erstellen
+security-new-codes-confirm = Ihre bisherigen Wiederherstellungscodes werden ungültig.
+security-new-codes-yes = Ja, neue Codes erstellen
+security-turn-off = Bestätigung in zwei Schritten ausschalten
+security-current-code = Aktueller Code
+security-turn-off-yes = Ja, ausschalten
+security-is-off = Die Bestätigung in zwei Schritten ist für { $username } <strong>ausgeschaltet</strong>.
+security-set-up = Authenticator-App einrichten

@@ -1,0 +1,120 @@
+# The hosted pages (templates/*.html). Messages used with `fluent_html` may hold markup; their
+# variables are escaped.
+
+## Shared
+base-sign-out = Sign out of { $brand }
+sign-out = Sign out
+not-you = Not you?
+cancel = Cancel
+save = Save
+back-to-sign-in = Back to sign in
+field-password = Password
+field-new-password = New password (at least 12 characters)
+field-repeat = Repeat it
+field-email = Email address
+
+## Sign-in
+login-title = Sign in
+login-continue-to = to continue to <strong>{ $client }</strong>
+login-name = Username or email
+login-remember = Keep me signed in
+login-submit = Sign in
+login-forgot = Forgot your password?
+
+## Second factor
+otp-title = Two-step verification
+otp-lead = Enter the 6-digit code from your authenticator app, or one of your recovery codes.
+otp-code = Code
+otp-submit = Verify
+
+## Consent
+consent-title = Allow access?
+consent-heading = Allow { $client } to access your account?
+consent-lead = Signed in as <strong>{ $username }</strong>. { $client } asks to:
+consent-allow = Allow
+consent-deny = Deny
+consent-return = After you choose, you go back to { $host }.
+consent-remove-later = You can remove this access later from your account.
+
+## Sign-out
+logout-title = Sign out?
+logout-app-asks = <strong>{ $app }</strong> asks you to sign out.
+logout-lead = You are signed in as <strong>{ $username }</strong>. Signing out ends this session and the access of the applications you used in it.
+
+## Password reset
+reset-title = Reset your password
+reset-no-mail = No mail after a few minutes? Check the address and send another link.
+reset-lead = Enter the email address of your account. We will send you a link to choose a new password.
+reset-send = Send the link
+reset-send-another = Send another link
+reset-form-title = Choose a new password
+reset-form-submit = Set the new password
+
+## Putting the email address back
+restore-title = Put your email address back
+restore-lead = The email address of your account was changed. If it was not you, put this address back: every session of the account is signed out, and pending changes and password reset links stop working.
+restore-submit = Put my address back and sign out everywhere
+restore-it-was-me = It was me: go to sign in
+
+## Account area
+nav-label = Account
+nav-profile = Profile
+nav-password = Password
+nav-security = Security
+nav-devices = Devices
+nav-apps = Apps
+nav-activity = Activity
+profile-username = Username: <strong>{ $username }</strong>
+profile-name = Name
+profile-email = Email address (now { $email })
+profile-change-email = Change email
+password-heading = Change your password
+password-current = Current password
+password-submit = Change password
+password-fine = Changing your password signs out every other device.
+devices-heading = Where you are signed in
+devices-this = This device
+devices-last-seen = last seen { $at }
+devices-signed-in = signed in { $at }
+devices-sign-out-label = Sign out { $device }
+devices-sign-out-confirm = Sign out { $device }? The apps used there lose their access.
+devices-yes-sign-out-label = Yes, sign out { $device }
+devices-yes-sign-out = Yes, sign out
+devices-others = Sign out everywhere else
+devices-others-confirm = Sign out every other device? Only this one stays signed in.
+devices-others-yes = Yes, sign out everywhere else
+apps-heading = Apps with access
+apps-remove-label = Remove access of { $app }
+apps-remove = Remove access
+apps-remove-confirm = { $app } will be signed out and must ask again.
+apps-yes-remove-label = Yes, remove access of { $app }
+apps-yes-remove = Yes, remove access
+apps-none = No app has access to your account.
+activity-heading = Recent activity
+activity-when = When
+activity-what = What
+activity-result = Result
+activity-from = From
+
+## Two-step verification settings
+security-codes-lead = Two-step verification is on. Keep these recovery codes somewhere safe: each works once in place of a code. They are shown only until you press Done.
+security-copy = Copy
+security-download = Download
+security-codes-done = Done, I saved them
+security-scan = Scan this code with your authenticator app, or type the key, then enter the 6-digit code it shows.
+security-qr-label = QR code of your authenticator key
+security-key = Key:
+security-on-this-device = On this device?
+security-open-app = Open your authenticator app
+security-to-add-key = to add the key.
+security-code-from-app = Code from the app
+security-turn-on = Turn on
+security-is-on = Two-step verification is <strong>on</strong> for { $username }.
+security-new-codes = Make new recovery codes
+security-new-codes-confirm = Your current recovery codes stop working.
+security-new-codes-yes = Yes, make new codes
+security-turn-off = Turn off two-step verification
+security-current-code = Current code
+security-turn-off-yes = Yes, turn off
+security-is-off = Two-step verification is <strong>off</strong> for { $username }.
+security-set-up = Set up an authenticator app
