@@ -68,6 +68,7 @@ profile-username = Benutzername: <strong>{ $username }</strong>
 profile-name = Name
 profile-email = E-Mail-Adresse (derzeit { $email })
 profile-change-email = E-Mail-Adresse ändern
+profile-pending-email = Wartet auf Bestätigung: <strong>{ $email }</strong>. Öffnen Sie innerhalb einer Stunde den Link, den wir dorthin geschickt haben; bis dahin behält Ihr Konto die bisherige Adresse.
 password-heading = Passwort ändern
 password-current = Aktuelles Passwort
 password-submit = Passwort ändern

@@ -68,6 +68,7 @@ profile-username = Username: <strong>{ $username }</strong>
 profile-name = Name
 profile-email = Email address (now { $email })
 profile-change-email = Change email
+profile-pending-email = Waiting for confirmation: <strong>{ $email }</strong>. Open the link we sent there within an hour; until then your account keeps its current address.
 password-heading = Change your password
 password-current = Current password
 password-submit = Change password

@@ -336,7 +336,10 @@ pub async fn request_email_change(services: &Services, user: &User, email: &str)
     let lang = notify::language(services);
     services.mailer.send(Mail {
         to: email.as_str().to_owned(),
-        subject: lang.text_with("mail-email-confirm-subject", &[("brand", Arg::Str(&services.settings.brand_name))]),
+        subject: lang.text_with(
+            "mail-email-confirm-subject",
+            &[("brand", Arg::Str(&services.settings.brand_name))],
+        ),
         body: notify::paragraphs(&[
             lang.text_with("mail-email-confirm-body", &[("username", Arg::Str(&user.username))]),
             format!("{}/account/email/confirm/{}", services.settings.issuer, token.expose()),
@@ -545,7 +548,10 @@ async fn send_reset_link(services: &Services, email: &str, peer: &Peer) -> Resul
     let lang = notify::language(services);
     services.mailer.send(Mail {
         to: user.email.clone(),
-        subject: lang.text_with("mail-reset-subject", &[("brand", Arg::Str(&services.settings.brand_name))]),
+        subject: lang.text_with(
+            "mail-reset-subject",
+            &[("brand", Arg::Str(&services.settings.brand_name))],
+        ),
         body: notify::paragraphs(&[
             lang.text_with("mail-reset-asked", &[("username", Arg::Str(&user.username))]),
             lang.text_with("mail-reset-open", &[("minutes", Arg::Num(ttl / 60))]),

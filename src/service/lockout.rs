@@ -130,7 +130,10 @@ fn mail_lockout(state: &Services, user: &User, until: UnixTime) {
     let lang = notify::language(state);
     state.mailer.send(Mail {
         to: user.email.clone(),
-        subject: lang.text_with("mail-locked-subject", &[("brand", Arg::Str(&state.settings.brand_name))]),
+        subject: lang.text_with(
+            "mail-locked-subject",
+            &[("brand", Arg::Str(&state.settings.brand_name))],
+        ),
         body: notify::paragraphs(&[
             lang.text_with("mail-locked-body", &[("username", Arg::Str(&user.username))]),
             lang.text_with("mail-locked-until", &[("until", Arg::Str(&when(until)))]),

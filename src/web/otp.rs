@@ -9,7 +9,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tera::Context;
 
-use super::browser::Browser;
+use super::authorize::see_other;
+use super::browser::{self, Browser};
 use super::error::PageError;
 use super::extract::CsrfForm;
 use super::locale::t;
@@ -71,10 +72,16 @@ pub async fn show(
     browser: Browser,
     Query(query): Query<OtpQuery>,
 ) -> Result<Response, PageError> {
+    let return_to = return_to(query.return_to.as_deref());
     if !signin::awaits_second_factor(&state, &browser.hash()).await? {
+        // "Back" to the code page of a sign-in that is finished: a signed-in person goes on
+        // to where the sign-in was going (or the account), not to "sign in again".
+        if browser::signed_in(&state, &browser).await?.is_some() {
+            let next = return_to.as_ref().map_or(paths::ACCOUNT, LocalPath::as_str);
+            return Ok(see_other(next, &browser, &state));
+        }
         return Err(start_again());
     }
-    let return_to = return_to(query.return_to.as_deref());
     let carried = Carried {
         return_to: return_to.as_ref(),
         remember: query.remember.is_some(),

@@ -176,7 +176,15 @@ async fn an_email_change_is_told_to_the_old_address_which_can_put_it_back() {
     post_with_csrf(&app, "/account", "/account/email", &[("email", "mallory@evil.example")]).await;
     let confirm = app.wait_for_mails_about("Confirm your new", 1).await;
     let confirm_link = link_in(&confirm[0], "/account/email/confirm/");
+    // The account page shows the change waiting for its confirmation.
+    let profile = app.get_url("/account").await.text().await.unwrap();
+    assert!(
+        profile.contains("id=\"pending-email\"") && profile.contains("mallory@evil.example"),
+        "{profile}"
+    );
     assert_eq!(app.get_url(&confirm_link).await.status(), 200);
+    let profile = app.get_url("/account").await.text().await.unwrap();
+    assert!(!profile.contains("id=\"pending-email\""), "confirmed: nothing pending");
 
     let told = app
         .wait_for_mails_about("email address of your Keyhaven account was changed", 1)

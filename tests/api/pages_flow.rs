@@ -596,3 +596,19 @@ async fn the_activity_table_stacks_on_narrow_screens() {
         "inside its card on desktop"
     );
 }
+
+#[tokio::test]
+async fn back_to_the_code_page_of_a_finished_sign_in_goes_on_to_the_account() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    app.create_user("alice").await;
+    app.submit_login("/login", "alice", crate::flow::PASSWORD).await;
+    // Signed in: the code page sends the person on.
+    let back = app.get_url("/login/otp").await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(crate::flow::location(&back), "/account");
+    let back = app.get_url("/login/otp?return_to=%2Faccount%2Fdevices").await;
+    assert_eq!(crate::flow::location(&back), "/account/devices");
+    // The control: a browser that is not signed in is told to sign in again.
+    let stranger = crate::security::new_browser(&app);
+    assert_eq!(stranger.get_url("/login/otp").await.status(), 401);
+}

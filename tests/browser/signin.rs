@@ -196,9 +196,10 @@ async fn two_step_verification(viewport: Viewport) {
     browser.submit("/login/otp").await;
     assert_eq!(browser.path().await, "/account", "the code signs in");
     browser.check_page("9-signed-in-with-a-code").await;
-    // Back to the code page of a sign-in that is finished: it says to sign in again.
+    // Back to the code page of a sign-in that is finished: the signed-in person goes on to the
+    // account, not to "sign in again".
     browser
-        .reload_and_go_back("10-signed-in-with-a-code", "/login/otp", "Sign in again")
+        .reload_and_go_back("10-signed-in-with-a-code", "/account", "Profile")
         .await;
 
     // A recovery code in place of a code; a wrong one first.
