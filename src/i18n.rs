@@ -216,6 +216,7 @@ mod tests {
                 "agent",
                 "app",
                 "at",
+                "brand",
                 "browser",
                 "client",
                 "day",

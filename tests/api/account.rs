@@ -29,7 +29,8 @@ fn text(v: &Value, name: &str) -> String {
         .to_owned()
 }
 
-async fn post_form(app: &TestApp, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+/// Posts `fields` with the CSRF token of the form on `page`.
+pub async fn post_form(app: &TestApp, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     let html = app.get_url(page).await.text().await.unwrap();
     let csrf = hidden(&html, "csrf_token").expect("csrf token");
     let mut form = vec![("csrf_token", csrf.as_str())];

@@ -5,7 +5,8 @@
 use keyhaven::domain::Clock;
 use serde_json::json;
 
-use crate::flow::{hidden, PASSWORD};
+use crate::account::post_form;
+use crate::flow::PASSWORD;
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 use crate::security::{enroll_totp, new_browser, submit_code};
 
@@ -32,19 +33,6 @@ impl TestApp {
             self.mails_about(subject).len()
         );
     }
-}
-
-async fn post_with_csrf(app: &TestApp, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let html = app.get_url(page).await.text().await.unwrap();
-    let csrf = hidden(&html, "csrf_token").expect("csrf token");
-    let mut form = vec![("csrf_token", csrf.as_str())];
-    form.extend_from_slice(fields);
-    app.http
-        .post(format!("{}{action}", app.address))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn link_in(mail: &str, path: &str) -> String {
@@ -96,7 +84,7 @@ async fn turning_the_second_factor_on_and_off_and_using_a_recovery_code_are_mail
 
     app.clock.advance(30);
     let code = keyhaven::crypto::totp::code_at(&secret, app.clock.now());
-    let off = post_with_csrf(
+    let off = post_form(
         &app,
         "/account/security",
         "/account/security/totp/disable",
@@ -173,7 +161,7 @@ async fn an_email_change_is_told_to_the_old_address_which_can_put_it_back() {
     let app = spawn_app(Backend::Sqlite).await;
     app.create_user("alice").await;
     app.submit_login("/login", "alice", PASSWORD).await;
-    post_with_csrf(&app, "/account", "/account/email", &[("email", "mallory@evil.example")]).await;
+    post_form(&app, "/account", "/account/email", &[("email", "mallory@evil.example")]).await;
     let confirm = app.wait_for_mails_about("Confirm your new", 1).await;
     let confirm_link = link_in(&confirm[0], "/account/email/confirm/");
     // The account page shows the change waiting for its confirmation.
@@ -221,7 +209,7 @@ async fn an_email_change_is_told_to_the_old_address_which_can_put_it_back() {
 
     // Whoever opens it (any browser) puts the address back and signs every session out.
     let owner = new_browser(&app);
-    let done = post_with_csrf(&owner, &restore, &restore.replacen(&app.address, "", 1), &[]).await;
+    let done = post_form(&owner, &restore, &restore.replacen(&app.address, "", 1), &[]).await;
     assert_eq!(done.status(), 200);
     assert_eq!(
         app.state
@@ -235,7 +223,7 @@ async fn an_email_change_is_told_to_the_old_address_which_can_put_it_back() {
     );
     assert_eq!(app.get_url("/account").await.status(), 303, "every session ended");
     // Once only.
-    let again = post_with_csrf(&owner, &restore, &restore.replacen(&app.address, "", 1), &[]).await;
+    let again = post_form(&owner, &restore, &restore.replacen(&app.address, "", 1), &[]).await;
     assert_eq!(again.status(), 400);
     // Without the CSRF token of the page, nothing happens.
     let forged = owner.http.post(&restore).form(&[("x", "y")]).send().await.unwrap();
@@ -249,7 +237,7 @@ async fn a_password_change_is_mailed_from_every_path() {
     app.create_user("alice").await;
     app.submit_login("/login", "alice", PASSWORD).await;
     // A refused change (wrong current password) sends nothing: the positive control below does.
-    post_with_csrf(
+    post_form(
         &app,
         "/account/password",
         "/account/password",
@@ -262,7 +250,7 @@ async fn a_password_change_is_mailed_from_every_path() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.mails_about("password was changed").is_empty());
-    post_with_csrf(
+    post_form(
         &app,
         "/account/password",
         "/account/password",

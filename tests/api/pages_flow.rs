@@ -2,23 +2,10 @@
 //! (Post/Redirect/Get), broken addresses get pages in words, every end state has a next step,
 //! and a signed-out browser returns to the page it asked for (only a local one).
 
+use crate::account::post_form;
 use crate::flow::{hidden, location, pkce, query, ClientSpec, PASSWORD};
 use crate::helpers::{spawn_app, Backend, TestApp};
 use crate::security::{new_browser, NEW_PASSWORD};
-
-/// Posts `fields` with the CSRF token of the form on `page`.
-async fn post_form(app: &TestApp, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let html = app.get_url(page).await.text().await.unwrap();
-    let csrf = hidden(&html, "csrf_token").expect("csrf token");
-    let mut form = vec![("csrf_token", csrf.as_str())];
-    form.extend_from_slice(fields);
-    app.http
-        .post(format!("{}{action}", app.address))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn html_of(app: &TestApp, path: &str) -> String {
     let page = app.get_url(path).await;
