@@ -240,8 +240,10 @@ async fn drop_second_factor(services: &Services, pending: &PendingLogin) {
 /// Whether the person has a live session from a browser that names itself as this one does:
 /// a sign-in from any other is a new one, and the person is told by mail.
 async fn seen_browser(services: &Services, user: &User, peer: &Peer, now: UnixTime) -> Result<bool, StoreError> {
-    let sessions = services.store.list_live_sessions(&user.id, now).await?;
-    Ok(sessions.iter().any(|s| s.user_agent == peer.user_agent))
+    services
+        .store
+        .has_live_session_from(&user.id, peer.user_agent.as_deref(), now)
+        .await
 }
 
 /// Signs the browser in under its new id: ends the session of its old id, stores the new

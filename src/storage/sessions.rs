@@ -15,6 +15,14 @@ pub trait SessionStore: Send + Sync {
     async fn find_live_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;
     /// A session by its public id, ended or expired or not.
     async fn find_session_by_sid(&self, sid: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Whether the person has a session, neither ended nor expired, from a browser that names
+    /// itself `user_agent` (one row read, however many sessions there are).
+    async fn has_live_session_from(
+        &self,
+        user_id: &str,
+        user_agent: Option<&str>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// The person's sessions that have neither ended nor expired, oldest first.
     async fn list_live_sessions(&self, user_id: &str, now: UnixTime) -> Result<Vec<SessionRecord>, StoreError>;
     /// Notes that the session was used (callers do it at most once a minute).
@@ -126,6 +134,33 @@ impl<B: Backend> SessionStore for B {
             )
             .await?;
         convert_all(rows)
+    }
+
+    async fn has_live_session_from(
+        &self,
+        user_id: &str,
+        user_agent: Option<&str>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let found: Option<(String,)> = match user_agent {
+            Some(agent) => {
+                self.fetch_optional(
+                    "SELECT user_id FROM browser_sessions WHERE user_id = $1 AND user_agent = $2 \
+                     AND ended_at IS NULL AND expires_at > $3 LIMIT 1",
+                    args![user_id, agent, now],
+                )
+                .await?
+            }
+            None => {
+                self.fetch_optional(
+                    "SELECT user_id FROM browser_sessions WHERE user_id = $1 AND user_agent IS NULL \
+                     AND ended_at IS NULL AND expires_at > $2 LIMIT 1",
+                    args![user_id, now],
+                )
+                .await?
+            }
+        };
+        Ok(found.is_some())
     }
 
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> Result<(), StoreError> {

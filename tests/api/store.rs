@@ -239,6 +239,7 @@ const COVERAGE: &[(&str, &[&str])] = &[
     ),
     ("end_session_by_sid", &["a_session_ends_once_by_sid_and_stays_findable"]),
     ("list_live_sessions", &["a_person_lists_only_their_live_sessions"]),
+    ("has_live_session_from", &["a_person_lists_only_their_live_sessions"]),
     ("touch_session", &["a_person_lists_only_their_live_sessions"]),
     (
         "lapsed_sessions",

@@ -122,6 +122,24 @@ async fn a_person_lists_only_their_live_sessions(store: Arc<dyn Store>) {
     );
     assert_eq!(live(600).await, ["early", "late"], "expired at expires_at");
     assert!(store.list_live_sessions("nobody", 500).await.expect("list").is_empty());
+    // One live session from this browser is enough; ended, expired, other browsers are not.
+    assert!(store.has_live_session_from("u1", Some("test"), 599).await.expect("has"));
+    assert!(!store
+        .has_live_session_from("u1", Some("other"), 599)
+        .await
+        .expect("has"));
+    assert!(!store.has_live_session_from("u1", None, 599).await.expect("has"));
+    assert!(
+        !store
+            .has_live_session_from("u1", Some("test"), 1_000)
+            .await
+            .expect("has"),
+        "all expired"
+    );
+    assert!(!store
+        .has_live_session_from("nobody", Some("test"), 500)
+        .await
+        .expect("has"));
 
     // Touching notes the use on that session alone.
     store.touch_session("early", 450).await.expect("touch");
