@@ -22,6 +22,7 @@ use super::words::{self, readable_time};
 use super::WebState;
 use crate::domain::scope;
 use crate::service::accounts::{self, AccountError, OwnPasswordChange};
+use crate::service::email_change;
 use crate::service::{apps, sessions, Peer};
 
 /// What a page of the account area shows besides the person.
@@ -97,7 +98,7 @@ fn done(state: &WebState, signed_in: &SignedIn, page: &str, notice: Notice) -> R
 
 pub async fn profile(State(state): State<WebState>, signed_in: SignedIn, flash: Flash) -> Result<Response, PageError> {
     let shown = Shown {
-        pending_email: accounts::pending_email_change(&state, &signed_in.user).await?,
+        pending_email: email_change::pending_email_change(&state, &signed_in.user).await?,
         ..shown(&flash)
     };
     Ok(render(&state, &signed_in, "profile", shown, StatusCode::OK))
@@ -138,14 +139,14 @@ pub async fn change_email(
     State(state): State<WebState>,
     SignedInForm { signed_in, form }: SignedInForm<EmailForm>,
 ) -> Result<Response, PageError> {
-    if let Err(e) = accounts::request_email_change(&state, &signed_in.user, &form.email).await {
+    if let Err(e) = email_change::request_email_change(&state, &signed_in.user, &form.email).await {
         return refused(&state, &signed_in, "profile", e);
     }
     Ok(done(&state, &signed_in, paths::ACCOUNT, Notice::EmailSent))
 }
 
 pub async fn confirm_email(State(state): State<WebState>, Path(token): Path<String>) -> Result<Response, PageError> {
-    match accounts::confirm_email_change(&state, &token).await {
+    match email_change::confirm_email_change(&state, &token).await {
         Ok(()) => Ok(state.pages.message(
             &t("email-changed-title"),
             &t("email-changed-message"),

@@ -15,7 +15,8 @@ use super::locale::{t, t_with};
 use super::paths;
 use super::WebState;
 use crate::i18n::Arg;
-use crate::service::accounts::{self, AccountError};
+use crate::service::accounts::AccountError;
+use crate::service::email_change;
 use crate::service::Peer;
 
 /// The form carries only its CSRF token.
@@ -39,7 +40,7 @@ pub async fn submit(
         form: RestoreForm {},
     }: CsrfForm<RestoreForm>,
 ) -> Result<Response, PageError> {
-    match accounts::restore_email(&state, &token, &peer).await {
+    match email_change::restore_email(&state, &token, &peer).await {
         Ok(email) => Ok(state.pages.message(
             &t("restore-done-title"),
             &t_with("restore-done-message", &[("email", Arg::Str(email.as_ref()))]),
