@@ -34,6 +34,8 @@ pub struct FetchPolicy {
     /// The whole fetch, connecting included.
     pub timeout: Duration,
     pub max_bytes: usize,
+    /// CA certificates trusted beside the system's (the `outbound_ca_file` setting).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for FetchPolicy {
@@ -42,7 +44,21 @@ impl Default for FetchPolicy {
             allow_loopback: false,
             timeout: Duration::from_secs(5),
             max_bytes: 64 * 1024,
+            extra_roots: Vec::new(),
         }
+    }
+}
+
+impl FetchPolicy {
+    /// Reads a PEM file of CA certificates (one or more) for [`FetchPolicy::extra_roots`].
+    pub fn read_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{} is not a PEM file of certificates: {e}", path.display()))?;
+        if roots.is_empty() {
+            return Err(format!("{} holds no certificate", path.display()));
+        }
+        Ok(roots)
     }
 }
 
@@ -85,7 +101,11 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in &policy.extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(policy.timeout)
             .timeout(policy.timeout)

@@ -146,6 +146,7 @@ fn changes(args: ClientCreate) -> Result<ClientChanges, CliError> {
         post_logout_redirect_uris: Some(each(&args.post_logout_redirect_uris, RedirectUri::parse)?),
         permissions: Some(each(&args.permissions, str::parse::<Permission>)?),
         introspect_any_audience: Some(args.introspect_any_audience),
+        ..ClientChanges::default()
     })
 }
 

@@ -24,6 +24,72 @@ pub use values::{parse_duration, RateLimit};
 /// The most `max_connections` may be: far beyond what one process serves, but a bound.
 const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
 
+/// `client_id_metadata_documents`: whether a client id may be the URL of its metadata
+/// document, and from which hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataDocuments {
+    Off,
+    On,
+    /// Host patterns: a host name, or `*.` and a suffix (any host under it, not the suffix).
+    Hosts(Vec<String>),
+}
+
+impl MetadataDocuments {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "off" => return Ok(Self::Off),
+            "on" => return Ok(Self::On),
+            _ => {}
+        }
+        let mut hosts = Vec::new();
+        for pattern in text.split([' ', ',']).filter(|p| !p.is_empty()) {
+            let name = pattern.strip_prefix("*.").unwrap_or(pattern);
+            let valid = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && !name.starts_with('.')
+                && !name.ends_with('.');
+            if !valid {
+                return Err(format!(
+                    "`{pattern}` is not `off`, `on`, or a host pattern (`tools.example`, `*.agents.example`)"
+                ));
+            }
+            hosts.push(pattern.to_ascii_lowercase());
+        }
+        if hosts.is_empty() {
+            return Err("give `off`, `on`, or host patterns".into());
+        }
+        Ok(Self::Hosts(hosts))
+    }
+
+    pub fn enabled(&self) -> bool {
+        *self != Self::Off
+    }
+
+    /// Whether a document on `host` may be fetched.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        match self {
+            Self::Off => false,
+            Self::On => true,
+            Self::Hosts(patterns) => patterns.iter().any(|p| match p.strip_prefix("*.") {
+                Some(suffix) => host
+                    .strip_suffix(suffix)
+                    .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
+                None => *p == host,
+            }),
+        }
+    }
+}
+
+/// `client_registration`: who may register a client at `/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationPolicy {
+    Off,
+    Open,
+    /// Only with an initial access token.
+    Token,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -87,6 +153,20 @@ pub struct Settings {
     pub brand_primary_color: Option<Rgb>,
     /// A stylesheet linked after the built-in one (read at start).
     pub brand_stylesheet: Option<PathBuf>,
+    /// Which client ids may be URLs of client metadata documents.
+    pub client_id_metadata_documents: MetadataDocuments,
+    /// Floor and ceiling of how long a fetched document (metadata, `jwks_uri`) is kept.
+    pub metadata_cache_min: Duration,
+    pub metadata_cache_max: Duration,
+    pub client_registration: RegistrationPolicy,
+    pub rate_limit_registration: RateLimit,
+    /// What clients nobody vetted (registered, metadata-document) may use and ask for.
+    pub self_registered_grants: Vec<crate::domain::client::GrantType>,
+    pub self_registered_scopes: crate::domain::scope::ScopeSet,
+    pub client_logos: bool,
+    /// Extra CA certificates (PEM) for outbound fetches.
+    pub outbound_ca_file: Option<PathBuf>,
+    pub dev_allow_loopback_fetch: bool,
     pub password_hash_concurrency: usize,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -190,6 +270,14 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "key_rotation_lead",
                 "must be shorter than key_rotation_interval",
+            ));
+        }
+        let metadata_cache_min = Duration::from_secs(raw.seconds("metadata_cache_min", "5m", 0)?.unsigned_abs());
+        let metadata_cache_max = Duration::from_secs(raw.seconds("metadata_cache_max", "24h", 1)?.unsigned_abs());
+        if metadata_cache_min > metadata_cache_max {
+            return Err(ConfigError::invalid(
+                "metadata_cache_min",
+                "must not exceed metadata_cache_max",
             ));
         }
         let refresh_idle_ttl = raw.seconds("refresh_idle_ttl", "14d", 60)?;
@@ -296,6 +384,32 @@ impl Settings {
             key_rotation_interval,
             key_rotation_lead,
             key_refresh_interval: key_refresh_secs,
+            client_id_metadata_documents: raw.parse("client_id_metadata_documents", "off", MetadataDocuments::parse)?,
+            metadata_cache_min,
+            metadata_cache_max,
+            client_registration: raw.parse("client_registration", "off", |t| match t.trim() {
+                "off" => Ok(RegistrationPolicy::Off),
+                "open" => Ok(RegistrationPolicy::Open),
+                "token" => Ok(RegistrationPolicy::Token),
+                other => Err(format!("`{other}` is none of off, open, token")),
+            })?,
+            rate_limit_registration: raw.parse("rate_limit_registration", "10/1h", RateLimit::parse)?,
+            self_registered_grants: raw.parse("self_registered_grants", "authorization_code refresh_token", |t| {
+                t.split_whitespace()
+                    .map(|g| match g {
+                        "client_credentials" => Err("client_credentials is not for clients nobody vetted".to_owned()),
+                        other => other.parse(),
+                    })
+                    .collect()
+            })?,
+            self_registered_scopes: raw.parse(
+                "self_registered_scopes",
+                "openid profile email offline_access",
+                |t| crate::domain::scope::ScopeSet::parse(t).map_err(|e| e.to_string()),
+            )?,
+            client_logos: raw.parse("client_logos", "false", parse_bool)?,
+            outbound_ca_file: raw.get("outbound_ca_file").map(PathBuf::from),
+            dev_allow_loopback_fetch: raw.parse("dev_allow_loopback_fetch", "false", parse_bool)?,
             password_hash_concurrency: raw.parse("password_hash_concurrency", "0", |t| {
                 t.trim()
                     .parse::<usize>()
@@ -420,6 +534,18 @@ mod tests {
     }
 
     #[test]
+    fn metadata_document_hosts_match_exactly_or_below_a_wildcard() {
+        let hosts = MetadataDocuments::parse("tools.example *.agents.example").unwrap();
+        assert!(hosts.allows("tools.example") && hosts.allows("TOOLS.example"));
+        assert!(hosts.allows("a.agents.example") && hosts.allows("b.a.agents.example"));
+        assert!(!hosts.allows("agents.example") && !hosts.allows("evilagents.example"));
+        assert!(!hosts.allows("tools.example.evil") && !hosts.allows("x.tools.example"));
+        assert!(MetadataDocuments::parse("on").unwrap().allows("anything.example"));
+        assert!(!MetadataDocuments::parse("off").unwrap().allows("tools.example"));
+        assert!(MetadataDocuments::parse("*.").is_err() && MetadataDocuments::parse("a/b").is_err());
+    }
+
+    #[test]
     fn defaults_are_the_documented_ones() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
@@ -503,6 +629,9 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.brand_name, "Keyhaven");
         assert!(s.brand_logo.is_none() && s.brand_primary_color.is_none() && s.brand_stylesheet.is_none());
+        assert_eq!(s.client_id_metadata_documents, MetadataDocuments::Off);
+        assert_eq!(s.client_registration, RegistrationPolicy::Off);
+        assert!(!s.dev_allow_loopback_fetch && !s.client_logos);
         let s = settings(&[
             ("brand_name", " Acme ID "),
             ("brand_primary_color", "#C8102E"),

@@ -203,6 +203,56 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "CSS file (at most 256 KiB) linked after the built-in stylesheet, served at /static/brand-extra.css",
     ),
     (
+        "client_id_metadata_documents",
+        "off",
+        "client ids that are https URLs of a client metadata document: `off`, `on`, or host patterns (`tools.example *.agents.example`) allowed",
+    ),
+    (
+        "metadata_cache_min",
+        "5m",
+        "a fetched client metadata document or jwks_uri is kept at least this long, whatever its Cache-Control says",
+    ),
+    (
+        "metadata_cache_max",
+        "24h",
+        "... and at most this long",
+    ),
+    (
+        "client_registration",
+        "off",
+        "dynamic client registration (RFC 7591) at /register: `off`, `open` (anyone), or `token` (an initial access token from `keyhaven client registration-token`)",
+    ),
+    (
+        "rate_limit_registration",
+        "10/1h",
+        "dynamic client registrations per client IP",
+    ),
+    (
+        "self_registered_grants",
+        "authorization_code refresh_token",
+        "grants a registered or metadata-document client may use (of authorization_code, refresh_token, device_code)",
+    ),
+    (
+        "self_registered_scopes",
+        "openid profile email offline_access",
+        "scopes a registered or metadata-document client may ask for",
+    ),
+    (
+        "client_logos",
+        "false",
+        "show the logo a client names (https only) on consent; the pages then allow images from any https host",
+    ),
+    (
+        "outbound_ca_file",
+        "(unset)",
+        "PEM file of extra CA certificates trusted for every outbound fetch (metadata documents, jwks_uri), beside the system's",
+    ),
+    (
+        "dev_allow_loopback_fetch",
+        "false",
+        "development and tests only: outbound fetches may use http to loopback hosts and reach loopback and private addresses",
+    ),
+    (
         "key_refresh_interval",
         "10s",
         "how often each instance reloads keys and runs the key schedule",

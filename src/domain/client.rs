@@ -72,6 +72,115 @@ impl FromStr for GrantType {
     }
 }
 
+/// How a client proves itself at the token, introspection and revocation endpoints
+/// (`token_endpoint_auth_method`, RFC 7591 §2). A client with a secret may send it either way
+/// (`client_secret_basic` or `client_secret_post`), whichever of the two it registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A public client: no credential, PKCE only.
+    None,
+    /// A JWT signed with a key of the client's `jwks` or `jwks_uri` (RFC 7523, OIDC Core §9).
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::None,
+        AuthMethod::PrivateKeyJwt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    /// Whether the client holds a shared secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+}
+
+impl FromStr for AuthMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            format!("unknown auth method `{s}` (client_secret_basic | client_secret_post | none | private_key_jwt)")
+        })
+    }
+}
+
+/// Who vouches for a client: an operator made it, or it introduced itself (dynamic
+/// registration, or a client id that is the URL of its metadata document). Only an operator's
+/// client is verified; the others are shown as unverified on consent and never skip it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientOrigin {
+    Operator,
+    /// RFC 7591 dynamic client registration.
+    Registered,
+    /// draft-ietf-oauth-client-id-metadata-document: the client id is the document's URL.
+    MetadataDocument,
+}
+
+impl ClientOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Registered => "registered",
+            Self::MetadataDocument => "metadata_document",
+        }
+    }
+}
+
+impl FromStr for ClientOrigin {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Operator, Self::Registered, Self::MetadataDocument]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("unknown client origin `{s}` (operator | registered | metadata_document)"))
+    }
+}
+
+/// The most keys a client's JWK Set may hold.
+pub const MAX_CLIENT_KEYS: usize = 20;
+
+/// Checks a client's `jwks`: a JWK Set object of at most [`MAX_CLIENT_KEYS`] public keys
+/// (no private or symmetric key material).
+pub fn check_public_jwks(jwks: &serde_json::Value) -> Result<(), String> {
+    let keys = jwks
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("jwks must be a JWK Set: an object with a `keys` array")?;
+    if keys.is_empty() || keys.len() > MAX_CLIENT_KEYS {
+        return Err(format!("jwks must hold 1 to {MAX_CLIENT_KEYS} keys"));
+    }
+    for key in keys {
+        let kty = key.get("kty").and_then(serde_json::Value::as_str);
+        match kty {
+            Some("RSA" | "EC" | "OKP") => {}
+            Some("oct") => return Err("jwks must not hold a symmetric (oct) key".into()),
+            _ => return Err("every key in jwks needs a kty of RSA, EC or OKP".into()),
+        }
+        if ["d", "p", "q", "dp", "dq", "qi", "k"]
+            .iter()
+            .any(|m| key.get(m).is_some())
+        {
+            return Err("jwks must hold public keys only (a key has private members)".into());
+        }
+    }
+    Ok(())
+}
+
 /// What a client may do beyond OAuth grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -188,6 +297,16 @@ pub struct Client {
     /// Lifts the default limit of a third-party resource server's introspection to tokens of
     /// its own audiences.
     pub introspect_any_audience: bool,
+    pub auth_method: AuthMethod,
+    pub origin: ClientOrigin,
+    /// The client's public keys for `private_key_jwt`, given inline (a JWK Set)...
+    pub jwks: Option<serde_json::Value>,
+    /// ... or by URL, fetched by Keyhaven.
+    pub jwks_uri: Option<Url>,
+    /// A logo the client claims (shown only from https, and only when a setting allows it).
+    pub logo_uri: Option<Url>,
+    /// The client's home page, as it claims.
+    pub client_uri: Option<Url>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -208,6 +327,12 @@ impl std::fmt::Debug for Client {
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .field("permissions", &self.permissions)
             .field("introspect_any_audience", &self.introspect_any_audience)
+            .field("auth_method", &self.auth_method)
+            .field("origin", &self.origin)
+            .field("jwks", &self.jwks.as_ref().map(|_| "<jwks>"))
+            .field("jwks_uri", &self.jwks_uri)
+            .field("logo_uri", &self.logo_uri)
+            .field("client_uri", &self.client_uri)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()
@@ -227,6 +352,11 @@ impl Client {
     /// default for third-party resource servers.
     pub fn introspection_restricted(&self) -> bool {
         !(self.first_party || self.introspect_any_audience)
+    }
+
+    /// Whether an operator made this client (and so vouches for its name).
+    pub fn is_verified(&self) -> bool {
+        self.origin == ClientOrigin::Operator
     }
 }
 
@@ -249,6 +379,12 @@ impl Client {
             post_logout_redirect_uris: vec![],
             permissions: vec![],
             introspect_any_audience: false,
+            auth_method: AuthMethod::None,
+            origin: ClientOrigin::Operator,
+            jwks: None,
+            jwks_uri: None,
+            logo_uri: None,
+            client_uri: None,
             created_at: 0,
             updated_at: 0,
         }
@@ -286,6 +422,12 @@ pub struct ClientRegistration {
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub permissions: Vec<Permission>,
     pub introspect_any_audience: bool,
+    pub auth_method: AuthMethod,
+    pub origin: ClientOrigin,
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<Url>,
+    pub logo_uri: Option<Url>,
+    pub client_uri: Option<Url>,
 }
 
 impl ClientRegistration {
@@ -304,6 +446,12 @@ impl ClientRegistration {
             post_logout_redirect_uris: vec![],
             permissions: vec![],
             introspect_any_audience: false,
+            auth_method: AuthMethod::ClientSecretBasic,
+            origin: ClientOrigin::Operator,
+            jwks: None,
+            jwks_uri: None,
+            logo_uri: None,
+            client_uri: None,
         }
     }
 
@@ -321,6 +469,12 @@ impl ClientRegistration {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             permissions: c.permissions.clone(),
             introspect_any_audience: c.introspect_any_audience,
+            auth_method: c.auth_method,
+            origin: c.origin,
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
+            logo_uri: c.logo_uri.clone(),
+            client_uri: c.client_uri.clone(),
         }
     }
 
@@ -339,6 +493,12 @@ impl ClientRegistration {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             permissions: self.permissions,
             introspect_any_audience: self.introspect_any_audience,
+            auth_method: self.auth_method,
+            origin: self.origin,
+            jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
+            logo_uri: self.logo_uri,
+            client_uri: self.client_uri,
             created_at: now,
             updated_at: now,
         }
@@ -370,6 +530,47 @@ impl ClientRegistration {
         }
         if !self.id_token_alg.signs_id_tokens() {
             return refuse("id_token_alg", "ID tokens are signed with RS256 or ES256");
+        }
+        match (self.client_type, self.auth_method) {
+            (ClientType::Public, AuthMethod::None) => {}
+            (ClientType::Public, _) => {
+                return refuse(
+                    "token_endpoint_auth_method",
+                    "a public client authenticates with `none`",
+                )
+            }
+            (ClientType::Confidential, AuthMethod::None) => {
+                return refuse(
+                    "token_endpoint_auth_method",
+                    "a confidential client needs client_secret_basic, client_secret_post or private_key_jwt",
+                )
+            }
+            (ClientType::Confidential, _) => {}
+        }
+        match (self.auth_method, &self.jwks, &self.jwks_uri) {
+            (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => return refuse("jwks", "give jwks or jwks_uri, not both"),
+            (AuthMethod::PrivateKeyJwt, None, None) => {
+                return refuse("jwks_uri", "private_key_jwt needs the client's keys: jwks or jwks_uri")
+            }
+            (AuthMethod::PrivateKeyJwt, _, _) => {}
+            (_, None, None) => {}
+            (_, _, _) => return refuse("jwks", "jwks and jwks_uri are for private_key_jwt clients only"),
+        }
+        if let Some(jwks) = &self.jwks {
+            check_public_jwks(jwks).map_err(|message| RegistrationError::new("jwks", message))?;
+        }
+        if let Some(uri) = &self.jwks_uri {
+            if uri.scheme() != "https" && !(uri.scheme() == "http" && is_loopback(uri)) {
+                return refuse("jwks_uri", "jwks_uri must be an https URL");
+            }
+        }
+        for (field, uri) in [("logo_uri", &self.logo_uri), ("client_uri", &self.client_uri)] {
+            if uri.as_ref().is_some_and(|u| !matches!(u.scheme(), "https" | "http")) {
+                return refuse(field, "must be an https URL");
+            }
+        }
+        if self.origin != ClientOrigin::Operator && self.first_party {
+            return refuse("first_party", "only an operator's client can be first-party");
         }
         if let Some(bad) = self.audiences.iter().find(|a| a.trim().is_empty() || a.contains(' ')) {
             return Err(RegistrationError::new(
@@ -435,8 +636,77 @@ mod tests {
             post_logout_redirect_uris: vec![],
             permissions: vec![],
             introspect_any_audience: false,
+            auth_method: AuthMethod::None,
+            ..ClientRegistration::new("cli")
         };
-        assert!(reg.validate().is_err());
+        assert_eq!(reg.validate().unwrap_err().field, "grant_types");
+    }
+
+    #[test]
+    fn the_auth_method_matches_the_client_type_and_keys() {
+        let public = ClientRegistration {
+            client_type: ClientType::Public,
+            auth_method: AuthMethod::None,
+            grant_types: vec![GrantType::AuthorizationCode],
+            redirect_uris: vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()],
+            ..ClientRegistration::new("app")
+        };
+        assert_eq!(public.validate(), Ok(()));
+        let with_secret = ClientRegistration {
+            auth_method: AuthMethod::ClientSecretPost,
+            ..public.clone()
+        };
+        assert_eq!(with_secret.validate().unwrap_err().field, "token_endpoint_auth_method");
+        let keyless = ClientRegistration {
+            client_type: ClientType::Confidential,
+            auth_method: AuthMethod::PrivateKeyJwt,
+            ..public.clone()
+        };
+        assert_eq!(keyless.validate().unwrap_err().field, "jwks_uri");
+        let by_uri = ClientRegistration {
+            jwks_uri: Some(Url::parse("https://app.example/jwks.json").unwrap()),
+            ..keyless.clone()
+        };
+        assert_eq!(by_uri.validate(), Ok(()));
+        let both = ClientRegistration {
+            jwks: Some(serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b"}]})),
+            ..by_uri.clone()
+        };
+        assert_eq!(both.validate().unwrap_err().field, "jwks");
+        let inline = ClientRegistration {
+            jwks_uri: None,
+            ..both.clone()
+        };
+        assert_eq!(inline.validate(), Ok(()));
+        let private = ClientRegistration {
+            jwks: Some(serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "d": "c"}]})),
+            ..inline.clone()
+        };
+        assert_eq!(private.validate().unwrap_err().field, "jwks");
+        let symmetric = ClientRegistration {
+            jwks: Some(serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]})),
+            ..inline.clone()
+        };
+        assert_eq!(symmetric.validate().unwrap_err().field, "jwks");
+        let secret_with_keys = ClientRegistration {
+            auth_method: AuthMethod::ClientSecretBasic,
+            ..inline
+        };
+        assert_eq!(secret_with_keys.validate().unwrap_err().field, "jwks");
+    }
+
+    #[test]
+    fn only_an_operators_client_is_first_party_or_verified() {
+        let mut reg = service(Some("read"));
+        reg.first_party = true;
+        assert_eq!(reg.validate(), Ok(()));
+        reg.origin = ClientOrigin::Registered;
+        assert_eq!(reg.validate().unwrap_err().field, "first_party");
+        reg.first_party = false;
+        assert_eq!(reg.validate(), Ok(()));
+        let client = reg.into_client("c".into(), None, 0);
+        assert!(!client.is_verified());
+        assert!(Client::example("op").is_verified());
     }
 
     #[test]
@@ -445,6 +715,7 @@ mod tests {
         reg.permissions = vec![Permission::Introspect];
         assert_eq!(reg.validate(), Ok(()));
         reg.client_type = ClientType::Public;
+        reg.auth_method = AuthMethod::None;
         reg.grant_types = vec![GrantType::AuthorizationCode];
         reg.redirect_uris = vec![RedirectUri::parse("http://127.0.0.1/cb").unwrap()];
         assert_eq!(reg.validate().unwrap_err().field, "permissions");
@@ -465,6 +736,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             permissions: vec![],
             introspect_any_audience: false,
+            ..ClientRegistration::new("billing")
         }
     }
 

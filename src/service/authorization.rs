@@ -5,6 +5,7 @@
 //! do with the store.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -86,7 +87,7 @@ pub async fn authorize(services: &Services, visitor: &Visitor, encoded: &[u8]) -
         Err(RequestError::Untrusted(message)) => return Ok(Next::Refuse(message.into())),
         Err(RequestError::Redirect(_)) => return Ok(refuse("The request is malformed.")),
     };
-    let Some(client) = services.store.find_client(client_id).await? else {
+    let Some(client) = super::clients::lookup(services, client_id).await? else {
         return Ok(refuse("The application that sent you here is not registered."));
     };
     let verify_hint = |hint: &str| verify_id_token_hint(services, hint, &client.id);
@@ -170,7 +171,7 @@ pub async fn signed_in(
 struct Kept {
     pending: PendingAuthorization,
     request: AuthorizationRequest,
-    client: Client,
+    client: Arc<Client>,
 }
 
 /// The kept request with its client, checked again: the client may have been deleted or
@@ -180,7 +181,7 @@ async fn reload(services: &Services, browser_hash: &str, id: &str) -> anyhow::Re
     let Some((pending, request)) = load_pending(services, browser_hash, id).await? else {
         return Ok(Err(Next::Expired));
     };
-    let checked = match services.store.find_client(&request.client_id).await? {
+    let checked = match super::clients::lookup(services, &request.client_id).await? {
         None => Err(refuse("The application that sent you here is no longer registered.")),
         Some(client) => match authorize::recheck(&request, &client) {
             Ok(()) => Ok(client),
@@ -345,7 +346,7 @@ pub async fn consent_question(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned));
     Ok(Ok(ConsentQuestion {
-        client_name: kept.client.name,
+        client_name: kept.client.name.clone(),
         username: user.username.clone(),
         scopes,
         ui_locales: kept.request.ui_locales.clone(),

@@ -5,8 +5,10 @@
 //! to the revocation log, so every instance's client cache reloads the client (this one at
 //! once, the others within one refresh interval).
 
+use std::sync::Arc;
+
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
-use crate::domain::client::{Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{AuthMethod, Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::event::{kind, EventKind};
 use crate::domain::scope::ScopeSet;
 use crate::domain::{Audience, ClientId, SigningAlg};
@@ -50,6 +52,13 @@ pub struct ClientChanges {
     pub post_logout_redirect_uris: Option<Vec<RedirectUri>>,
     pub permissions: Option<Vec<Permission>>,
     pub introspect_any_audience: Option<bool>,
+    /// Without it, a change of `client_type` brings the matching method (`none` for a public
+    /// client, `client_secret_basic` for a confidential one that had none).
+    pub auth_method: Option<AuthMethod>,
+    pub jwks: Option<Option<serde_json::Value>>,
+    pub jwks_uri: Option<Option<url::Url>>,
+    pub logo_uri: Option<Option<url::Url>>,
+    pub client_uri: Option<Option<url::Url>>,
 }
 
 impl ClientChanges {
@@ -61,7 +70,26 @@ impl ClientChanges {
             }
         }
         set(&mut reg.name, self.name);
-        set(&mut reg.client_type, self.client_type);
+        if let Some(client_type) = self.client_type {
+            reg.client_type = client_type;
+            reg.auth_method = match (client_type, reg.auth_method) {
+                (ClientType::Public, _) => AuthMethod::None,
+                (ClientType::Confidential, AuthMethod::None) => AuthMethod::ClientSecretBasic,
+                (ClientType::Confidential, method) => method,
+            };
+        }
+        if let Some(method) = self.auth_method {
+            reg.auth_method = method;
+            reg.client_type = if method == AuthMethod::None {
+                ClientType::Public
+            } else {
+                ClientType::Confidential
+            };
+        }
+        set(&mut reg.jwks, self.jwks);
+        set(&mut reg.jwks_uri, self.jwks_uri);
+        set(&mut reg.logo_uri, self.logo_uri);
+        set(&mut reg.client_uri, self.client_uri);
         set(&mut reg.redirect_uris, self.redirect_uris);
         if let Some(mut grants) = self.grant_types {
             grants.sort();
@@ -88,6 +116,17 @@ pub struct Registered {
     pub warnings: Vec<String>,
 }
 
+/// The client named `id` as the flows see it (authorization, client authentication): from the
+/// in-memory cache, which reads the store only for an id it does not hold. Every flow looks a
+/// client up here, so a kind of client that is not in the store (a metadata document) is added
+/// in one place.
+pub async fn lookup(services: &Services, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+    services
+        .client_cache
+        .find(&*services.store, id, services.clock.now())
+        .await
+}
+
 pub async fn list(services: &Services) -> Result<Vec<Client>, ClientError> {
     Ok(services.store.list_clients().await?)
 }
@@ -107,7 +146,10 @@ pub async fn create(
     let mut reg = ClientRegistration::new(name);
     changes.apply(&mut reg)?;
     let warnings = reg.warnings();
-    let secret = (reg.client_type == ClientType::Confidential).then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
+    let secret = reg
+        .auth_method
+        .uses_secret()
+        .then(|| OpaqueSecret::generate(prefix::CLIENT_SECRET));
     let client = reg.into_client(
         ClientId::new(format!("khc-{}", random_base64url(16))),
         secret.as_ref().map(|s| s.hash().as_str().to_owned()),
@@ -140,6 +182,12 @@ pub async fn update(
             message: "cannot change; create a new client".into(),
         });
     }
+    if reg.auth_method.uses_secret() != client.auth_method.uses_secret() {
+        return Err(ClientError::Invalid {
+            field: "token_endpoint_auth_method",
+            message: "cannot change between a secret and no secret; create a new client".into(),
+        });
+    }
     let warnings = reg.warnings();
     let mut updated = reg.into_client(client.id, client.secret_hash, client.created_at);
     updated.updated_at = services.clock.now();
@@ -158,10 +206,10 @@ pub async fn update(
 /// Gives a confidential client a new secret (shown once); the old one stops working at once.
 pub async fn rotate_secret(services: &Services, id: &str, actor: &Actor) -> Result<Registered, ClientError> {
     let client = find(services, id).await?;
-    if client.client_type != ClientType::Confidential {
+    if !client.auth_method.uses_secret() {
         return Err(ClientError::Invalid {
-            field: "client_type",
-            message: "a public client has no secret".into(),
+            field: "token_endpoint_auth_method",
+            message: format!("a client of `{}` has no secret", client.auth_method.as_str()),
         });
     }
     let secret = OpaqueSecret::generate(prefix::CLIENT_SECRET);

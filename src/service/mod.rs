@@ -105,6 +105,12 @@ pub struct Services {
     pub events: EventLog,
     pub mailer: Mailer,
     pub metrics: Arc<Metrics>,
+    /// Every outbound fetch of a URL an outsider names (metadata documents, `jwks_uri`).
+    pub fetcher: crate::fetch::Fetcher,
+    /// Client metadata documents fetched, by URL (the client id).
+    pub client_documents: Arc<crate::fetch::DocumentCache>,
+    /// Clients' `jwks_uri` documents fetched, by URL.
+    pub client_jwks: Arc<crate::fetch::DocumentCache>,
 }
 
 /// Why the services could not start; each message names the setting to fix.
@@ -133,7 +139,24 @@ impl Services {
         let passwords = PasswordHasher::new(settings.password_hash_concurrency)
             .map_err(|e| StartupError::Passwords(e.to_string()))?;
         let mailer = Mailer::start(&settings).map_err(|e| ConfigError::invalid("smtp_url", e))?;
+        let fetcher = open_fetcher(&settings)?;
+        let cache_policy = crate::fetch::CachePolicy {
+            floor: settings.metadata_cache_min,
+            ceiling: settings.metadata_cache_max,
+            ..Default::default()
+        };
         let services = Self {
+            client_documents: Arc::new(crate::fetch::DocumentCache::new(
+                fetcher.clone(),
+                cache_policy.clone(),
+                &["application/json"],
+            )),
+            client_jwks: Arc::new(crate::fetch::DocumentCache::new(
+                fetcher.clone(),
+                cache_policy,
+                &["application/json", "application/jwk-set+json"],
+            )),
+            fetcher,
             settings: Arc::new(settings),
             events: EventLog::start(store.clone(), clock.clone()),
             store,
@@ -181,6 +204,21 @@ impl Services {
             now: self.clock.now(),
         }
     }
+}
+
+/// The outbound fetcher the settings describe: the development setting and the extra CAs.
+pub fn open_fetcher(settings: &Settings) -> Result<crate::fetch::Fetcher, ConfigError> {
+    let extra_roots = match &settings.outbound_ca_file {
+        Some(path) => crate::fetch::FetchPolicy::read_roots(path)
+            .map_err(|message| ConfigError::invalid("outbound_ca_file", message))?,
+        None => Vec::new(),
+    };
+    crate::fetch::Fetcher::new(crate::fetch::FetchPolicy {
+        allow_loopback: settings.dev_allow_loopback_fetch,
+        extra_roots,
+        ..Default::default()
+    })
+    .map_err(|e| ConfigError::invalid("outbound_ca_file", e.to_string()))
 }
 
 /// Applies pending migrations to the store the settings name (`keyhaven migrate`).

@@ -32,12 +32,7 @@ fn invalid_grant(description: &str) -> Failure {
 /// short, and recorded as a security event.
 pub async fn authenticate_client(services: &Services, credentials: &Credentials) -> Result<Client, Failure> {
     let registered = match credentials.client_id() {
-        Some(id) => {
-            services
-                .client_cache
-                .find(&*services.store, id, services.clock.now())
-                .await?
-        }
+        Some(id) => super::clients::lookup(services, id).await?,
         None => None,
     };
     match client_auth::authenticate(registered.as_deref(), credentials) {

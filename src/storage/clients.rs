@@ -25,7 +25,8 @@ pub trait ClientStore: Send + Sync {
 }
 
 const CLIENT_COLUMNS: &str = "id, name, client_type, secret_hash, redirect_uris, grant_types, scopes, audiences, \
-     first_party, id_token_alg, post_logout_redirect_uris, permissions, introspect_any_audience, created_at, updated_at";
+     first_party, id_token_alg, post_logout_redirect_uris, permissions, introspect_any_audience, created_at, updated_at, \
+     auth_method, origin, jwks, jwks_uri, logo_uri, client_uri";
 
 #[derive(sqlx::FromRow)]
 struct ClientRow {
@@ -44,6 +45,18 @@ struct ClientRow {
     introspect_any_audience: bool,
     created_at: i64,
     updated_at: i64,
+    auth_method: String,
+    origin: String,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+    logo_uri: Option<String>,
+    client_uri: Option<String>,
+}
+
+fn url_column(column: &str, value: Option<&str>) -> Result<Option<url::Url>, StoreError> {
+    value
+        .map(|text| url::Url::parse(text).map_err(|e| StoreError::Unexpected(anyhow::anyhow!("column {column}: {e}"))))
+        .transpose()
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -66,6 +79,16 @@ impl TryFrom<ClientRow> for Client {
             post_logout_redirect_uris: decode_json("clients.post_logout_redirect_uris", &r.post_logout_redirect_uris)?,
             permissions: decode_json("clients.permissions", &r.permissions)?,
             introspect_any_audience: r.introspect_any_audience,
+            auth_method: parse_column("clients.auth_method", &r.auth_method)?,
+            origin: parse_column("clients.origin", &r.origin)?,
+            jwks: r
+                .jwks
+                .as_deref()
+                .map(|text| decode_json("clients.jwks", text))
+                .transpose()?,
+            jwks_uri: url_column("clients.jwks_uri", r.jwks_uri.as_deref())?,
+            logo_uri: url_column("clients.logo_uri", r.logo_uri.as_deref())?,
+            client_uri: url_column("clients.client_uri", r.client_uri.as_deref())?,
             id: r.id.into(),
             name: r.name,
             secret_hash: r.secret_hash,
@@ -82,7 +105,7 @@ impl<B: Backend> ClientStore for B {
         self.execute(
             &format!(
                 "INSERT INTO clients ({CLIENT_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
             ),
             args![
                 &c.id,
@@ -100,6 +123,12 @@ impl<B: Backend> ClientStore for B {
                 c.introspect_any_audience,
                 c.created_at,
                 c.updated_at,
+                c.auth_method.as_str(),
+                c.origin.as_str(),
+                c.jwks.as_ref().map(encode_json).transpose()?,
+                c.jwks_uri.as_ref().map(url::Url::as_str),
+                c.logo_uri.as_ref().map(url::Url::as_str),
+                c.client_uri.as_ref().map(url::Url::as_str),
             ],
         )
         .await?;
@@ -135,7 +164,8 @@ impl<B: Backend> ClientStore for B {
             .execute(
                 "UPDATE clients SET name = $2, client_type = $3, redirect_uris = $4, grant_types = $5, scopes = $6, \
                  audiences = $7, first_party = $8, id_token_alg = $9, post_logout_redirect_uris = $10, \
-                 permissions = $11, introspect_any_audience = $12, updated_at = $13 WHERE id = $1",
+                 permissions = $11, introspect_any_audience = $12, updated_at = $13, auth_method = $14, origin = $15, \
+                 jwks = $16, jwks_uri = $17, logo_uri = $18, client_uri = $19 WHERE id = $1",
                 args![
                     &c.id,
                     &c.name,
@@ -150,6 +180,12 @@ impl<B: Backend> ClientStore for B {
                     encode_json(&c.permissions)?,
                     c.introspect_any_audience,
                     c.updated_at,
+                    c.auth_method.as_str(),
+                    c.origin.as_str(),
+                    c.jwks.as_ref().map(encode_json).transpose()?,
+                    c.jwks_uri.as_ref().map(url::Url::as_str),
+                    c.logo_uri.as_ref().map(url::Url::as_str),
+                    c.client_uri.as_ref().map(url::Url::as_str),
                 ],
             )
             .await?;
@@ -159,7 +195,8 @@ impl<B: Backend> ClientStore for B {
     async fn set_client_secret(&self, id: &str, secret_hash: &str, now: UnixTime) -> Result<bool, StoreError> {
         let updated = self
             .execute(
-                "UPDATE clients SET secret_hash = $2, updated_at = $3 WHERE id = $1 AND client_type = 'confidential'",
+                "UPDATE clients SET secret_hash = $2, updated_at = $3 WHERE id = $1 \
+                 AND auth_method IN ('client_secret_basic', 'client_secret_post')",
                 args![id, secret_hash, now],
             )
             .await?;

@@ -82,6 +82,7 @@ fn dev_fetcher(timeout: Duration) -> Fetcher {
         allow_loopback: true,
         timeout,
         max_bytes: 64 * 1024,
+        extra_roots: Vec::new(),
     })
     .unwrap()
 }

@@ -121,6 +121,12 @@ impl TestApp {
                 spec.permissions
             },
             introspect_any_audience: spec.introspect_any_audience,
+            auth_method: if spec.client_type == ClientType::Public {
+                keyhaven::domain::client::AuthMethod::None
+            } else {
+                keyhaven::domain::client::AuthMethod::ClientSecretBasic
+            },
+            ..ClientRegistration::new("")
         };
         registration.validate().expect("valid client");
         let id = format!("client-{}", uuid::Uuid::new_v4().simple());

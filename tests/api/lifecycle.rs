@@ -754,6 +754,8 @@ async fn public_clients_never_reach_introspection() {
         post_logout_redirect_uris: vec![],
         permissions: vec![Permission::Introspect],
         introspect_any_audience: false,
+        auth_method: keyhaven::domain::client::AuthMethod::None,
+        ..keyhaven::domain::client::ClientRegistration::new("")
     }
     .into_client("public-introspector".into(), None, 0);
     app.state.store.insert_client(&public).await.unwrap();

@@ -534,6 +534,13 @@ pub fn client(id: &str) -> Client {
         post_logout_redirect_uris: vec![RedirectUri::parse("https://app.example/bye").expect("uri")],
         permissions: vec![Permission::Introspect],
         introspect_any_audience: true,
+        // Every column written and read back: the store does not judge a registration.
+        auth_method: keyhaven::domain::client::AuthMethod::PrivateKeyJwt,
+        origin: keyhaven::domain::client::ClientOrigin::Registered,
+        jwks: Some(serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "abc"}]})),
+        jwks_uri: Some(url::Url::parse("https://app.example/jwks.json").expect("url")),
+        logo_uri: Some(url::Url::parse("https://app.example/logo.png").expect("url")),
+        client_uri: Some(url::Url::parse("https://app.example/").expect("url")),
         created_at: 10,
         updated_at: 11,
     }

@@ -205,6 +205,7 @@ impl ClientChanges {
             post_logout_redirect_uris: self.post_logout_redirect_uris.map(uris),
             permissions: self.permissions.map(|l| l.0),
             introspect_any_audience: self.introspect_any_audience,
+            ..clients::ClientChanges::default()
         })
     }
 }

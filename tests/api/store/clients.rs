@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keyhaven::domain::client::{ClientType, GrantType, RedirectUri};
+use keyhaven::domain::client::{AuthMethod, ClientOrigin, ClientType, GrantType, RedirectUri};
 use keyhaven::domain::SigningAlg;
 use keyhaven::storage::{Store, StoreError};
 
@@ -43,6 +43,20 @@ async fn clients_round_trip_and_delete(store: Arc<dyn Store>) {
     assert_eq!(c1.post_logout_redirect_uris[0].as_str(), "https://app.example/bye");
     assert_eq!(c1.permissions, vec![keyhaven::domain::client::Permission::Introspect]);
     assert!(c1.introspect_any_audience);
+    assert_eq!(
+        (c1.auth_method, c1.origin),
+        (AuthMethod::PrivateKeyJwt, ClientOrigin::Registered)
+    );
+    assert_eq!(c1.jwks.expect("jwks")["keys"][0]["crv"], "Ed25519");
+    assert_eq!(
+        c1.jwks_uri.map(String::from).as_deref(),
+        Some("https://app.example/jwks.json")
+    );
+    assert_eq!(
+        c1.logo_uri.map(String::from).as_deref(),
+        Some("https://app.example/logo.png")
+    );
+    assert_eq!(c1.client_uri.map(String::from).as_deref(), Some("https://app.example/"));
     assert_eq!((c1.created_at, c1.updated_at), (10, 11));
     let c2 = store.find_client("c2").await.expect("find").expect("c2");
     assert!(c2.secret_hash.is_none() && c2.scopes.is_none() && !c2.first_party);
@@ -77,6 +91,12 @@ async fn an_update_rewrites_the_registration_but_not_id_secret_or_creation(store
     changed.post_logout_redirect_uris = vec![];
     changed.permissions = vec![];
     changed.introspect_any_audience = false;
+    changed.auth_method = AuthMethod::None;
+    changed.origin = ClientOrigin::Operator;
+    changed.jwks = None;
+    changed.jwks_uri = None;
+    changed.logo_uri = None;
+    changed.client_uri = Some(url::Url::parse("https://new.example/").expect("url"));
     changed.created_at = 99;
     changed.updated_at = 50;
     assert!(store.update_client(&changed).await.expect("update"));
@@ -90,6 +110,9 @@ async fn an_update_rewrites_the_registration_but_not_id_secret_or_creation(store
     assert_eq!(c1.id_token_alg, SigningAlg::Rs256);
     assert!(c1.post_logout_redirect_uris.is_empty() && c1.permissions.is_empty());
     assert!(!c1.introspect_any_audience);
+    assert_eq!((c1.auth_method, c1.origin), (AuthMethod::None, ClientOrigin::Operator));
+    assert!(c1.jwks.is_none() && c1.jwks_uri.is_none() && c1.logo_uri.is_none());
+    assert_eq!(c1.client_uri.map(String::from).as_deref(), Some("https://new.example/"));
     assert_eq!(c1.updated_at, 50);
     // Not rewritten: the secret (set_client_secret's job) and the creation time.
     assert_eq!(c1.secret_hash.as_deref(), Some("hash"));
@@ -105,11 +128,26 @@ async fn an_update_rewrites_the_registration_but_not_id_secret_or_creation(store
 }
 
 async fn only_a_confidential_client_gets_a_new_secret(store: Arc<dyn Store>) {
-    store.insert_client(&client("c1")).await.expect("insert");
+    let mut secret_client = client("c1");
+    secret_client.auth_method = AuthMethod::ClientSecretBasic;
+    store.insert_client(&secret_client).await.expect("insert");
     let mut public = client("p1");
     public.client_type = ClientType::Public;
+    public.auth_method = AuthMethod::None;
     public.secret_hash = None;
     store.insert_client(&public).await.expect("insert");
+    // A client of private_key_jwt is confidential but has no secret to replace.
+    let mut keyed = client("k1");
+    keyed.secret_hash = None;
+    store.insert_client(&keyed).await.expect("insert");
+    assert!(!store.set_client_secret("k1", "new-hash", 40).await.expect("set"));
+    assert!(store
+        .find_client("k1")
+        .await
+        .expect("find")
+        .expect("k1")
+        .secret_hash
+        .is_none());
 
     assert!(store.set_client_secret("c1", "new-hash", 40).await.expect("set"));
     let c1 = store.find_client("c1").await.expect("find").expect("c1");
