@@ -198,8 +198,20 @@ fn transport(e: &reqwest::Error, seconds: u64) -> FetchError {
     if e.is_timeout() {
         return FetchError::Timeout(seconds);
     }
-    // The resolver's refusal comes back as a connect error carrying our message.
-    let chain = format!("{e:#}");
+    // The resolver's refusal comes back as a connect error carrying our message. The message
+    // says every cause (a TLS failure says "certificate verify failed" deep down).
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(error) = source {
+        let text = error.to_string();
+        if !chain.contains(&text) {
+            if !chain.is_empty() {
+                chain.push_str(": ");
+            }
+            chain.push_str(&text);
+        }
+        source = error.source();
+    }
     let mut source: Option<&dyn std::error::Error> = Some(e);
     while let Some(error) = source {
         if error.to_string().contains(FORBIDDEN) {

@@ -552,6 +552,7 @@ async fn a_kept_request_is_checked_again_when_it_resumes() {
         let mut registered = app.state.store.find_client(&client.id).await.unwrap().unwrap();
         apply(&mut registered);
         assert!(app.state.store.update_client(&registered).await.unwrap());
+        announce_change(&app, &client.id).await;
         let resume = location(&app.submit_login(&login, "alice", PASSWORD).await);
         assert!(resume.starts_with("/authorize/resume?"), "{change}: {resume}");
         let answer = app.get_url(&resume).await;
@@ -563,6 +564,7 @@ async fn a_kept_request_is_checked_again_when_it_resumes() {
     let url = app.authorize_url(&client.id, &pkce().challenge, &[("prompt", Some("login"))]);
     let login = location(&app.get_url(&url).await);
     assert!(app.state.store.delete_client(&client.id).await.unwrap());
+    announce_change(&app, &client.id).await;
     let resume = location(&app.submit_login(&login, "alice", PASSWORD).await);
     assert_eq!(resumed(app.get_url(&resume).await).await, Resumed::Page);
 
@@ -577,6 +579,7 @@ async fn a_kept_request_is_checked_again_when_it_resumes() {
             let mut registered = app.state.store.find_client(&client.id).await.unwrap().unwrap();
             registered.redirect_uris = elsewhere();
             assert!(app.state.store.update_client(&registered).await.unwrap());
+            announce_change(&app, &client.id).await;
         }
         let form = [
             ("csrf_token", hidden(&html, "csrf_token").unwrap()),
@@ -618,4 +621,11 @@ async fn resumed(answer: reqwest::Response) -> Resumed {
         }
         status => panic!("unexpected status {status}"),
     }
+}
+
+/// A change written straight to the store, then announced the way the clients service announces
+/// an operator's change: the flows read clients from memory, so the cache reloads it.
+async fn announce_change(app: &TestApp, id: &str) {
+    let now = app.state.clock.now();
+    app.state.client_cache.reload(&*app.state.store, &id.into(), now).await;
 }

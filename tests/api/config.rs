@@ -73,6 +73,32 @@ fn each_bad_setting_exits_non_zero_with_one_line_naming_it() {
             &[("KEYHAVEN_DEV_ALLOW_HTTP_ISSUER", "maybe")],
             "`dev_allow_http_issuer`",
         ),
+        (
+            &[],
+            &[("KEYHAVEN_OUTBOUND_CA_FILE", "/nonexistent/ca.pem")],
+            "`outbound_ca_file`",
+        ),
+        (
+            &[],
+            &[("KEYHAVEN_OUTBOUND_CA_FILE", "badvalue.toml")],
+            "`outbound_ca_file`",
+        ),
+        (
+            &[],
+            &[("KEYHAVEN_CLIENT_ID_METADATA_DOCUMENTS", "https://tools.example/")],
+            "`client_id_metadata_documents`",
+        ),
+        (
+            &[],
+            &[("KEYHAVEN_CLIENT_REGISTRATION", "anyone")],
+            "`client_registration`",
+        ),
+        (
+            &[],
+            &[("KEYHAVEN_SELF_REGISTERED_GRANTS", "client_credentials")],
+            "`self_registered_grants`",
+        ),
+        (&[], &[("KEYHAVEN_METADATA_CACHE_MIN", "2d")], "`metadata_cache_min`"),
     ];
     // KEK files are named through the config file so KEYHAVEN_KEK can be absent for them.
     for (file, kek_file) in [

@@ -198,3 +198,146 @@ async fn a_cached_document_is_not_fetched_again_within_its_lifetime() {
         FetchError::Status(404)
     );
 }
+
+/// A CA and a certificate it issued for 127.0.0.1 and `localhost`, made for one test.
+struct TestPki {
+    ca_pem: Vec<u8>,
+    identity: native_tls::Identity,
+}
+
+fn test_pki() -> TestPki {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509NameBuilder, X509};
+
+    fn key() -> PKey<Private> {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    }
+    fn builder(cn: &str, serial: u32, key: &PKey<Private>) -> X509Builder {
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(serial).unwrap().to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+        b
+    }
+
+    let ca_key = key();
+    let mut ca = builder("Keyhaven test CA", 1, &ca_key);
+    let ca_name = {
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "Keyhaven test CA").unwrap();
+        name.build()
+    };
+    ca.set_issuer_name(&ca_name).unwrap();
+    ca.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    ca.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap())
+        .unwrap();
+    ca.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let ca: X509 = ca.build();
+
+    let leaf_key = key();
+    let mut leaf = builder("127.0.0.1", 2, &leaf_key);
+    leaf.set_issuer_name(ca.subject_name()).unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .dns("localhost")
+        .build(&leaf.x509v3_context(Some(&ca), None))
+        .unwrap();
+    leaf.append_extension(san).unwrap();
+    leaf.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let leaf = leaf.build();
+
+    let identity =
+        native_tls::Identity::from_pkcs8(&leaf.to_pem().unwrap(), &leaf_key.private_key_to_pem_pkcs8().unwrap())
+            .unwrap();
+    TestPki {
+        ca_pem: ca.to_pem().unwrap(),
+        identity,
+    }
+}
+
+/// An HTTPS server on loopback with the test CA's certificate that answers every request with
+/// one JSON document; returns its base URL.
+async fn https_document_server(identity: native_tls::Identity) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let acceptor = tokio_native_tls::TlsAcceptor::from(native_tls::TlsAcceptor::new(identity).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that does not trust the CA ends the handshake: nothing to serve.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                    }
+                }
+                let body = r#"{"client_id":"tls"}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn outbound_https_trusts_an_extra_ca_only_when_configured() {
+    let pki = test_pki();
+    let base = https_document_server(pki.identity).await;
+    let doc = url(&base, "/doc");
+
+    // The system's roots do not know the test CA: the handshake is refused, verification on.
+    let system_only = dev_fetcher(Duration::from_secs(5));
+    match system_only.fetch(&doc, JSON).await {
+        Err(FetchError::Transport(why)) => assert!(why.contains("certificate"), "{why}"),
+        other => panic!("an unknown CA must be refused, got {other:?}"),
+    }
+
+    // The same fetch with the CA given as the `outbound_ca_file` setting would give it.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let with_ca = Fetcher::new(FetchPolicy {
+        allow_loopback: true,
+        extra_roots: FetchPolicy::read_roots(&ca_file).unwrap(),
+        ..FetchPolicy::default()
+    })
+    .unwrap();
+    let fetched = with_ca.fetch(&doc, JSON).await.expect("trusted through the extra CA");
+    assert_eq!(&*fetched.body, br#"{"client_id":"tls"}"#);
+
+    // A file that is not PEM certificates is refused when read (the setting names it at start).
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    assert!(FetchPolicy::read_roots(&not_pem).is_err());
+    assert!(FetchPolicy::read_roots(&dir.path().join("absent.pem")).is_err());
+}

@@ -391,13 +391,12 @@ async fn stalled_postgres_answers_503_within_the_statement_timeout_without_sprea
     assert_eq!(client_credentials(&app, &service).await.status(), 200);
     assert_eq!(userinfo(&app, &access).await.status(), 200);
     assert_eq!(introspect_opaque(&app, &web).await.status(), 200);
-
     // Another connection holds the tables that introspecting a refresh token and the
-    // authorization page read.
+    // authorization page read (the browser's session; the client itself comes from memory).
     let pg_url = app.pg.as_ref().unwrap().url.clone();
     let mut lock = sqlx::PgConnection::connect(&pg_url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
-    sqlx::query("LOCK TABLE refresh_tokens, clients IN ACCESS EXCLUSIVE MODE")
+    sqlx::query("LOCK TABLE refresh_tokens, clients, browser_sessions IN ACCESS EXCLUSIVE MODE")
         .execute(&mut lock)
         .await
         .unwrap();
