@@ -143,6 +143,7 @@ fn main() {
             post_logout_redirect_uris: vec![],
             permissions,
             introspect_any_audience: false,
+            ..ClientRegistration::new(name)
         }
         .into_client(
             format!("bench-{name}").into(),
