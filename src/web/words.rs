@@ -50,6 +50,11 @@ pub fn event_sentence_key(event_kind: &str, outcome: &str) -> &'static str {
         (kind::RESOURCE_UPDATED, _) => "event-resource-updated",
         (kind::RESOURCE_DELETED, _) => "event-resource-deleted",
         (kind::ADMIN_ACTION, _) => "event-admin-action",
+        (kind::DEVICE_AUTHORIZATION_STARTED, _) => "event-device-authorization-started",
+        (kind::DEVICE_APPROVED, _) => "event-device-approved",
+        (kind::DEVICE_DENIED, _) => "event-device-denied",
+        (kind::DEVICE_USER_CODE_WRONG, _) => "event-device-user-code-wrong",
+        (kind::DEVICE_CODE_REDEEMED, _) => "event-device-code-redeemed",
         _ => "event-other",
     }
 }
