@@ -133,7 +133,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "rate_limit_api",
         "100/1s",
-        "per-IP limit on /token, /revoke and /userinfo",
+        "per-IP limit on /token, /revoke, /userinfo and /device_authorization",
     ),
     ("rate_limit_introspect", "2000/1s", "per-IP limit on /introspect"),
     (

@@ -12,9 +12,13 @@ use crate::helpers::{spawn_app_with, Backend, TestApp};
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 async fn device_app(extra: &[(&'static str, &str)]) -> TestApp {
+    device_app_on(Backend::Sqlite, extra).await
+}
+
+async fn device_app_on(backend: Backend, extra: &[(&'static str, &str)]) -> TestApp {
     let mut settings = vec![("device_poll_interval", "1s")];
     settings.extend_from_slice(extra);
-    let app = spawn_app_with(Backend::Sqlite, &settings).await;
+    let app = spawn_app_with(backend, &settings).await;
     app.create_user("alice").await;
     app
 }
@@ -33,6 +37,15 @@ async fn device_client(app: &TestApp) -> TestClient {
 
 /// `POST /device_authorization` as `client` (Basic for a confidential one, `client_id` else).
 async fn start_with(app: &TestApp, client: &TestClient, scope: &str) -> (StatusCode, Value) {
+    let (status, _, body) = start_answer(app, client, scope).await;
+    (status, body)
+}
+
+async fn start_answer(
+    app: &TestApp,
+    client: &TestClient,
+    scope: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let mut request = app.http.post(format!("{}/device_authorization", app.address));
     let mut form = vec![("scope", scope)];
     match &client.secret {
@@ -41,7 +54,8 @@ async fn start_with(app: &TestApp, client: &TestClient, scope: &str) -> (StatusC
     }
     let response = request.form(&form).send().await.unwrap();
     let status = response.status();
-    (status, response.json().await.unwrap())
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.unwrap())
 }
 
 async fn start(app: &TestApp, client: &TestClient) -> Value {
@@ -107,7 +121,11 @@ async fn decide(browser: &TestApp, code: &str, decision: &str) -> reqwest::Respo
 
 /// A device authorization alice approved: (app, client, device code).
 async fn approved() -> (TestApp, TestClient, String) {
-    let app = device_app(&[]).await;
+    approved_on(Backend::Sqlite).await
+}
+
+async fn approved_on(backend: Backend) -> (TestApp, TestClient, String) {
+    let app = device_app_on(backend, &[]).await;
     let client = device_client(&app).await;
     let started = start(&app, &client).await;
     let browser = signed_in_browser(&app).await;
@@ -123,7 +141,9 @@ async fn approved() -> (TestApp, TestClient, String) {
 async fn an_approved_device_gets_tokens_that_verify_and_refresh() {
     let app = device_app(&[]).await;
     let client = device_client(&app).await;
-    let started = start(&app, &client).await;
+    let (status, headers, started) = start_answer(&app, &client, "openid offline_access").await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(headers["cache-control"], "no-store");
     let user_code = text(&started, "user_code");
     assert_eq!(user_code.len(), 9);
     assert_eq!(&user_code[4..5], "-");
@@ -304,6 +324,16 @@ async fn a_device_code_is_single_use() {
     let (status, body) = poll(&app, &client, &device_code).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set KEYHAVEN_TEST_POSTGRES_URL"]
+async fn a_device_code_is_single_use_on_postgres() {
+    let (app, client, device_code) = approved_on(Backend::Postgres).await;
+    app.clock.advance(2);
+    let (status, body) = poll(&app, &client, &device_code).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(poll(&app, &client, &device_code).await.1["error"], "invalid_grant");
 }
 
 #[tokio::test]
