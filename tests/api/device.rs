@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::account::post_form;
 use crate::flow::{location, ClientSpec, TestClient, API, PASSWORD};
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{spawn_app_with, stdout_json, Backend, TestApp};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -368,4 +368,68 @@ async fn discovery_advertises_the_device_endpoint_and_grant() {
     );
     let grants = doc["grant_types_supported"].as_array().unwrap();
     assert!(grants.iter().any(|g| g == DEVICE_GRANT), "{grants:?}");
+}
+
+#[tokio::test]
+async fn the_readme_device_client_is_made_by_the_cli_with_the_short_grant_name() {
+    let app = device_app(&[]).await;
+    let created = stdout_json(
+        &app.cli(&[
+            "client",
+            "create",
+            "--name",
+            "Living-room TV",
+            "--type",
+            "public",
+            "--grant-type",
+            "device_code",
+            "--grant-type",
+            "refresh_token",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--scope",
+            "offline_access",
+            "--json",
+        ])
+        .await,
+    );
+    assert_eq!(
+        created["grant_types"],
+        serde_json::json!(["refresh_token", DEVICE_GRANT]),
+        "stored and shown by the wire name"
+    );
+    let tv = TestClient {
+        id: text(&created, "client_id"),
+        secret: None,
+    };
+    let (status, body) = start_with(&app, &tv, "openid profile offline_access").await;
+    assert_eq!(status, 200, "{body}");
+    // A scope beyond the registered ones is refused, as at /authorize.
+    let (status, body) = start_with(&app, &tv, "openid email").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_scope");
+}
+
+#[tokio::test]
+async fn the_admin_api_takes_the_grant_by_its_short_or_wire_name() {
+    let admin = crate::admin::admin_app_with(&[]).await;
+    for name in ["device_code", DEVICE_GRANT] {
+        let (status, created) = admin
+            .post(
+                "/clients",
+                serde_json::json!({ "name": "TV", "client_type": "public", "grant_types": [name], "scopes": ["openid"] }),
+            )
+            .await;
+        assert_eq!(status, 201, "{name}: {created}");
+        assert_eq!(created["grant_types"], serde_json::json!([DEVICE_GRANT]), "{name}");
+    }
+    let (status, refused) = admin
+        .post(
+            "/clients",
+            serde_json::json!({ "name": "TV", "client_type": "public", "grant_types": ["device"] }),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
 }
