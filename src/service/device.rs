@@ -9,9 +9,9 @@ use super::signin::SessionRecord;
 use super::{Peer, Services};
 use crate::crypto::tokens::{prefix, OpaqueSecret, SecretHash};
 use crate::domain::client::Client;
-use crate::domain::event::{kind, Outcome};
+use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::scope;
-use crate::domain::UnixTime;
+use crate::domain::{ClientId, UnixTime};
 use crate::protocol::access_token;
 use crate::protocol::device::{self, UserCode};
 use crate::protocol::Failure;
@@ -67,12 +67,8 @@ pub async fn start(
         match ctx.store.insert_device_authorization(&record).await {
             Ok(()) => {
                 ctx.record(
-                    crate::domain::event::SecurityEvent::new(
-                        ctx.now,
-                        kind::DEVICE_AUTHORIZATION_STARTED,
-                        Outcome::Success,
-                    )
-                    .client(&client.id),
+                    SecurityEvent::new(ctx.now, kind::DEVICE_AUTHORIZATION_STARTED, Outcome::Success)
+                        .client(&client.id),
                 );
                 return Ok(DeviceStart {
                     device_code,
@@ -129,14 +125,16 @@ pub async fn look_up(
     typed: &str,
 ) -> Result<Lookup, StoreError> {
     Ok(match find(services, session, peer, typed).await? {
-        Found::Pending { code, client, .. } => {
-            let scopes = scope::in_reading_order(client.1.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
-            Lookup::Found(DeviceQuestion {
-                user_code: code.display(),
-                client_name: client.0,
-                scopes,
-            })
-        }
+        Found::Pending {
+            code,
+            client_name,
+            scope,
+            ..
+        } => Lookup::Found(DeviceQuestion {
+            user_code: code.display(),
+            client_name,
+            scopes: scope::in_reading_order(scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+        }),
         Found::Wrong => Lookup::Wrong,
         Found::Limited(until) => Lookup::Limited { until },
     })
@@ -189,9 +187,9 @@ pub async fn decide(
 enum Found {
     Pending {
         code: UserCode,
-        client_id: crate::domain::ClientId,
-        /// (name, scope)
-        client: (String, String),
+        client_id: ClientId,
+        client_name: String,
+        scope: String,
     },
     Wrong,
     Limited(UnixTime),
@@ -250,7 +248,8 @@ async fn find(services: &Services, session: &SessionRecord, peer: &Peer, typed: 
     };
     Ok(Found::Pending {
         code,
-        client_id: client.id.clone(),
-        client: (client.name, authorization.scope),
+        client_id: client.id,
+        client_name: client.name,
+        scope: authorization.scope,
     })
 }

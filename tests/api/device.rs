@@ -433,3 +433,48 @@ async fn the_admin_api_takes_the_grant_by_its_short_or_wire_name() {
         .await;
     assert_eq!(status, 400, "{refused}");
 }
+
+/// The kinds of the recorded events, oldest first.
+async fn event_kinds(app: &TestApp) -> Vec<(String, String)> {
+    app.state.events.flush().await;
+    let mut events = app
+        .state
+        .store
+        .list_events(&keyhaven::domain::event::EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    events.reverse();
+    events
+        .into_iter()
+        .filter(|e| e.kind.starts_with("device_"))
+        .map(|e| (e.kind, e.outcome))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_step_of_the_device_flow_is_a_security_event() {
+    let (app, client, device_code) = approved().await;
+    app.clock.advance(2);
+    assert_eq!(poll(&app, &client, &device_code).await.0, 200);
+    let denied = start(&app, &client).await;
+    let browser = signed_in_browser(&app).await;
+    assert_eq!(enter_code(&browser, "BBBB-BBBB").await.0, 400);
+    let code = text(&denied, "user_code");
+    assert_eq!(enter_code(&browser, &code).await.0, 200);
+    assert_eq!(decide(&browser, &code, "deny").await.status(), 303);
+    let pair = |k: &str, o: &str| (k.to_owned(), o.to_owned());
+    assert_eq!(
+        event_kinds(&app).await,
+        [
+            pair("device_authorization_started", "success"),
+            pair("device_approved", "success"),
+            pair("device_code_redeemed", "success"),
+            pair("device_authorization_started", "success"),
+            pair("device_user_code_wrong", "failure"),
+            pair("device_denied", "success"),
+        ]
+    );
+}
