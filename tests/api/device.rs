@@ -347,6 +347,10 @@ async fn the_device_page_sends_a_signed_out_person_to_sign_in_and_back() {
     assert_eq!(location(&back), "/device?user_code=BCDF-GHJK");
     let page = app.get_url("/device?user_code=BCDF-GHJK").await;
     assert_eq!(page.status(), 200);
+    for header in ["content-security-policy", "x-frame-options"] {
+        assert!(page.headers().contains_key(header), "{header}");
+    }
+    assert_eq!(page.headers()["cache-control"], "no-store");
     // A form post without its CSRF token is refused.
     let forged = app
         .http
@@ -477,4 +481,50 @@ async fn every_step_of_the_device_flow_is_a_security_event() {
             pair("device_denied", "success"),
         ]
     );
+}
+
+#[tokio::test]
+async fn the_device_authorization_endpoint_holds_bodies_to_the_api_limit() {
+    let app = device_app(&[]).await;
+    let client = device_client(&app).await;
+    let long = app
+        .http
+        .post(format!("{}/device_authorization", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "client_id={}&scope=openid&note={}",
+            client.id,
+            "a".repeat(60 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(long.status(), 200, "a long but legal body");
+    let too_long = app
+        .http
+        .post(format!("{}/device_authorization", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "client_id={}&scope=openid&note={}",
+            client.id,
+            "a".repeat(70 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), 413);
+    // A repeated parameter (other than resource) is refused, as at the token endpoint.
+    let twice = app
+        .http
+        .post(format!("{}/device_authorization", app.address))
+        .form(&[
+            ("client_id", client.id.as_str()),
+            ("scope", "openid"),
+            ("scope", "profile"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 400);
+    assert_eq!(twice.json::<Value>().await.unwrap()["error"], "invalid_request");
 }
