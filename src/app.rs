@@ -280,6 +280,7 @@ fn endpoints() -> Endpoints {
         introspection: routes::INTROSPECT,
         revocation: routes::REVOKE,
         end_session: paths::LOGOUT,
+        device_authorization: routes::DEVICE_AUTHORIZATION,
     }
 }
 

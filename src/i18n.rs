@@ -219,6 +219,7 @@ mod tests {
                 "brand",
                 "browser",
                 "client",
+                "code",
                 "day",
                 "device",
                 "email",

@@ -69,6 +69,7 @@ pub async fn run_pass(state: &Services, holder: &str) -> Result<Option<PassRepor
         Expired::Revocations,
         Expired::LoginThrottle,
         Expired::Events,
+        Expired::DeviceAuthorizations,
     ] {
         let cut_off = if what == Expired::Events {
             ctx.now - state.settings.event_retention

@@ -119,3 +119,22 @@ security-current-code = Aktueller Code
 security-turn-off-yes = Ja, ausschalten
 security-is-off = Die Bestätigung in zwei Schritten ist für { $username } <strong>ausgeschaltet</strong>.
 security-set-up = Authenticator-App einrichten
+
+## Ein Gerät mit einem Code anmelden (/device)
+device-title = Gerät verbinden
+device-heading = Gerät verbinden
+device-lead = Geben Sie den Code ein, den Ihr Gerät anzeigt.
+device-code = Code
+device-submit = Weiter
+device-wrong-code = Dieser Code stimmt nicht oder ist abgelaufen. Prüfen Sie den Code auf Ihrem Gerät und geben Sie ihn erneut ein.
+device-too-many = Zu viele falsche Codes.
+device-confirm-heading = Dieses Gerät zulassen?
+device-confirm-lead = Ein Gerät, das den Code { $code } anzeigt, gibt an, { $client } zu sein. Wenn Sie es zulassen, darf es:
+device-confirm-scopes = Lassen Sie es nur zu, wenn Sie dies auf einem eigenen Gerät begonnen haben und der Code der dort angezeigte ist.
+device-confirm-warning = Geben Sie nie einen Code ein, den Ihnen jemand anderes gegeben hat.
+device-approve = Zulassen
+device-deny = Ablehnen
+device-approved-heading = Gerät verbunden
+device-approved-lead = Sie können diese Seite schließen und zu Ihrem Gerät zurückkehren.
+device-denied-heading = Gerät abgelehnt
+device-denied-lead = Das Gerät hat keinen Zugriff erhalten. Sie können diese Seite schließen und zu Ihrem Gerät zurückkehren.

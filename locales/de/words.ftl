@@ -36,6 +36,11 @@ event-resource-created = Ein Dienst wurde registriert
 event-resource-updated = Die Einstellungen eines Dienstes wurden geändert
 event-resource-deleted = Ein Dienst wurde entfernt
 event-admin-action = Eine Administratorin oder ein Administrator hat etwas geändert
+event-device-authorization-started = Ein Gerät hat um Anmeldung gebeten
+event-device-approved = Einem Gerät wurde mit einem Code Zugriff erlaubt
+event-device-denied = Einem Gerät wurde der Zugriff verweigert
+event-device-user-code-wrong = Ein falscher Gerätecode wurde eingegeben
+event-device-code-redeemed = Ein Gerät hat Zugriff erhalten
 outcome-failed = Fehlgeschlagen
 outcome-succeeded = Erfolgreich
 

@@ -119,3 +119,22 @@ security-current-code = Current code
 security-turn-off-yes = Yes, turn off
 security-is-off = Two-step verification is <strong>off</strong> for { $username }.
 security-set-up = Set up an authenticator app
+
+## Signing in a device with a code (/device)
+device-title = Connect a device
+device-heading = Connect a device
+device-lead = Type the code your device shows.
+device-code = Code
+device-submit = Continue
+device-wrong-code = That code is not right, or it has expired. Check the code on your device and type it again.
+device-too-many = Too many wrong codes.
+device-confirm-heading = Allow this device?
+device-confirm-lead = A device showing the code { $code } says it is { $client }. If you allow it, it can:
+device-confirm-scopes = Only allow it if you started this on a device of yours and the code is the one it shows.
+device-confirm-warning = Never type a code someone else gave you.
+device-approve = Allow
+device-deny = Deny
+device-approved-heading = Device connected
+device-approved-lead = You can close this page and return to your device.
+device-denied-heading = Device refused
+device-denied-lead = The device was not given access. You can close this page and return to your device.

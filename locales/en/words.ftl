@@ -36,6 +36,11 @@ event-resource-created = A service was registered
 event-resource-updated = A service's settings were changed
 event-resource-deleted = A service was removed
 event-admin-action = An administrator made a change
+event-device-authorization-started = A device asked to be signed in
+event-device-approved = A device was allowed access with a code
+event-device-denied = A device was refused access
+event-device-user-code-wrong = A wrong device code was typed
+event-device-code-redeemed = A device was given access
 outcome-failed = Failed
 outcome-succeeded = Succeeded
 

@@ -38,7 +38,7 @@ pub struct ClientCreate {
     /// confidential or public.
     #[arg(long = "type", default_value = "confidential")]
     pub client_type: String,
-    /// authorization_code, refresh_token, client_credentials; repeat for several.
+    /// authorization_code, refresh_token, client_credentials, device_code; repeat for several.
     #[arg(long = "grant-type", default_values = ["authorization_code", "refresh_token"])]
     pub grant_types: Vec<String>,
     /// Scopes the client may ask for; repeat for several (default: any OpenID scope the server

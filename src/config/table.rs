@@ -79,6 +79,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("id_token_ttl", "15m", "ID token lifetime"),
     ("code_ttl", "60s", "authorization code lifetime"),
     (
+        "device_code_ttl",
+        "10m",
+        "lifetime of a device authorization (RFC 8628): its device code and user code",
+    ),
+    (
+        "device_poll_interval",
+        "5s",
+        "how long a device waits between polls of /token (RFC 8628 `interval`); each poll sooner adds 5s",
+    ),
+    (
         "refresh_idle_ttl",
         "14d",
         "refresh token idle lifetime (slides with rotation)",
@@ -123,7 +133,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "rate_limit_api",
         "100/1s",
-        "per-IP limit on /token, /revoke and /userinfo",
+        "per-IP limit on /token, /revoke, /userinfo and /device_authorization",
     ),
     ("rate_limit_introspect", "2000/1s", "per-IP limit on /introspect"),
     (

@@ -20,6 +20,8 @@ pub mod prefix {
     pub const SESSION: &str = "khsess_";
     /// The link left at the old address when an account's address changes.
     pub const EMAIL_RESTORE: &str = "khu_";
+    /// The device code of the device authorization grant (RFC 8628).
+    pub const DEVICE_CODE: &str = "khd_";
 }
 
 /// A freshly made secret, to hand out once. Its `Debug` is redacted.

@@ -45,13 +45,17 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628: a device without a browser; the person approves on another one.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code", alias = "device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,15 +63,23 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 }
 
+/// The device grant's `grant_type` (RFC 8628 §3.4); `device_code` is its short name for
+/// operators.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 impl FromStr for GrantType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "device_code" {
+            return Ok(Self::DeviceCode);
+        }
         Self::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
-            format!("unknown grant type `{s}` (authorization_code | refresh_token | client_credentials)")
+            format!("unknown grant type `{s}` (authorization_code | refresh_token | client_credentials | device_code)")
         })
     }
 }

@@ -72,6 +72,11 @@ pub mod kind {
     pub const RESOURCE_UPDATED: EventKind = EventKind("resource_updated");
     pub const RESOURCE_DELETED: EventKind = EventKind("resource_deleted");
     pub const ADMIN_ACTION: EventKind = EventKind("admin_action");
+    pub const DEVICE_AUTHORIZATION_STARTED: EventKind = EventKind("device_authorization_started");
+    pub const DEVICE_APPROVED: EventKind = EventKind("device_approved");
+    pub const DEVICE_DENIED: EventKind = EventKind("device_denied");
+    pub const DEVICE_USER_CODE_WRONG: EventKind = EventKind("device_user_code_wrong");
+    pub const DEVICE_CODE_REDEEMED: EventKind = EventKind("device_code_redeemed");
 
     /// Every kind, for code that must say something about each (the activity page's words).
     pub const ALL: &[EventKind] = &[
@@ -105,6 +110,11 @@ pub mod kind {
         RESOURCE_UPDATED,
         RESOURCE_DELETED,
         ADMIN_ACTION,
+        DEVICE_AUTHORIZATION_STARTED,
+        DEVICE_APPROVED,
+        DEVICE_DENIED,
+        DEVICE_USER_CODE_WRONG,
+        DEVICE_CODE_REDEEMED,
     ];
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod deadline;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod form;
@@ -38,6 +39,7 @@ where
 {
     let oauth = Router::new()
         .route(routes::TOKEN, post(token::token))
+        .route(routes::DEVICE_AUTHORIZATION, post(device::device_authorization))
         .route(routes::REVOKE, post(token::revoke))
         .route(routes::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo));
     let introspect = Router::new().route(routes::INTROSPECT, post(token::introspect));

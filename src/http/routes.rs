@@ -12,3 +12,4 @@ pub const REVOKE: &str = "/revoke";
 pub const HEALTHZ: &str = "/healthz";
 pub const METRICS: &str = "/metrics";
 pub const READYZ: &str = "/readyz";
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";

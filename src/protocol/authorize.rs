@@ -345,7 +345,7 @@ fn check_grant(client: &Client) -> Result<(), ProtocolError> {
 
 /// The client's registered scopes bound the request (none registered: any scope we know), and
 /// `offline_access` needs the refresh grant.
-fn check_scopes(client: &Client, scopes: &ScopeSet) -> Result<(), ProtocolError> {
+pub(crate) fn check_scopes(client: &Client, scopes: &ScopeSet) -> Result<(), ProtocolError> {
     if client
         .scopes
         .as_ref()

@@ -42,10 +42,16 @@ pub struct Endpoints {
     pub introspection: &'static str,
     pub revocation: &'static str,
     pub end_session: &'static str,
+    pub device_authorization: &'static str,
 }
 
 /// Grants the token endpoint accepts.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    crate::domain::client::DEVICE_CODE_GRANT,
+];
 
 pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
     let algs: Vec<&str> = SigningAlg::ID_TOKEN.iter().map(|a| a.as_str()).collect();
@@ -59,6 +65,7 @@ pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
         "introspection_endpoint": at(endpoints.introspection),
         "revocation_endpoint": at(endpoints.revocation),
         "end_session_endpoint": at(endpoints.end_session),
+        "device_authorization_endpoint": at(endpoints.device_authorization),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "response_types_supported": ["code"],
@@ -92,6 +99,7 @@ mod tests {
         introspection: "/introspect",
         revocation: "/revoke",
         end_session: "/logout",
+        device_authorization: "/device_authorization",
     };
 
     #[test]

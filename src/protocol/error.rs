@@ -26,6 +26,10 @@ pub enum OAuthError {
     UnsupportedTokenType,
     // RFC 6750.
     InvalidToken,
+    // RFC 8628 §3.5.
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
 }
 
 impl OAuthError {
@@ -48,6 +52,9 @@ impl OAuthError {
             Self::InvalidTarget => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod apps;
 pub mod authorization;
 pub mod client_cache;
 pub mod clients;
+pub mod device;
 pub mod email_change;
 pub mod failure;
 pub mod lockout;

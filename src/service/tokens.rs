@@ -17,6 +17,7 @@ use crate::protocol::client_auth::{self, Credentials};
 use crate::protocol::error::{err, OAuthError};
 use crate::protocol::token::authorization_code::{self, CodeExchange};
 use crate::protocol::token::client_credentials::{self, ClientCredentialsRequest};
+use crate::protocol::token::device_code::{self, DeviceCodeRequest};
 use crate::protocol::token::id_token::{self, IdTokenClaims};
 use crate::protocol::token::refresh_token::{self, RefreshRequest, Standing};
 use crate::protocol::token::{check_grant, TokenRequest, TokenResponse};
@@ -63,6 +64,7 @@ pub async fn grant(services: &Services, client: &Client, request: TokenRequest) 
         TokenRequest::AuthorizationCode(exchange) => exchange_code(&ctx, client, exchange).await?,
         TokenRequest::RefreshToken(request) => refresh(&ctx, client, request).await?,
         TokenRequest::ClientCredentials(request) => client_credentials(&ctx, client, &request)?,
+        TokenRequest::DeviceCode(request) => redeem_device_code(&ctx, client, request).await?,
     };
     services.metrics.token_issued(grant_type.as_str());
     Ok(response)
@@ -132,6 +134,66 @@ async fn exchange_code(ctx: &Context<'_>, client: &Client, request: CodeExchange
             .client(&client.id)
             .session(&granted.sid)
             .detail("authorization_code"),
+    );
+    Ok(response)
+}
+
+/// A device's poll (RFC 8628 §3.4): recorded (a poll too soon grows the interval), answered
+/// by the authorization's state, and once the person approved, spent by one atomic store
+/// operation that starts the grant family; the tokens are the code grant's.
+async fn redeem_device_code(
+    ctx: &Context<'_>,
+    client: &Client,
+    request: DeviceCodeRequest,
+) -> Result<TokenResponse, Failure> {
+    check_grant(client, GrantType::DeviceCode)?;
+    let presented = request
+        .device_code
+        .as_deref()
+        .ok_or_else(|| err(OAuthError::InvalidRequest, "device_code is required"))?;
+    let hash = SecretHash::of(presented);
+    let Some(poll) = ctx.store.poll_device_authorization(hash.as_str(), ctx.now).await? else {
+        return Err(invalid_grant("the device code is invalid"));
+    };
+    device_code::check(&poll, client, ctx.now)?;
+    let family_id = format!("fam_{}", random_base64url(16));
+    let family_ends_at = ctx.now + ctx.settings.refresh_absolute_ttl;
+    let Some(granted) = ctx
+        .store
+        .redeem_device_authorization(hash.as_str(), &family_id, ctx.now, family_ends_at)
+        .await?
+    else {
+        return Err(invalid_grant("the device code was already used"));
+    };
+    let user = match &granted.approval {
+        Some(approval) => active_user(ctx, &approval.user_id).await?.map(|user| (user, approval)),
+        None => None,
+    };
+    let Some((user, approval)) = user else {
+        ctx.store
+            .revoke_family(&family_id, ctx.now, "failed_redemption")
+            .await?;
+        return Err(invalid_grant("the account is not active"));
+    };
+    let grant = PersonGrant {
+        client,
+        user: &user,
+        family_id: &family_id,
+        sid: &approval.sid,
+        scope: &granted.scope,
+        audience: &granted.audience,
+        auth_time: approval.auth_time,
+        amr: &approval.amr,
+        claims: None,
+        nonce: None,
+    };
+    let response = issue_tokens(ctx, &grant, RefreshToken::FirstIfOffline { family_ends_at }).await?;
+    ctx.record(
+        SecurityEvent::new(ctx.now, kind::DEVICE_CODE_REDEEMED, Outcome::Success)
+            .user(&user.id)
+            .client(&client.id)
+            .session(&approval.sid)
+            .detail(GrantType::DeviceCode.as_str()),
     );
     Ok(response)
 }

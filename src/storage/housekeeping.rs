@@ -49,6 +49,9 @@ pub enum Expired {
     /// Security events, and the client_credentials issuance counts, older than the retention
     /// (`now` is then the cut-off).
     Events,
+    /// Device authorizations an hour past expiry (a late poll still hears `expired_token`),
+    /// and wrong user codes past their 15-minute window.
+    DeviceAuthorizations,
 }
 
 impl Expired {
@@ -93,6 +96,10 @@ impl Expired {
             Self::Events => [
                 Some(("security_events", "id", "at <= $1")),
                 Some(("token_issuance_counts", "id", "minute <= $1")),
+            ],
+            Self::DeviceAuthorizations => [
+                Some(("device_authorizations", "device_code_hash", "expires_at <= $1 - 3600")),
+                Some(("device_code_failures", "id", "at <= $1 - 900")),
             ],
         }
     }

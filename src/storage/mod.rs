@@ -8,13 +8,14 @@
 //! throttle), `sessions.rs`, `authorization.rs` (pending requests and second-factor steps,
 //! consents, codes), `grants.rs` (grant families, refresh tokens, the revocation log),
 //! `events.rs`, `issuance.rs` (client_credentials issuance counted per client and minute),
-//! `housekeeping.rs` (ping, close, lease, expiry). Both backends speak the same
+//! `housekeeping.rs` (ping, close, lease, expiry), `device.rs` (the device authorization grant). Both backends speak the same
 //! portable SQL, so each operation is written once, over the small [`sql::Backend`] interface;
 //! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
 
 mod authorization;
 mod clients;
 mod credentials;
+mod device;
 mod events;
 mod grants;
 mod housekeeping;
@@ -34,6 +35,7 @@ use std::time::Duration;
 pub use authorization::AuthorizationStore;
 pub use clients::ClientStore;
 pub use credentials::CredentialStore;
+pub use device::{DeviceApproval, DeviceAuthorization, DevicePoll, DeviceStatus, DeviceStore};
 pub use events::EventStore;
 pub use grants::GrantStore;
 pub use housekeeping::{Expired, HousekeepingStore};
@@ -89,6 +91,7 @@ pub trait Store:
     + EventStore
     + IssuanceStore
     + HousekeepingStore
+    + DeviceStore
     + Send
     + Sync
     + 'static
@@ -107,6 +110,7 @@ impl<T> Store for T where
         + EventStore
         + IssuanceStore
         + HousekeepingStore
+        + DeviceStore
         + Send
         + Sync
         + 'static

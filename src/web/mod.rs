@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod brand;
 pub mod browser;
 pub mod consent;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod flash;
@@ -93,7 +94,10 @@ where
         .route(paths::LOGIN, get(login::show).post(login::submit))
         .route(paths::LOGIN_OTP, get(otp::show).post(otp::submit))
         .route(paths::RESET, get(reset::show_request).post(reset::submit_request))
-        .route(paths::RESET_LINK, get(reset::show_link).post(reset::submit_link));
+        .route(paths::RESET_LINK, get(reset::show_link).post(reset::submit_link))
+        // A user code is what a guesser aims at here.
+        .route(paths::DEVICE, get(device::show).post(device::submit))
+        .route(paths::DEVICE_DECIDE, page_of(paths::DEVICE).post(device::decide));
     let authorize = Router::new()
         .route(
             paths::AUTHORIZE,
@@ -167,6 +171,7 @@ where
         .route(paths::ACCOUNT_ACTIVITY, get(account::activity))
         .merge(guard(Guarded::Authorize, authorize))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
+        .route(paths::DEVICE_DONE, get(device::done))
         .route(paths::LOGOUT, get(logout::logout_get).post(logout::logout_post))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -25,6 +25,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("account.html", include_str!("../../templates/account.html")),
     ("email_restore.html", include_str!("../../templates/email_restore.html")),
     ("account_nav.html", include_str!("../../templates/account_nav.html")),
+    ("device.html", include_str!("../../templates/device.html")),
+    ("device_done.html", include_str!("../../templates/device_done.html")),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/keyhaven.css");

@@ -27,6 +27,10 @@ pub const TOTP_START: &str = "/account/security/totp/start";
 pub const TOTP_CONFIRM: &str = "/account/security/totp/confirm";
 pub const TOTP_DISABLE: &str = "/account/security/totp/disable";
 pub const CONSENT: &str = "/consent";
+/// Where a person types a device's user code (RFC 8628 `verification_uri`).
+pub const DEVICE: &str = crate::protocol::device::VERIFICATION_PATH;
+pub const DEVICE_DECIDE: &str = "/device/decide";
+pub const DEVICE_DONE: &str = "/device/done";
 pub const STYLESHEET: &str = "/static/keyhaven.css";
 pub const SCRIPT: &str = "/static/keyhaven.js";
 pub const FAVICON: &str = "/favicon.ico";
@@ -38,4 +42,4 @@ pub const BRAND_EXTRA_STYLESHEET: &str = "/static/brand-extra.css";
 
 /// Every path at or under one of these is a hosted page, answered in HTML even by the layers
 /// in front of every face (deadlines, rate limits); everything else answers JSON.
-pub const PAGE_PREFIXES: &[&str] = &[LOGIN, RESET, ACCOUNT, AUTHORIZE, CONSENT, LOGOUT];
+pub const PAGE_PREFIXES: &[&str] = &[LOGIN, RESET, ACCOUNT, AUTHORIZE, CONSENT, LOGOUT, DEVICE];

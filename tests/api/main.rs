@@ -15,6 +15,7 @@ mod branding;
 mod caches;
 mod cli;
 mod config;
+mod device;
 mod drift;
 mod fetch;
 mod files;

@@ -36,7 +36,12 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
         assert_eq!(doc["response_types_supported"], json!(["code"]));
         assert_eq!(
             doc["grant_types_supported"],
-            json!(["authorization_code", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
         assert_eq!(doc["request_parameter_supported"], json!(false));
         assert_eq!(doc["request_uri_parameter_supported"], json!(false));
@@ -63,7 +68,10 @@ async fn discovery_names_the_issuer_and_every_advertised_endpoint_answers() {
             let expected: &[u16] = match name.as_str() {
                 "authorization_endpoint" => &[400],
                 "userinfo_endpoint" => &[401],
-                "token_endpoint" | "introspection_endpoint" | "revocation_endpoint" => &[405],
+                "token_endpoint"
+                | "introspection_endpoint"
+                | "revocation_endpoint"
+                | "device_authorization_endpoint" => &[405],
                 "end_session_endpoint" => &[200],
                 _ => &[200],
             };

@@ -78,6 +78,7 @@ macro_rules! contract {
 mod authorization;
 mod clients;
 mod credentials;
+mod device;
 mod events;
 mod grants;
 mod housekeeping;
@@ -350,6 +351,35 @@ const COVERAGE: &[(&str, &[&str])] = &[
             "the_revocation_log_answers_what_still_matters_in_order",
             "the_revocation_log_takes_client_changes",
         ],
+    ),
+    // device.rs
+    (
+        "insert_device_authorization",
+        &["device_authorizations_are_found_by_user_code_while_pending"],
+    ),
+    (
+        "find_device_authorization_by_user_code",
+        &["device_authorizations_are_found_by_user_code_while_pending"],
+    ),
+    (
+        "decide_device_authorization",
+        &["device_authorizations_are_found_by_user_code_while_pending"],
+    ),
+    (
+        "poll_device_authorization",
+        &["a_device_poll_sooner_than_the_interval_grows_it"],
+    ),
+    (
+        "redeem_device_authorization",
+        &["an_approved_device_authorization_is_redeemed_once_under_concurrency"],
+    ),
+    (
+        "record_device_code_failure",
+        &["wrong_device_codes_are_counted_per_key_and_deleted_after_the_window"],
+    ),
+    (
+        "device_code_failures",
+        &["wrong_device_codes_are_counted_per_key_and_deleted_after_the_window"],
     ),
     // events.rs
     ("insert_events", &["events_are_listed_newest_first_by_filter"]),

@@ -79,7 +79,7 @@ impl ClientOut {
 
 pub type ClientName = Text<1, 200>;
 pub type RedirectUris = List<Uri, 20>;
-pub type GrantTypes = List<GrantType, 3>;
+pub type GrantTypes = List<GrantType, 4>;
 pub type ScopeTokens = List<ScopeToken, 50>;
 pub type Audiences = List<Audience, 20>;
 pub type Permissions = List<Permission, 1>;

@@ -4,6 +4,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod id_token;
 pub mod refresh_token;
 
@@ -11,16 +12,18 @@ use serde::Serialize;
 
 use self::authorization_code::CodeExchange;
 use self::client_credentials::ClientCredentialsRequest;
+use self::device_code::DeviceCodeRequest;
 use self::refresh_token::RefreshRequest;
 use super::error::{err, OAuthError, ProtocolError};
 use super::params::Params;
-use crate::domain::client::{Client, GrantType};
+use crate::domain::client::{Client, GrantType, DEVICE_CODE_GRANT};
 
 /// A token request, by `grant_type`. Not `Debug`: codes and refresh tokens are secrets.
 pub enum TokenRequest {
     AuthorizationCode(CodeExchange),
     RefreshToken(RefreshRequest),
     ClientCredentials(ClientCredentialsRequest),
+    DeviceCode(DeviceCodeRequest),
 }
 
 impl TokenRequest {
@@ -41,6 +44,9 @@ impl TokenRequest {
                 scope: form.take("scope"),
                 resources: form.all("resource").into_iter().map(str::to_owned).collect(),
             })),
+            Some(DEVICE_CODE_GRANT) => Ok(Self::DeviceCode(DeviceCodeRequest {
+                device_code: form.take("device_code"),
+            })),
             Some(_) => Err(err(
                 OAuthError::UnsupportedGrantType,
                 "this grant type is not supported",
@@ -53,6 +59,7 @@ impl TokenRequest {
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken(_) => GrantType::RefreshToken,
             Self::ClientCredentials(_) => GrantType::ClientCredentials,
+            Self::DeviceCode(_) => GrantType::DeviceCode,
         }
     }
 }
