@@ -27,6 +27,7 @@ pub mod clients;
 pub mod email_change;
 pub mod failure;
 pub mod lockout;
+pub mod metadata_documents;
 pub mod notify;
 pub mod peer;
 pub mod resources;
