@@ -338,6 +338,12 @@ pub struct ConsentQuestion {
     pub ui_locales: Option<String>,
     /// The host the person goes back to afterwards (none for an app's private-use scheme).
     pub return_host: Option<String>,
+    /// Whether an operator made the client; otherwise its name is only its claim.
+    pub verified: bool,
+    /// For a metadata-document client, the host its client id (its document) lives on.
+    pub client_id_host: Option<String>,
+    /// The client's logo to show: only with `client_logos`, and only from https.
+    pub logo_uri: Option<String>,
 }
 
 /// The question for the kept request `pending_id`, or where the browser goes instead.
@@ -360,12 +366,24 @@ pub async fn consent_question(
     let return_host = url::Url::parse(&kept.request.redirect_to)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned));
+    let client = &kept.client;
+    let client_id_host = (client.origin == crate::domain::client::ClientOrigin::MetadataDocument)
+        .then(|| url::Url::parse(&client.id).ok()?.host_str().map(str::to_owned))
+        .flatten();
+    let logo_uri = client
+        .logo_uri
+        .as_ref()
+        .filter(|u| services.settings.client_logos && u.scheme() == "https")
+        .map(|u| u.as_str().to_owned());
     Ok(Ok(ConsentQuestion {
-        client_name: kept.client.name.clone(),
+        client_name: client.name.clone(),
         username: user.username.clone(),
         scopes,
         ui_locales: kept.request.ui_locales.clone(),
         return_host,
+        verified: client.is_verified(),
+        client_id_host,
+        logo_uri,
     }))
 }
 
