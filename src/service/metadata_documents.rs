@@ -38,9 +38,17 @@ pub async fn lookup(services: &Services, id: &str) -> Option<Result<Arc<Client>,
 
 async fn resolve(services: &Services, id: &str, url: &url::Url) -> Result<Arc<Client>, LookupError> {
     let now = services.clock.now();
+    // Not in the store (never used, or deleted by an operator since): fetch the document again
+    // rather than use a copy kept from before (at most once per the cache's refetch interval).
+    let known = services.client_cache.find(&*services.store, id, now).await?;
+    let freshness = if known.is_some() {
+        Freshness::Cached
+    } else {
+        Freshness::Refetch
+    };
     let body = services
         .client_documents
-        .get(url, now, Freshness::Cached)
+        .get(url, now, freshness)
         .await
         .map_err(|e| refused(id, in_words(&e)))?;
     let settings = &services.settings;
@@ -49,7 +57,7 @@ async fn resolve(services: &Services, id: &str, url: &url::Url) -> Result<Arc<Cl
         scopes: &settings.self_registered_scopes,
     };
     let client = client_of_document(id, &body, &policy, now).map_err(|reason| refused(id, reason))?;
-    record(services, client).await
+    record(services, known, client).await
 }
 
 fn refused(id: &str, reason: String) -> LookupError {
@@ -72,9 +80,8 @@ fn in_words(e: &FetchError) -> String {
 
 /// Writes the client to the store when it is new or its document changed (an event each time),
 /// and hands back the client as the store holds it.
-async fn record(services: &Services, client: Client) -> Result<Arc<Client>, LookupError> {
+async fn record(services: &Services, known: Option<Arc<Client>>, client: Client) -> Result<Arc<Client>, LookupError> {
     let now = services.clock.now();
-    let known = services.client_cache.find(&*services.store, &client.id, now).await?;
     let event = match known {
         Some(known) if known.origin != ClientOrigin::MetadataDocument => {
             return Err(refused(&client.id, "the client id is taken by another client".into()))
