@@ -95,7 +95,9 @@ where
 {
     let mut document = discovery::metadata(&settings.issuer, endpoints);
     if settings.client_id_metadata_documents.enabled() {
-        document["client_id_metadata_document_supported"] = serde_json::Value::Bool(true);
+        if let Some(members) = document.as_object_mut() {
+            members.insert("client_id_metadata_document_supported".into(), Value::Bool(true));
+        }
     }
     let served = Arc::new(Served::json(
         &document,

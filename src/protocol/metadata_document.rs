@@ -8,9 +8,7 @@
 use serde_json::{Map, Value};
 use url::{Host, Url};
 
-use crate::domain::client::{
-    AuthMethod, Client, ClientOrigin, ClientRegistration, ClientType, GrantType, RedirectUri,
-};
+use crate::domain::client::{AuthMethod, Client, ClientOrigin, ClientRegistration, ClientType, GrantType, RedirectUri};
 use crate::domain::scope::ScopeSet;
 use crate::domain::{ClientId, UnixTime};
 
@@ -71,10 +69,12 @@ pub fn document_url(id: &str, policy: UrlPolicy<'_>) -> DocumentId {
         .and_then(|rest| rest.find('/').and_then(|i| rest.get(i..)))
         .unwrap_or("");
     let raw_path = raw_path.split(['?', '#']).next().unwrap_or("");
-    if raw_path
-        .split('/')
-        .any(|segment| matches!(segment, "." | ".." | "%2e" | "%2E" | "%2e%2e" | "%2E%2E" | ".%2e" | "%2e."))
-    {
+    if raw_path.split('/').any(|segment| {
+        matches!(
+            segment,
+            "." | ".." | "%2e" | "%2E" | "%2e%2e" | "%2E%2E" | ".%2e" | "%2e."
+        )
+    }) {
         return refuse("the client id URL must not have `.` or `..` path segments");
     }
     if url.path() == "/" || url.path().is_empty() {
@@ -183,7 +183,8 @@ pub fn client_of_document(
         client_uri: url_member(&doc, "client_uri")?,
         ..ClientRegistration::new("")
     };
-    reg.validate().map_err(|e| format!("the document is not a valid registration: {e}"))?;
+    reg.validate()
+        .map_err(|e| format!("the document is not a valid registration: {e}"))?;
     Ok(reg.into_client(ClientId::from(id), None, now))
 }
 
@@ -200,11 +201,15 @@ fn grants(member: Option<&Value>, allowed: &[GrantType]) -> Result<Vec<GrantType
     };
     let mut grants = Vec::new();
     for name in named {
-        let grant: GrantType = name.parse().map_err(|_| format!("grant type `{name}` is not supported"))?;
+        let grant: GrantType = name
+            .parse()
+            .map_err(|_| format!("grant type `{name}` is not supported"))?;
         if allowed.contains(&grant) {
             grants.push(grant);
         } else if grant != GrantType::RefreshToken {
-            return Err(format!("grant type `{name}` is not allowed for a metadata-document client"));
+            return Err(format!(
+                "grant type `{name}` is not allowed for a metadata-document client"
+            ));
         }
     }
     if !grants.contains(&GrantType::AuthorizationCode) {
@@ -258,7 +263,10 @@ mod tests {
     #[test]
     fn only_https_urls_with_a_path_name_documents() {
         let any = |_: &str| true;
-        assert!(matches!(check("https://app.example/client.json", false, &any), DocumentId::Url(_)));
+        assert!(matches!(
+            check("https://app.example/client.json", false, &any),
+            DocumentId::Url(_)
+        ));
         assert_eq!(check("khc-abc", false, &any), DocumentId::NotADocument);
         let off = document_url(
             "https://app.example/c",
@@ -281,11 +289,23 @@ mod tests {
         ] {
             assert!(matches!(check(bad, false, &any), DocumentId::Refused(_)), "{bad}");
         }
-        assert!(matches!(check("http://127.0.0.1:8080/c", true, &any), DocumentId::Url(_)));
-        assert!(matches!(check("http://app.example/c", true, &any), DocumentId::Refused(_)));
+        assert!(matches!(
+            check("http://127.0.0.1:8080/c", true, &any),
+            DocumentId::Url(_)
+        ));
+        assert!(matches!(
+            check("http://app.example/c", true, &any),
+            DocumentId::Refused(_)
+        ));
         let only = |h: &str| h == "tools.example";
-        assert!(matches!(check("https://tools.example/c", false, &only), DocumentId::Url(_)));
-        assert!(matches!(check("https://other.example/c", false, &only), DocumentId::Refused(_)));
+        assert!(matches!(
+            check("https://tools.example/c", false, &only),
+            DocumentId::Url(_)
+        ));
+        assert!(matches!(
+            check("https://other.example/c", false, &only),
+            DocumentId::Refused(_)
+        ));
     }
 
     fn self_registered() -> (Vec<GrantType>, ScopeSet) {

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
-use crate::domain::client::{AuthMethod, Client, ClientOrigin, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{
+    AuthMethod, Client, ClientOrigin, ClientRegistration, ClientType, GrantType, Permission, RedirectUri,
+};
 use crate::domain::event::{kind, EventKind};
 use crate::domain::scope::ScopeSet;
 use crate::domain::{Audience, ClientId, SigningAlg};

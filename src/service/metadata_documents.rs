@@ -68,12 +68,21 @@ fn refused(id: &str, reason: String) -> LookupError {
 /// Why a fetch failed, as the refusal page says it.
 fn in_words(e: &FetchError) -> String {
     match e {
-        FetchError::WrongType(served) if served.is_empty() => "the document is not JSON (it was served without a type)".into(),
+        FetchError::WrongType(served) if served.is_empty() => {
+            "the document is not JSON (it was served without a type)".into()
+        }
         FetchError::WrongType(served) => format!("the document is not JSON (it was served as {served})"),
-        FetchError::Redirect => "the server redirected the request; a client metadata document must be served at its URL without a redirect".into(),
-        FetchError::ForbiddenAddress => "the document's host is a private, loopback or reserved address, which this server does not contact".into(),
+        FetchError::Redirect => {
+            "the server redirected the request; a client metadata document must be served at its URL without a redirect"
+                .into()
+        }
+        FetchError::ForbiddenAddress => {
+            "the document's host is a private, loopback or reserved address, which this server does not contact".into()
+        }
         FetchError::TooLarge(max) => format!("the document is too large (more than {max} bytes)"),
-        FetchError::Timeout(seconds) => format!("the document's server was too slow (no answer within {seconds} seconds)"),
+        FetchError::Timeout(seconds) => {
+            format!("the document's server was too slow (no answer within {seconds} seconds)")
+        }
         other => other.to_string(),
     }
 }
@@ -114,10 +123,12 @@ async fn record(services: &Services, known: Option<Arc<Client>>, client: Client)
             .client(&*client.id)
             .detail("from its client metadata document"),
     );
-    super::clients::changed(services, &client.id).await.map_err(|e| match e {
-        super::clients::ClientError::Store(e) => LookupError::Store(e),
-        other => LookupError::Document(other.to_string()),
-    })?;
+    super::clients::changed(services, &client.id)
+        .await
+        .map_err(|e| match e {
+            super::clients::ClientError::Store(e) => LookupError::Store(e),
+            other => LookupError::Document(other.to_string()),
+        })?;
     Ok(Arc::new(client))
 }
 

@@ -210,7 +210,11 @@ async fn deleting_a_metadata_document_client_revokes_its_grants_and_the_next_use
     let (code, pkce) = app.code_for(&client, "alice", &[]).await;
     assert_eq!(app.exchange(&client, &code, &pkce.verifier).await.status(), 200);
     assert!(app.state.store.find_client(&id).await.unwrap().is_some());
-    assert_eq!(docs.documents.hits("/agent.json"), 2, "fetched again after the deletion");
+    assert_eq!(
+        docs.documents.hits("/agent.json"),
+        2,
+        "fetched again after the deletion"
+    );
 }
 
 #[tokio::test]
@@ -228,12 +232,19 @@ async fn a_refused_document_is_a_page_in_words_and_never_a_redirect() {
     docs.documents.set(
         "/large.json",
         Answer::Json {
-            body: format!("{{\"client_id\":\"{}\",\"pad\":\"{}\"}}", docs.url("/large.json"), "a".repeat(100 * 1024)),
+            body: format!(
+                "{{\"client_id\":\"{}\",\"pad\":\"{}\"}}",
+                docs.url("/large.json"),
+                "a".repeat(100 * 1024)
+            ),
             max_age: 600,
         },
     );
     docs.documents.set("/page.json", Answer::Html);
-    docs.serve("/secret.json", json!({ "token_endpoint_auth_method": "client_secret_basic" }));
+    docs.serve(
+        "/secret.json",
+        json!({ "token_endpoint_auth_method": "client_secret_basic" }),
+    );
     docs.serve("/no-redirects.json", json!({ "redirect_uris": [] }));
     let cases = [
         (differs, "client_id in the document differs"),
@@ -302,6 +313,11 @@ async fn a_cached_document_is_not_fetched_again_within_its_lifetime() {
         assert_accepted(&start(&app, &id).await);
     }
     assert_eq!(docs.documents.hits("/agent.json"), 1, "kept for its max-age");
+    let recorded = app.state.store.find_client(&id).await.unwrap().expect("recorded");
+    assert_eq!(
+        recorded.updated_at, recorded.created_at,
+        "an unchanged document is not written again"
+    );
     // It changes; within its lifetime the copy held is used.
     docs.serve("/agent.json", json!({ "client_name": "Renamed Agent" }));
     assert_accepted(&start(&app, &id).await);
@@ -387,13 +403,19 @@ async fn consent_for_an_unverified_client_shows_its_claim_and_hosts_and_is_asked
     let consent = to_consent(&app, &app.authorize_url(&id, &pkce().challenge, &[])).await;
     let page = app.get_url(&consent).await;
     assert_eq!(page.status(), 200);
-    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(!csp.contains("https:"), "no outside images without client_logos: {csp}");
     let html = page.text().await.unwrap();
     assert!(html.contains("Unverified"), "{html}");
     assert!(html.contains("says it is <strong>Demo Agent</strong>"), "{html}");
     assert!(html.contains("go back to <strong>rp.example</strong>"), "{html}");
-    assert!(html.contains("describes itself at <strong>127.0.0.1</strong>"), "{html}");
+    assert!(
+        html.contains("describes itself at <strong>127.0.0.1</strong>"),
+        "{html}"
+    );
     assert!(!html.contains("<img"), "no logo without client_logos");
     let done = allow(&app, &consent).await;
     assert!(query(&done).contains_key("code"), "{done}");
@@ -411,7 +433,9 @@ async fn consent_for_an_unverified_client_shows_its_claim_and_hosts_and_is_asked
     assert!(!html.contains("Unverified"), "{html}");
     assert!(html.contains("Allow Relying Party to access your account?"), "{html}");
     allow(&app, &consent).await;
-    let again = app.get_url(&app.authorize_url(&operator.id, &pkce().challenge, &[])).await;
+    let again = app
+        .get_url(&app.authorize_url(&operator.id, &pkce().challenge, &[]))
+        .await;
     assert!(location(&again).starts_with(REDIRECT), "{}", location(&again));
 }
 
@@ -428,17 +452,29 @@ async fn a_client_logo_is_shown_only_with_client_logos_and_https_and_then_the_cs
     let with_logo = docs.serve("/logo.json", json!({ "logo_uri": "https://agent.example/logo.png" }));
     let consent = to_consent(&app, &app.authorize_url(&with_logo, &pkce().challenge, &[])).await;
     let page = app.get_url(&consent).await;
-    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("img-src 'self' data: https:"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     let html = page.text().await.unwrap();
-    assert!(html.contains("<img class=\"client-logo\" src=\"https:&#x2F;&#x2F;agent.example&#x2F;logo.png\""), "{html}");
+    assert!(
+        html.contains("<img class=\"client-logo\" src=\"https:&#x2F;&#x2F;agent.example&#x2F;logo.png\""),
+        "{html}"
+    );
 
     // A plain-http logo is not shown, and the page keeps the strict policy.
-    let http_logo = docs.serve("/http-logo.json", json!({ "logo_uri": "http://agent.example/logo.png" }));
+    let http_logo = docs.serve(
+        "/http-logo.json",
+        json!({ "logo_uri": "http://agent.example/logo.png" }),
+    );
     let consent = to_consent(&app, &app.authorize_url(&http_logo, &pkce().challenge, &[])).await;
     let page = app.get_url(&consent).await;
-    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(!csp.contains("https:"), "{csp}");
     assert!(!page.text().await.unwrap().contains("<img"));
 }
@@ -451,7 +487,8 @@ async fn discovery_says_whether_metadata_documents_are_supported() {
     let off = app_with(&[]).await;
     let doc = off.get_json("/.well-known/openid-configuration").await;
     assert!(
-        doc.get("client_id_metadata_document_supported").is_none_or(|v| v == false),
+        doc.get("client_id_metadata_document_supported")
+            .is_none_or(|v| v == false),
         "{doc}"
     );
 }
