@@ -457,6 +457,14 @@ impl DocumentCache {
         }
     }
 
+    /// Drops what is kept of `url`, so its next use fetches it again.
+    pub fn forget(&self, url: &Url) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(url.as_str());
+    }
+
     /// The copy held, if it is within its stale allowance; else the last error.
     fn stale_or(&self, entry: &Entry, now: UnixTime) -> Result<Arc<[u8]>, FetchError> {
         match &entry.body {

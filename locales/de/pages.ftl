@@ -35,6 +35,13 @@ consent-allow = Erlauben
 consent-deny = Ablehnen
 consent-return = Nach Ihrer Wahl geht es zurück zu { $host }.
 consent-remove-later = Sie können diesen Zugriff später in Ihrem Konto wieder entfernen.
+consent-heading-unverified = Einer nicht geprüften Anwendung den Zugriff auf Ihr Konto erlauben?
+consent-unverified = Nicht geprüft
+consent-lead-unverified = Angemeldet als <strong>{ $username }</strong>. Eine Anwendung, die angibt, <strong>{ $client }</strong> zu sein, möchte:
+consent-unverified-explained = Niemand, der diesen Dienst betreibt, hat diese Anwendung geprüft: Ihr Name ist nur ihre eigene Angabe. Erlauben Sie den Zugriff nur, wenn Sie der Seite vertrauen, von der Sie kommen.
+consent-client-id-host = Die Anwendung beschreibt sich unter <strong>{ $host }</strong>.
+consent-return-unverified = Nach Ihrer Wahl geht es zurück zu <strong>{ $host }</strong>.
+consent-asked-each-time = Sie werden jedes Mal gefragt, wenn diese Anwendung Zugriff möchte.
 
 ## Abmeldung
 logout-title = Abmelden?

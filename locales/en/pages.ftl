@@ -35,6 +35,13 @@ consent-allow = Allow
 consent-deny = Deny
 consent-return = After you choose, you go back to { $host }.
 consent-remove-later = You can remove this access later from your account.
+consent-heading-unverified = Allow an unverified application to access your account?
+consent-unverified = Unverified
+consent-lead-unverified = Signed in as <strong>{ $username }</strong>. An application that says it is <strong>{ $client }</strong> asks to:
+consent-unverified-explained = Nobody running this service has checked this application: its name is only what it says about itself. Allow it only if you trust where you came from.
+consent-client-id-host = The application describes itself at <strong>{ $host }</strong>.
+consent-return-unverified = After you choose, you go back to <strong>{ $host }</strong>.
+consent-asked-each-time = You are asked each time this application wants access.
 
 ## Sign-out
 logout-title = Sign out?

@@ -89,12 +89,18 @@ fn if_none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
 
 /// The discovery document's route: the document is made once, as the issuer and the endpoints
 /// do not change while the server runs.
-pub fn discovery<S>(issuer: &str, endpoints: &Endpoints) -> MethodRouter<S>
+pub fn discovery<S>(settings: &Settings, endpoints: &Endpoints) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    let mut document = discovery::metadata(&settings.issuer, endpoints);
+    if settings.client_id_metadata_documents.enabled() {
+        if let Some(members) = document.as_object_mut() {
+            members.insert("client_id_metadata_document_supported".into(), Value::Bool(true));
+        }
+    }
     let served = Arc::new(Served::json(
-        &discovery::metadata(issuer, endpoints),
+        &document,
         HeaderValue::from_static("public, max-age=300"),
         HeaderValue::from_static("application/json"),
     ));

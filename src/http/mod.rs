@@ -48,7 +48,7 @@ where
         .merge(limits.guard(Bucket::Introspect, introspect))
         .layer(set_header(header::CACHE_CONTROL, "no-store"))
         .layer(set_header(header::PRAGMA, "no-cache"));
-    let discovery = metadata::discovery(&services.settings.issuer, endpoints);
+    let discovery = metadata::discovery(&services.settings, endpoints);
     Router::new()
         .merge(oauth)
         .route(routes::OIDC_DISCOVERY, discovery.clone())

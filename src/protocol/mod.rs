@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod error;
 pub mod introspect;
 pub mod logout;
+pub mod metadata_document;
 pub mod params;
 pub mod redirect_uri;
 pub mod resource;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::clients::LookupError;
 use super::Services;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
 use crate::domain::client::Client;
@@ -70,6 +71,15 @@ fn refuse(message: &'static str) -> Next {
     Next::Refuse(Cow::Borrowed(message))
 }
 
+/// A client metadata document that was refused: a page saying why, never a redirect (the
+/// redirect URIs are the document's, which is not trusted).
+fn document_refused(client_id: &str, reason: &str) -> Next {
+    let url: String = client_id.chars().take(200).collect();
+    Next::Refuse(Cow::Owned(format!(
+        "The application's client metadata document ({url}) was refused: {reason}."
+    )))
+}
+
 fn refused(services: &Services, error: RequestError) -> Next {
     match error {
         RequestError::Untrusted(message) => Next::Refuse(message.into()),
@@ -87,8 +97,11 @@ pub async fn authorize(services: &Services, visitor: &Visitor, encoded: &[u8]) -
         Err(RequestError::Untrusted(message)) => return Ok(Next::Refuse(message.into())),
         Err(RequestError::Redirect(_)) => return Ok(refuse("The request is malformed.")),
     };
-    let Some(client) = super::clients::lookup(services, client_id).await? else {
-        return Ok(refuse("The application that sent you here is not registered."));
+    let client = match super::clients::lookup(services, client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return Ok(refuse("The application that sent you here is not registered.")),
+        Err(LookupError::Document(reason)) => return Ok(document_refused(client_id, &reason)),
+        Err(LookupError::Store(e)) => return Err(e.into()),
     };
     let verify_hint = |hint: &str| verify_id_token_hint(services, hint, &client.id);
     match authorize::validate(&params, &client, &verify_hint) {
@@ -181,9 +194,11 @@ async fn reload(services: &Services, browser_hash: &str, id: &str) -> anyhow::Re
     let Some((pending, request)) = load_pending(services, browser_hash, id).await? else {
         return Ok(Err(Next::Expired));
     };
-    let checked = match super::clients::lookup(services, &request.client_id).await? {
-        None => Err(refuse("The application that sent you here is no longer registered.")),
-        Some(client) => match authorize::recheck(&request, &client) {
+    let checked = match super::clients::lookup(services, &request.client_id).await {
+        Err(LookupError::Store(e)) => return Err(e.into()),
+        Err(LookupError::Document(reason)) => Err(document_refused(&request.client_id, &reason)),
+        Ok(None) => Err(refuse("The application that sent you here is no longer registered.")),
+        Ok(Some(client)) => match authorize::recheck(&request, &client) {
             Ok(()) => Ok(client),
             Err(e) => Err(refused(services, e)),
         },
@@ -323,6 +338,12 @@ pub struct ConsentQuestion {
     pub ui_locales: Option<String>,
     /// The host the person goes back to afterwards (none for an app's private-use scheme).
     pub return_host: Option<String>,
+    /// Whether an operator made the client; otherwise its name is only its claim.
+    pub verified: bool,
+    /// For a metadata-document client, the host its client id (its document) lives on.
+    pub client_id_host: Option<String>,
+    /// The client's logo to show: only with `client_logos`, and only from https.
+    pub logo_uri: Option<String>,
 }
 
 /// The question for the kept request `pending_id`, or where the browser goes instead.
@@ -345,12 +366,24 @@ pub async fn consent_question(
     let return_host = url::Url::parse(&kept.request.redirect_to)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned));
+    let client = &kept.client;
+    let client_id_host = (client.origin == crate::domain::client::ClientOrigin::MetadataDocument)
+        .then(|| url::Url::parse(&client.id).ok()?.host_str().map(str::to_owned))
+        .flatten();
+    let logo_uri = client
+        .logo_uri
+        .as_ref()
+        .filter(|u| services.settings.client_logos && u.scheme() == "https")
+        .map(|u| u.as_str().to_owned());
     Ok(Ok(ConsentQuestion {
-        client_name: kept.client.name.clone(),
+        client_name: client.name.clone(),
         username: user.username.clone(),
         scopes,
         ui_locales: kept.request.ui_locales.clone(),
         return_host,
+        verified: client.is_verified(),
+        client_id_host,
+        logo_uri,
     }))
 }
 

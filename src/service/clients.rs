@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
-use crate::domain::client::{AuthMethod, Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{
+    AuthMethod, Client, ClientOrigin, ClientRegistration, ClientType, GrantType, Permission, RedirectUri,
+};
 use crate::domain::event::{kind, EventKind};
 use crate::domain::scope::ScopeSet;
 use crate::domain::{Audience, ClientId, SigningAlg};
@@ -120,11 +122,25 @@ pub struct Registered {
 /// in-memory cache, which reads the store only for an id it does not hold. Every flow looks a
 /// client up here, so a kind of client that is not in the store (a metadata document) is added
 /// in one place.
-pub async fn lookup(services: &Services, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-    services
+pub async fn lookup(services: &Services, id: &str) -> Result<Option<Arc<Client>>, LookupError> {
+    if let Some(found) = super::metadata_documents::lookup(services, id).await {
+        return found.map(Some);
+    }
+    Ok(services
         .client_cache
         .find(&*services.store, id, services.clock.now())
-        .await
+        .await?)
+}
+
+/// Why [`lookup`] found no client it could use, beyond "no such client".
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The id is a client metadata document's URL, and the document was refused; the reason
+    /// in words for the refusal page.
+    #[error("client metadata document refused: {0}")]
+    Document(String),
 }
 
 pub async fn list(services: &Services) -> Result<Vec<Client>, ClientError> {
@@ -235,8 +251,12 @@ pub async fn rotate_secret(services: &Services, id: &str, actor: &Actor) -> Resu
 
 /// Deletes a client: it can no longer authenticate, so its refresh tokens stop working.
 pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), ClientError> {
+    let client = services.store.find_client(id).await?;
     if !services.store.delete_client(id).await? {
         return Err(ClientError::NotFound);
+    }
+    if let Some(client) = client.filter(|c| c.origin == ClientOrigin::MetadataDocument) {
+        super::metadata_documents::deleted(services, &client).await?;
     }
     record(services, actor, kind::CLIENT_DELETED, id);
     changed(services, &ClientId::from(id)).await?;
@@ -245,7 +265,7 @@ pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), 
 
 /// Tells every instance that the client changed: an entry in the revocation log (read by the
 /// others within one refresh interval), and a reload here now.
-async fn changed(services: &Services, id: &ClientId) -> Result<(), ClientError> {
+pub(super) async fn changed(services: &Services, id: &ClientId) -> Result<(), ClientError> {
     revocation::record_client_changed(&services.protocol(), id).await?;
     services
         .client_cache

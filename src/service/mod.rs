@@ -28,6 +28,7 @@ pub mod device;
 pub mod email_change;
 pub mod failure;
 pub mod lockout;
+pub mod metadata_documents;
 pub mod notify;
 pub mod peer;
 pub mod resources;

@@ -33,7 +33,12 @@ fn invalid_grant(description: &str) -> Failure {
 /// short, and recorded as a security event.
 pub async fn authenticate_client(services: &Services, credentials: &Credentials) -> Result<Client, Failure> {
     let registered = match credentials.client_id() {
-        Some(id) => super::clients::lookup(services, id).await?,
+        // A refused metadata document is no client: `invalid_client` (the reason is logged).
+        Some(id) => match super::clients::lookup(services, id).await {
+            Ok(found) => found,
+            Err(super::clients::LookupError::Document(_)) => None,
+            Err(super::clients::LookupError::Store(e)) => return Err(e.into()),
+        },
         None => None,
     };
     match client_auth::authenticate(registered.as_deref(), credentials) {

@@ -39,6 +39,14 @@ pub trait GrantStore: Send + Sync {
         now: UnixTime,
         reason: &str,
     ) -> Result<Vec<FamilyId>, StoreError>;
+    /// Revokes every person's live families with `client_id` (a deleted client that can come
+    /// back, such as a metadata-document client); returns their ids.
+    async fn revoke_all_client_families(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<Vec<FamilyId>, StoreError>;
 
     /// `Conflict` when the token hash exists; `Unexpected` when its family does not.
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
@@ -267,6 +275,22 @@ impl<B: Backend> GrantStore for B {
                 "UPDATE grant_families SET revoked_at = $3, revoked_reason = $4 \
                  WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL RETURNING id",
                 args![user_id, client_id, now, reason],
+            )
+            .await?;
+        Ok(ids(rows))
+    }
+
+    async fn revoke_all_client_families(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<Vec<FamilyId>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "UPDATE grant_families SET revoked_at = $2, revoked_reason = $3 \
+                 WHERE client_id = $1 AND revoked_at IS NULL RETURNING id",
+                args![client_id, now, reason],
             )
             .await?;
         Ok(ids(rows))

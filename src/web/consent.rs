@@ -54,7 +54,18 @@ pub async fn show(
     context.insert("username", &question.username);
     context.insert("scopes", &scopes);
     context.insert("return_host", &question.return_host);
-    Ok(state.pages.render(StatusCode::OK, "consent.html", &context))
+    context.insert("verified", &question.verified);
+    context.insert("client_id_host", &question.client_id_host);
+    context.insert("logo_uri", &question.logo_uri);
+    let mut response = state.pages.render(StatusCode::OK, "consent.html", &context);
+    if question.logo_uri.is_some() {
+        // The client's logo is an https image from its own host: only this page allows it.
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(super::CONSENT_LOGO_CSP),
+        );
+    }
+    Ok(response)
 }
 
 pub async fn submit(

@@ -179,7 +179,11 @@ where
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), flash::clear_shown))
         .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
-        .layer(page_header(header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        // Kept when a page sets its own (the consent page showing a client's logo).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        ))
         .layer(page_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(page_header(header::REFERRER_POLICY, "no-referrer"))
         .layer(page_header(header::CACHE_CONTROL, "no-store"))
@@ -206,6 +210,11 @@ where
 /// post, which goes to the client.
 pub const PAGE_CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
+/// [`PAGE_CSP`] with images from any https origin: the consent page when it shows the logo a
+/// client claims (`client_logos`), and no other page.
+pub const CONSENT_LOGO_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'";
 
 fn page_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))

@@ -33,6 +33,7 @@ mod layers;
 mod lifecycle;
 mod mails;
 mod metadata;
+mod metadata_documents;
 mod metrics;
 mod oidc;
 mod pages;

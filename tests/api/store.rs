@@ -320,6 +320,10 @@ const COVERAGE: &[(&str, &[&str])] = &[
         &["families_are_revoked_by_session_person_and_client"],
     ),
     (
+        "revoke_all_client_families",
+        &["families_are_revoked_for_every_person_of_a_client"],
+    ),
+    (
         "insert_refresh_token",
         &["families_revoke_once_and_refresh_tokens_round_trip"],
     ),

@@ -63,7 +63,13 @@ pub fn next_step(
         (Some(granted), Some(wanted)) => wanted.is_subset_of(&granted),
         _ => false,
     };
-    let needs_consent = !client.first_party && ((request.prompt_consent() && !progress.consent_done) || !covered);
+    // A client nobody vetted (registered or a metadata document) is asked about every time: its
+    // name is only its claim, so neither the first-party shortcut nor an earlier consent skips it.
+    let needs_consent = if client.is_verified() {
+        !client.first_party && ((request.prompt_consent() && !progress.consent_done) || !covered)
+    } else {
+        !progress.consent_done
+    };
     if needs_consent {
         return if request.prompt_none() {
             Err(err(OAuthError::ConsentRequired, "the person has not consented"))
@@ -164,6 +170,36 @@ mod tests {
         // A first-party client needs no consent.
         assert_eq!(
             step(&request, &client(true), Some(&alice), None, d),
+            Ok(Step::IssueCode)
+        );
+    }
+
+    #[test]
+    fn unverified_clients_are_asked_every_time() {
+        let (request, alice) = (request(&[], None, None), session(10));
+        let d = Progress::default();
+        for origin in [
+            crate::domain::client::ClientOrigin::Registered,
+            crate::domain::client::ClientOrigin::MetadataDocument,
+        ] {
+            let unvetted = Client {
+                origin,
+                ..client(false)
+            };
+            // An earlier consent covering the scopes does not skip the page...
+            assert_eq!(
+                step(&request, &unvetted, Some(&alice), Some("openid profile"), d),
+                Ok(Step::Consent)
+            );
+            // ... consent on this very request does.
+            assert_eq!(
+                step(&request, &unvetted, Some(&alice), Some("openid profile"), CONSENTED_NOW),
+                Ok(Step::IssueCode)
+            );
+        }
+        // Positive control: an operator's client with the same earlier consent gets its code.
+        assert_eq!(
+            step(&request, &client(false), Some(&alice), Some("openid profile"), d),
             Ok(Step::IssueCode)
         );
     }

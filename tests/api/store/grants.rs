@@ -14,6 +14,7 @@ contract!(
     a_refresh_token_rotates_once_under_concurrency,
     the_revocation_log_answers_what_still_matters_in_order,
     the_revocation_log_takes_client_changes,
+    families_are_revoked_for_every_person_of_a_client,
 );
 
 async fn families_revoke_once_and_refresh_tokens_round_trip(store: Arc<dyn Store>) {
@@ -315,4 +316,27 @@ async fn the_revocation_log_takes_client_changes(store: Arc<dyn Store>) {
         [("jti", "jti-1"), ("client", "khc-1")]
     );
     assert!(log[0].2 < log[1].2, "sequence numbers grow: {log:?}");
+}
+
+async fn families_are_revoked_for_every_person_of_a_client(store: Arc<dyn Store>) {
+    family(&store, "a-1", "u1", "c1", "s1", 1_000).await;
+    family(&store, "a-2", "u2", "c1", "s2", 1_000).await;
+    family(&store, "b-1", "u1", "c2", "s1", 1_000).await;
+    assert!(store.revoke_family("a-2", 25, "earlier").await.expect("revoke"));
+    assert_eq!(
+        store
+            .revoke_all_client_families("c1", 30, "client_deleted")
+            .await
+            .expect("revoke"),
+        vec!["a-1".to_owned()]
+    );
+    assert!(store
+        .revoke_all_client_families("c1", 31, "again")
+        .await
+        .expect("revoke")
+        .is_empty());
+    let other = store.find_family("b-1").await.expect("find").expect("b-1");
+    assert_eq!(other.revoked_at, None, "another client's family stays");
+    let earlier = store.find_family("a-2").await.expect("find").expect("a-2");
+    assert_eq!(earlier.revoked_reason.as_deref(), Some("earlier"));
 }
