@@ -260,6 +260,7 @@ async fn proceed(
         }
         Ok(Step::IssueCode) => {
             let session = session.ok_or_else(|| anyhow::anyhow!("a code step without a session"))?;
+            super::metadata_documents::record_first_use(services, client).await?;
             let code = issue_code(services, &request, session).await?;
             code_redirect(&request, code.expose(), issuer)
         }

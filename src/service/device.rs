@@ -89,6 +89,8 @@ pub struct DeviceQuestion {
     /// The code as people read it, `XXXX-XXXX`.
     pub user_code: String,
     pub client_name: String,
+    /// Whether an operator made the client (else its name is only its claim).
+    pub verified: bool,
     /// Scope tokens in reading order.
     pub scopes: Vec<String>,
 }
@@ -128,11 +130,13 @@ pub async fn look_up(
         Found::Pending {
             code,
             client_name,
+            verified,
             scope,
             ..
         } => Lookup::Found(DeviceQuestion {
             user_code: code.display(),
             client_name,
+            verified,
             scopes: scope::in_reading_order(scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
         }),
         Found::Wrong => Lookup::Wrong,
@@ -154,6 +158,14 @@ pub async fn decide(
         Found::Wrong => return Ok(Decided::Wrong),
         Found::Limited(until) => return Ok(Decided::Limited { until }),
     };
+    if approve {
+        // A metadata-document client is recorded for operators once a person approves it.
+        if let Ok(Some(client)) = super::clients::lookup(services, &client_id).await {
+            if let Err(e) = super::metadata_documents::record_first_use(services, &client).await {
+                tracing::warn!(client_id = %client_id, error = %e, "could not record a metadata-document client");
+            }
+        }
+    }
     let now = services.clock.now();
     let approval = approve.then(|| DeviceApproval {
         user_id: session.user_id.clone(),
@@ -189,6 +201,7 @@ enum Found {
         code: UserCode,
         client_id: ClientId,
         client_name: String,
+        verified: bool,
         scope: String,
     },
     Wrong,
@@ -248,8 +261,9 @@ async fn find(services: &Services, session: &SessionRecord, peer: &Peer, typed: 
     };
     Ok(Found::Pending {
         code,
-        client_id: client.id,
-        client_name: client.name,
+        verified: client.is_verified(),
+        client_id: client.id.clone(),
+        client_name: client.name.clone(),
         scope: authorization.scope,
     })
 }

@@ -2,8 +2,10 @@
 //! `Services::client_documents` (kept per `Cache-Control` within `metadata_cache_min` and
 //! `metadata_cache_max`, so a kept document is not fetched again within its lifetime), parsed on
 //! each use (a few KiB of JSON), and written to the store as a client of origin
-//! `metadata_document` the first time it is used and whenever its document changes, so operators
-//! see it (`keyhaven client list`, the admin API) and can delete it. Deleting one revokes its
+//! `metadata_document` the first time a signed-in person gets a code for it (or approves it on a
+//! device), and whenever a recorded client's document changes, so operators see it (`keyhaven
+//! client list`, the admin API) and can delete it. Writing on first *use* would let anyone who
+//! hosts documents add rows with unauthenticated requests; a person's approval bounds them. Deleting one revokes its
 //! grants and forgets the fetched document; its next use fetches it again (the
 //! `client_id_metadata_documents` host list is how to keep a host out).
 
@@ -57,7 +59,27 @@ async fn resolve(services: &Services, id: &str, url: &url::Url) -> Result<Arc<Cl
         scopes: &settings.self_registered_scopes,
     };
     let client = client_of_document(id, &body, &policy, now).map_err(|reason| refused(id, reason))?;
-    record(services, known, client).await
+    match known {
+        // Not recorded yet: only in memory until a person approves it ([`record_first_use`]).
+        None => Ok(Arc::new(client)),
+        known => record(services, known, client).await,
+    }
+}
+
+/// Records a metadata-document client the first time a signed-in person approves it (a code
+/// is issued, a device approved); nothing for other clients or one already recorded.
+pub async fn record_first_use(services: &Services, client: &Client) -> Result<(), LookupError> {
+    if client.origin != ClientOrigin::MetadataDocument {
+        return Ok(());
+    }
+    let known = services
+        .client_cache
+        .find(&*services.store, &client.id, services.clock.now())
+        .await?;
+    if known.is_none() {
+        record(services, None, client.clone()).await?;
+    }
+    Ok(())
 }
 
 fn refused(id: &str, reason: String) -> LookupError {

@@ -62,6 +62,7 @@ fn render(state: &WebState, signed_in: &SignedIn, shown: Shown<'_>, status: Stat
             let scopes: Vec<String> = question.scopes.iter().map(|s| words::scope_description(s)).collect();
             context.insert("user_code", &question.user_code);
             context.insert("client_name", &question.client_name);
+            context.insert("verified", &question.verified);
             context.insert("scopes", &scopes);
         }
     }
