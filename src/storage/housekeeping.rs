@@ -49,6 +49,8 @@ pub enum Expired {
     /// Security events, and the client_credentials issuance counts, older than the retention
     /// (`now` is then the cut-off).
     Events,
+    /// The `jti`s of client assertions past their expiry (a replay is refused as expired).
+    ClientAssertions,
 }
 
 impl Expired {
@@ -94,6 +96,7 @@ impl Expired {
                 Some(("security_events", "id", "at <= $1")),
                 Some(("token_issuance_counts", "id", "minute <= $1")),
             ],
+            Self::ClientAssertions => [Some(("client_assertions", "id", "expires_at <= $1")), None],
         }
     }
 }
