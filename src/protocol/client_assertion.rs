@@ -10,7 +10,7 @@
 //! Every refusal is a short reason for the log; the client only ever sees `invalid_client`.
 
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsVerifier, EdDSA, ES256, RS256};
+use josekit::jws::{EdDSA, JwsVerifier, ES256, RS256};
 use josekit::jwt;
 use serde_json::{Map, Value};
 
@@ -356,13 +356,18 @@ mod tests {
             assert_eq!(header.alg.as_str(), alg);
             assert_eq!(header.kid.as_deref(), Some("k"));
         }
-        for alg in ["none", "HS256", "HS384", "HS512", "PS256", "RS512", "ES384", "rs256", ""] {
+        for alg in [
+            "none", "HS256", "HS384", "HS512", "PS256", "RS512", "ES384", "rs256", "",
+        ] {
             assert!(read_header(&unsigned(json!({"alg": alg}), json!({}))).is_err(), "{alg}");
         }
         assert!(read_header(&unsigned(json!({}), json!({}))).is_err());
         assert!(read_header(&unsigned(json!({"alg": "RS256", "kid": 1}), json!({}))).is_err());
         assert!(read_header("not a jwt").is_err());
-        let long = unsigned(json!({"alg": "RS256", "pad": "x".repeat(MAX_ASSERTION_BYTES)}), json!({}));
+        let long = unsigned(
+            json!({"alg": "RS256", "pad": "x".repeat(MAX_ASSERTION_BYTES)}),
+            json!({}),
+        );
         assert!(read_header(&long).is_err());
     }
 
@@ -373,7 +378,10 @@ mod tests {
             claimed_client(&unsigned(h.clone(), json!({"sub": "a", "iss": "b"}))).as_deref(),
             Some("a")
         );
-        assert_eq!(claimed_client(&unsigned(h.clone(), json!({"iss": "b"}))).as_deref(), Some("b"));
+        assert_eq!(
+            claimed_client(&unsigned(h.clone(), json!({"iss": "b"}))).as_deref(),
+            Some("b")
+        );
         assert_eq!(claimed_client(&unsigned(h, json!({"aud": "x"}))), None);
         assert_eq!(claimed_client("garbage"), None);
     }
@@ -407,7 +415,10 @@ mod tests {
         assert!(select_key(&set, &es256(None)).unwrap().is_none(), "ambiguous");
         let one = json!({"keys": [bare]});
         assert!(select_key(&one, &es256(None)).unwrap().is_some());
-        assert!(select_key(&one, &es256(Some("x"))).unwrap().is_some(), "a set of one without kid");
+        assert!(
+            select_key(&one, &es256(Some("x"))).unwrap().is_some(),
+            "a set of one without kid"
+        );
         let one_named = json!({"keys": [a]});
         assert!(select_key(&one_named, &es256(None)).unwrap().is_some());
         assert!(select_key(&one_named, &es256(Some("x"))).unwrap().is_none());
@@ -422,15 +433,22 @@ mod tests {
             key[member] = value;
             json!({"keys": [key]})
         };
-        assert!(select_key(&with("use", json!("sig")), &es256(Some("k"))).unwrap().is_some());
+        assert!(select_key(&with("use", json!("sig")), &es256(Some("k")))
+            .unwrap()
+            .is_some());
         assert!(select_key(&with("use", json!("enc")), &es256(Some("k"))).is_err());
-        assert!(select_key(&with("alg", json!("ES256")), &es256(Some("k"))).unwrap().is_some());
+        assert!(select_key(&with("alg", json!("ES256")), &es256(Some("k")))
+            .unwrap()
+            .is_some());
         assert!(select_key(&with("alg", json!("RS256")), &es256(Some("k"))).is_err());
         let rs256 = AssertionHeader {
             alg: SigningAlg::Rs256,
             kid: Some("k".into()),
         };
-        assert!(select_key(&json!({"keys": [key.clone()]}), &rs256).is_err(), "EC key, RS256 header");
+        assert!(
+            select_key(&json!({"keys": [key.clone()]}), &rs256).is_err(),
+            "EC key, RS256 header"
+        );
         let oct = json!({"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]});
         assert!(select_key(&oct, &es256(Some("k"))).is_err());
     }

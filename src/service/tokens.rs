@@ -12,8 +12,8 @@ use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 use crate::domain::{Audience, ClientId, FamilyId, UnixTime};
-use crate::protocol::access_token::{self, AccessGrant};
 use crate::fetch::Freshness;
+use crate::protocol::access_token::{self, AccessGrant};
 use crate::protocol::client_assertion;
 use crate::protocol::client_auth::{self, Credentials};
 use crate::protocol::error::{err, OAuthError};
@@ -49,7 +49,9 @@ pub async fn authenticate_client(services: &Services, credentials: &Credentials)
             .await?
             .map(|()| client.clone()),
         (Credentials::Assertion { .. }, None) => Err("no such client"),
-        (_, registered) => client_auth::authenticate(registered, credentials).map_err(|_| "wrong or missing credentials"),
+        (_, registered) => {
+            client_auth::authenticate(registered, credentials).map_err(|_| "wrong or missing credentials")
+        }
     };
     match outcome {
         Ok(client) => Ok(client),
@@ -66,7 +68,10 @@ pub async fn authenticate_client(services: &Services, credentials: &Credentials)
                 event = event.client(client_id);
             }
             services.events.record(event);
-            Err(Failure::Protocol(err(OAuthError::InvalidClient, "client authentication failed")))
+            Err(Failure::Protocol(err(
+                OAuthError::InvalidClient,
+                "client authentication failed",
+            )))
         }
     }
 }
@@ -116,7 +121,11 @@ async fn check_assertion(
         .store
         .spend_client_assertion(client.id.as_str(), &accepted.jti, accepted.keep_until, now)
         .await?;
-    Ok(if fresh { Ok(()) } else { Err("the assertion's jti was used before") })
+    Ok(if fresh {
+        Ok(())
+    } else {
+        Err("the assertion's jti was used before")
+    })
 }
 
 /// The key of the client's `jwks_uri` that the header names: from the cached copy, or from one
