@@ -14,7 +14,7 @@ use crate::service::{Actor, Services};
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and, for a confidential client, its secret once.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     List,
     Show {
         id: String,
@@ -27,7 +27,7 @@ pub enum ClientCommand {
         id: String,
     },
     /// Change a client: only the options given change.
-    Update(ClientUpdate),
+    Update(Box<ClientUpdate>),
 }
 
 /// How a client authenticates, and its keys for private_key_jwt (create and update alike).
@@ -268,7 +268,7 @@ pub(super) async fn run(cmd: ClientCommand, services: &Services, out: &Output) -
     match cmd {
         ClientCommand::Create(args) => {
             let name = args.name.clone();
-            let made = clients::create(services, name, changes(args)?, &actor).await?;
+            let made = clients::create(services, name, changes(*args)?, &actor).await?;
             print_registered(out, &made);
         }
         ClientCommand::List => {
