@@ -172,8 +172,8 @@ pub struct Accepted {
 
 /// RFC 7523 §3 on verified claims: `iss` and `sub` are the client; `aud` (a string or an
 /// array) holds one of `audiences` (the issuer, the URL of the endpoint called); `exp` is
-/// required, not past and at most [`MAX_LIFETIME`] ahead; `nbf` and `iat`, when present, are
-/// not in the future; `jti` is required.
+/// required, not past and at most [`MAX_LIFETIME`] ahead (each with [`LEEWAY`] for the
+/// client's clock); `nbf` and `iat`, when present, are not in the future; `jti` is required.
 pub fn check_claims(
     claims: &Map<String, Value>,
     client_id: &str,
@@ -206,7 +206,7 @@ pub fn check_claims(
     if exp.saturating_add(LEEWAY) <= now {
         return Err("the assertion has expired");
     }
-    if exp > now.saturating_add(MAX_LIFETIME) {
+    if exp > now.saturating_add(MAX_LIFETIME + LEEWAY) {
         return Err("the assertion's exp is too far ahead");
     }
     if time("nbf")?.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY)) {
@@ -315,8 +315,8 @@ mod tests {
         assert!(check(json!({"exp": "soon"})).is_err());
         assert!(check(json!({"exp": NOW - LEEWAY + 1})).is_ok());
         assert!(check(json!({"exp": NOW - LEEWAY})).is_err());
-        assert!(check(json!({"exp": NOW + MAX_LIFETIME})).is_ok());
-        assert!(check(json!({"exp": NOW + MAX_LIFETIME + 1})).is_err());
+        assert!(check(json!({"exp": NOW + MAX_LIFETIME + LEEWAY})).is_ok());
+        assert!(check(json!({"exp": NOW + MAX_LIFETIME + LEEWAY + 1})).is_err());
         assert!(check(json!({"exp": (NOW + 100) as f64 + 0.5})).is_ok());
     }
 
