@@ -896,3 +896,30 @@ async fn discovery_lists_private_key_jwt_with_asymmetric_algs() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_housekeeping_pass_forgets_a_jti_once_its_assertion_has_expired() {
+    use keyhaven::janitor::run_pass;
+    use keyhaven::storage::Expired;
+    let Setup { app, key, client, .. } = setup().await;
+    accepted(token(&app, &key.sign(&claims(&app, &client))).await).await;
+    let report = run_pass(&app.state, "instance-a").await.unwrap().expect("the lease");
+    assert_eq!(report.deleted(Expired::ClientAssertions), 0, "still live");
+    app.clock.advance(120 + 61);
+    let report = run_pass(&app.state, "instance-a").await.unwrap().expect("the lease");
+    assert_eq!(report.deleted(Expired::ClientAssertions), 1);
+}
+
+#[tokio::test]
+async fn a_jti_is_spent_once_across_instances() {
+    let first = app().await;
+    let second = crate::helpers::spawn_second_instance(&first).await;
+    let key = TestKey::es256(Some("k1"));
+    let client = register(&first, Keys::Inline(jwk_set(&[&key]))).await;
+    let assertion = key.sign(&claims(&first, &client));
+    accepted(token(&first, &assertion).await).await;
+    refused(token(&second, &assertion).await).await;
+    // Positive control: a new assertion is taken by the second instance (same issuer, so the
+    // same audience).
+    accepted(token(&second, &key.sign(&claims(&first, &client))).await).await;
+}
