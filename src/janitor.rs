@@ -2,7 +2,8 @@
 //! store's lease works, so two instances never do the same deletions. A pass ends lapsed
 //! sessions (revoking what they started), then deletes, in batches, every row nothing can need
 //! any more: expired codes, refresh tokens, families, sessions, pending steps, used or expired
-//! links, revocation-log entries past their tokens' lifetime, old security events. Every
+//! links, revocation-log entries past their tokens' lifetime, old security events, the `jti`s of
+//! expired client assertions. Every
 //! instance also sweeps its own mail outbox, lease or not: a written mail holds a live link,
 //! and once the link has expired (`reset_token_ttl`) the file has no reason to exist.
 
@@ -70,6 +71,7 @@ pub async fn run_pass(state: &Services, holder: &str) -> Result<Option<PassRepor
         Expired::LoginThrottle,
         Expired::Events,
         Expired::DeviceAuthorizations,
+        Expired::ClientAssertions,
     ] {
         let cut_off = if what == Expired::Events {
             ctx.now - state.settings.event_retention

@@ -1,7 +1,8 @@
 #![no_main]
 //! `credentials`: the client's credentials from `Authorization: Basic` and the form body. It
 //! never panics; Basic credentials, form-urlencoded and base64-encoded again (RFC 6749
-//! §2.3.1), read back as the same; a secret is never taken from both places.
+//! §2.3.1), read back as the same; a secret is never taken from both places, nor beside a
+//! client assertion.
 //!
 //! Input: the `Authorization` value, a newline, the form body (no newline: no header).
 
@@ -10,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use keyhaven::http::extract::credentials;
+use keyhaven::protocol::client_assertion::ASSERTION_TYPE;
 use keyhaven::protocol::client_auth::Credentials;
 use keyhaven::protocol::params::Params;
 use libfuzzer_sys::fuzz_target;
@@ -57,6 +59,20 @@ fuzz_target!(|data: &[u8]| {
         Ok(Credentials::IdOnly { client_id }) => {
             assert!(headers.is_empty() && form.get("client_secret").is_none());
             assert_eq!(form.get("client_id"), Some(client_id.as_str()));
+        }
+        Ok(Credentials::Assertion {
+            client_id,
+            assertion,
+            endpoint,
+        }) => {
+            // One method only: no Basic, no secret beside an assertion.
+            assert!(headers.is_empty() && form.get("client_secret").is_none());
+            assert_eq!(form.get("client_assertion_type"), Some(ASSERTION_TYPE));
+            assert_eq!(form.get("client_assertion"), Some(assertion.as_str()));
+            assert!(endpoint.is_none());
+            if let Some(id) = form.get("client_id") {
+                assert_eq!(client_id.as_deref(), Some(id));
+            }
         }
         Ok(Credentials::Missing) => assert!(headers.is_empty() && form.get("client_id").is_none()),
         Err(_) => {}

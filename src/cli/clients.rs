@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{CliError, Output};
-use crate::domain::client::{Client, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{AuthMethod, Client, ClientOrigin, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::scope::ScopeSet;
 use crate::domain::Audience;
 use crate::service::clients::{self, ClientChanges, Registered};
@@ -14,7 +14,7 @@ use crate::service::{Actor, Services};
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and, for a confidential client, its secret once.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     List,
     Show {
         id: String,
@@ -26,6 +26,33 @@ pub enum ClientCommand {
     RotateSecret {
         id: String,
     },
+    /// Change a client: only the options given change.
+    Update(Box<ClientUpdate>),
+}
+
+/// How a client authenticates, and its keys for private_key_jwt (create and update alike).
+#[derive(Debug, Args)]
+pub struct ClientKeys {
+    /// client_secret_basic, client_secret_post, none or private_key_jwt (default: a secret for a
+    /// confidential client, none for a public one). private_key_jwt needs --jwks-uri or
+    /// --jwks-file.
+    #[arg(long = "auth-method")]
+    pub auth_method: Option<String>,
+    /// Where the client publishes its public keys (a JWK Set) for private_key_jwt.
+    #[arg(long = "jwks-uri", conflicts_with = "jwks_file")]
+    pub jwks_uri: Option<String>,
+    /// A file holding the client's public keys (a JWK Set) for private_key_jwt, kept inline.
+    #[arg(long = "jwks-file")]
+    pub jwks_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientUpdate {
+    pub id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub keys: ClientKeys,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +90,8 @@ pub struct ClientCreate {
     /// Let this (third-party) client introspect tokens of any audience, not only its own.
     #[arg(long)]
     pub introspect_any_audience: bool,
+    #[command(flatten)]
+    pub keys: ClientKeys,
 }
 
 #[derive(Serialize)]
@@ -79,6 +108,12 @@ struct ClientView<'a> {
     post_logout_redirect_uris: Vec<&'a str>,
     permissions: &'a [Permission],
     introspect_any_audience: bool,
+    token_endpoint_auth_method: AuthMethod,
+    jwks: Option<&'a serde_json::Value>,
+    jwks_uri: Option<&'a str>,
+    origin: ClientOrigin,
+    logo_uri: Option<&'a str>,
+    client_uri: Option<&'a str>,
     created_at: i64,
 }
 
@@ -97,6 +132,12 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             post_logout_redirect_uris: c.post_logout_redirect_uris.iter().map(RedirectUri::as_str).collect(),
             permissions: &c.permissions,
             introspect_any_audience: c.introspect_any_audience,
+            token_endpoint_auth_method: c.auth_method,
+            jwks: c.jwks.as_ref(),
+            jwks_uri: c.jwks_uri.as_ref().map(url::Url::as_str),
+            origin: c.origin,
+            logo_uri: c.logo_uri.as_ref().map(url::Url::as_str),
+            client_uri: c.client_uri.as_ref().map(url::Url::as_str),
             created_at: c.created_at,
         }
     }
@@ -105,7 +146,7 @@ impl<'a> From<&'a Client> for ClientView<'a> {
 fn describe_client(c: &Client) -> String {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     let uris: Vec<&str> = c.redirect_uris.iter().map(RedirectUri::as_str).collect();
-    format!(
+    let mut text = format!(
         "{}  {} ({}{})\n  grants: {}\n  redirect URIs: {}\n  scopes: {}\n  audiences: {}",
         c.id,
         c.name,
@@ -117,7 +158,57 @@ fn describe_client(c: &Client) -> String {
             .as_ref()
             .map_or_else(|| "(any)".to_owned(), ToString::to_string),
         c.audiences.join(" "),
-    )
+    );
+    text.push_str(&format!(
+        "\n  authentication: {}\n  origin: {}",
+        c.auth_method.as_str(),
+        c.origin.as_str()
+    ));
+    let keys = match (&c.jwks, &c.jwks_uri) {
+        (_, Some(uri)) => Some(uri.to_string()),
+        (Some(jwks), None) => Some(format!(
+            "{} inline",
+            jwks.get("keys")
+                .and_then(serde_json::Value::as_array)
+                .map_or(0, Vec::len)
+        )),
+        (None, None) => None,
+    };
+    for (label, value) in [
+        ("keys", keys),
+        ("logo", c.logo_uri.as_ref().map(ToString::to_string)),
+        ("home page", c.client_uri.as_ref().map(ToString::to_string)),
+    ] {
+        if let Some(value) = value {
+            text.push_str(&format!("\n  {label}: {value}"));
+        }
+    }
+    text
+}
+
+/// The options on how the client authenticates, as the clients service takes them.
+fn key_changes(changes: ClientChanges, keys: ClientKeys) -> Result<ClientChanges, CliError> {
+    let auth_method = keys
+        .auth_method
+        .map(|m| m.parse::<AuthMethod>())
+        .transpose()
+        .map_err(CliError::usage)?;
+    let jwks_uri = keys
+        .jwks_uri
+        .map(|u| url::Url::parse(&u).map_err(|e| CliError::usage(format!("--jwks-uri: {e}"))))
+        .transpose()?;
+    let jwks = match keys.jwks_file {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CliError::usage(format!("--jwks-file: cannot read {}: {e}", path.display())))?;
+            Some(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| CliError::usage(format!("--jwks-file: {} is not JSON: {e}", path.display())))?,
+            )
+        }
+    };
+    Ok(ClientChanges { auth_method, ..changes }.with_keys(jwks, jwks_uri))
 }
 
 /// What the command line asks for, as the clients service takes it. Values are parsed here so
@@ -134,7 +225,7 @@ fn changes(args: ClientCreate) -> Result<ClientChanges, CliError> {
     } else {
         Some(ScopeSet::from_tokens(&args.scopes).map_err(|e| CliError::usage(e.to_string()))?)
     };
-    Ok(ClientChanges {
+    let changes = ClientChanges {
         name: None,
         client_type: Some(args.client_type.parse::<ClientType>().map_err(CliError::usage)?),
         redirect_uris: Some(each(&args.redirect_uris, RedirectUri::parse)?),
@@ -147,7 +238,8 @@ fn changes(args: ClientCreate) -> Result<ClientChanges, CliError> {
         permissions: Some(each(&args.permissions, str::parse::<Permission>)?),
         introspect_any_audience: Some(args.introspect_any_audience),
         ..ClientChanges::default()
-    })
+    };
+    key_changes(changes, args.keys)
 }
 
 /// Prints a client just made or given a new secret, with the secret (once) and the warnings.
@@ -176,7 +268,7 @@ pub(super) async fn run(cmd: ClientCommand, services: &Services, out: &Output) -
     match cmd {
         ClientCommand::Create(args) => {
             let name = args.name.clone();
-            let made = clients::create(services, name, changes(args)?, &actor).await?;
+            let made = clients::create(services, name, changes(*args)?, &actor).await?;
             print_registered(out, &made);
         }
         ClientCommand::List => {
@@ -189,6 +281,16 @@ pub(super) async fn run(cmd: ClientCommand, services: &Services, out: &Output) -
         ClientCommand::Show { id } => {
             let client = clients::find(services, &id).await?;
             out.print(&ClientView::from(&client), || describe_client(&client));
+        }
+        ClientCommand::Update(args) => {
+            let changes = key_changes(
+                ClientChanges {
+                    name: args.name,
+                    ..ClientChanges::default()
+                },
+                args.keys,
+            )?;
+            print_registered(out, &clients::update(services, &args.id, changes, &actor).await?);
         }
         ClientCommand::RotateSecret { id } => {
             print_registered(out, &clients::rotate_secret(services, &id, &actor).await?);

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::form::FormBody;
 use super::ApiState;
 use crate::domain::client::Client;
+use crate::protocol::client_assertion;
 use crate::protocol::client_auth::Credentials;
 use crate::protocol::error::{err, OAuthError, ProtocolError};
 use crate::protocol::params::Params;
@@ -21,7 +22,8 @@ use crate::service::tokens;
 
 /// A client-authenticated request (RFC 6749 §2.3): its form, where no parameter but `resource`
 /// repeats, and the client it proves — by `Authorization: Basic`, by `client_secret` in the
-/// form, or, for a public client, by `client_id` alone. A failure is `invalid_client` (401
+/// form, by a signed `client_assertion` (`private_key_jwt`, RFC 7523 §2.2), or, for a public
+/// client, by `client_id` alone. A failure is `invalid_client` (401
 /// with `WWW-Authenticate`), logged and recorded as a security event.
 pub struct ClientRequest {
     pub client: Client,
@@ -37,9 +39,10 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let authorization = request.headers().get(AUTHORIZATION).cloned();
+        let path = request.uri().path().to_owned();
         let FormBody(body) = FormBody::from_request(request, state).await?;
         let params = Params::parse_unique(&body)?;
-        let credentials = credentials(authorization.as_ref(), &params)?;
+        let credentials = credentials(authorization.as_ref(), &params)?.called_at(&path);
         let client = tokens::authenticate_client(&ApiState::from_ref(state), &credentials).await?;
         Ok(Self { client, params })
     }
@@ -58,10 +61,36 @@ pub fn bearer_credential(headers: &HeaderMap) -> Option<&str> {
     credential_of(value, "Bearer")
 }
 
-/// The client's credentials, from the `Authorization` header (Basic) or the form, never both.
+/// The client's credentials, from the `Authorization` header (Basic) or the form (a secret or
+/// an assertion), only one of them (RFC 6749 §2.3).
 pub fn credentials(authorization: Option<&HeaderValue>, form: &Params) -> Result<Credentials, ProtocolError> {
     let body_id = form.take("client_id");
     let body_secret = form.take("client_secret");
+    let assertion_type = form.take("client_assertion_type");
+    let assertion = form.take("client_assertion");
+    if assertion_type.is_some() || assertion.is_some() {
+        if authorization.is_some() || body_secret.is_some() {
+            return Err(err(
+                OAuthError::InvalidRequest,
+                "use one client authentication method, not two",
+            ));
+        }
+        let (Some(assertion_type), Some(assertion)) = (assertion_type, assertion) else {
+            return Err(err(
+                OAuthError::InvalidRequest,
+                "client_assertion and client_assertion_type go together",
+            ));
+        };
+        if assertion_type != client_assertion::ASSERTION_TYPE {
+            return Err(err(OAuthError::InvalidClient, "unsupported client_assertion_type"));
+        }
+        let client_id = body_id.or_else(|| client_assertion::claimed_client(&assertion));
+        return Ok(Credentials::Assertion {
+            client_id,
+            assertion,
+            endpoint: None,
+        });
+    }
     let basic = match authorization {
         None => None,
         Some(value) => {

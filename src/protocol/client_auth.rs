@@ -1,7 +1,9 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
 //! `client_secret_post`, or `none` for public clients. Secrets are machine-made 256-bit values
 //! stored as SHA-256, compared in constant time. The caller finds the client (the services
-//! keep every client in memory), so this rule reads nothing.
+//! keep every client in memory), so this rule reads nothing. A client of `private_key_jwt`
+//! proves itself with a signed assertion instead (`client_assertion`), checked by the services
+//! (its keys may have to be fetched); here it never passes with a secret.
 
 use std::fmt;
 
@@ -25,6 +27,15 @@ pub enum Credentials {
     IdOnly {
         client_id: String,
     },
+    /// A JWT client assertion (RFC 7523 §2.2, `private_key_jwt`). `client_id` is the form's, or
+    /// else the one the assertion claims (unverified, only to find the client's keys);
+    /// `endpoint` is the path of the endpoint called: its URL under the issuer is an audience
+    /// the assertion may name beside the issuer (None: the issuer only).
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+        endpoint: Option<String>,
+    },
     Missing,
 }
 
@@ -34,6 +45,7 @@ impl fmt::Debug for Credentials {
             Self::Basic { client_id, .. } => write!(f, "Basic({client_id}, <redacted>)"),
             Self::Post { client_id, .. } => write!(f, "Post({client_id}, <redacted>)"),
             Self::IdOnly { client_id } => write!(f, "IdOnly({client_id})"),
+            Self::Assertion { client_id, .. } => write!(f, "Assertion({client_id:?}, <redacted>)"),
             Self::Missing => f.write_str("Missing"),
         }
     }
@@ -45,7 +57,23 @@ impl Credentials {
             Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::IdOnly { client_id } => {
                 Some(client_id)
             }
+            Self::Assertion { client_id, .. } => client_id.as_deref(),
             Self::Missing => None,
+        }
+    }
+
+    /// The same credentials, an assertion among them told the path of the endpoint called.
+    #[must_use]
+    pub fn called_at(self, path: &str) -> Self {
+        match self {
+            Self::Assertion {
+                client_id, assertion, ..
+            } => Self::Assertion {
+                client_id,
+                assertion,
+                endpoint: Some(path.to_owned()),
+            },
+            other => other,
         }
     }
 }
@@ -61,6 +89,7 @@ pub fn authenticate(registered: Option<&Client>, credentials: &Credentials) -> R
     let proven = match (registered, credentials) {
         (Some(c), Credentials::Basic { secret, .. } | Credentials::Post { secret, .. }) => {
             c.client_type == ClientType::Confidential
+                && c.auth_method.uses_secret()
                 && c.secret_hash
                     .as_ref()
                     .is_some_and(|h| SecretHash::from_stored(h.clone()).matches(secret))
@@ -71,6 +100,7 @@ pub fn authenticate(registered: Option<&Client>, credentials: &Credentials) -> R
             let _ = SecretHash::of(secret).matches(secret);
             false
         }
+        // An assertion is the services' to check (`service::tokens::authenticate_client`).
         _ => false,
     };
     match registered {

@@ -56,6 +56,8 @@ pub const GRANT_TYPES: &[&str] = &[
 pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
     let algs: Vec<&str> = SigningAlg::ID_TOKEN.iter().map(|a| a.as_str()).collect();
     let at = |path: &str| format!("{issuer}{path}");
+    // What `private_key_jwt` assertions may be signed with (`protocol::client_assertion`).
+    let assertion_algs: Vec<&str> = super::client_assertion::ALGS.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": at(endpoints.authorization),
@@ -66,8 +68,10 @@ pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
         "revocation_endpoint": at(endpoints.revocation),
         "end_session_endpoint": at(endpoints.end_session),
         "device_authorization_endpoint": at(endpoints.device_authorization),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GRANT_TYPES,
@@ -75,7 +79,8 @@ pub fn metadata(issuer: &str, endpoints: &Endpoints) -> Value {
         "id_token_signing_alg_values_supported": algs,
         "userinfo_signing_alg_values_supported": ["none"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "scopes_supported": SCOPES,
         "claims_supported": claims_supported(),
         "claims_parameter_supported": true,
@@ -108,5 +113,21 @@ mod tests {
         assert_eq!(doc["issuer"], "https://id.example");
         assert_eq!(doc["jwks_uri"], "https://id.example/jwks");
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    }
+
+    #[test]
+    fn advertises_private_key_jwt_with_asymmetric_algs_only() {
+        let doc = metadata("https://id.example", &ENDPOINTS);
+        for endpoint in ["token", "introspection", "revocation"] {
+            let methods = doc[format!("{endpoint}_endpoint_auth_methods_supported")]
+                .as_array()
+                .unwrap();
+            assert!(methods.contains(&json!("private_key_jwt")), "{endpoint}");
+            assert_eq!(
+                doc[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
+                json!(["RS256", "ES256", "EdDSA"]),
+                "{endpoint}"
+            );
+        }
     }
 }

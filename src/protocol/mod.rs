@@ -3,6 +3,7 @@
 pub mod access_token;
 pub mod access_token_cache;
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod device;
 pub mod discovery;

@@ -64,6 +64,21 @@ pub struct ClientChanges {
 }
 
 impl ClientChanges {
+    /// The same changes with the client's keys for private_key_jwt: inline keys replace a URL
+    /// and a URL replaces inline keys (a client has one or the other); neither given, neither
+    /// changes.
+    #[must_use]
+    pub fn with_keys(mut self, jwks: Option<serde_json::Value>, jwks_uri: Option<url::Url>) -> Self {
+        match (jwks, jwks_uri) {
+            (None, None) => {}
+            (jwks, jwks_uri) => {
+                self.jwks = Some(jwks);
+                self.jwks_uri = Some(jwks_uri);
+            }
+        }
+        self
+    }
+
     /// Applies the members given, then checks the rules across fields.
     pub fn apply(self, reg: &mut ClientRegistration) -> Result<(), ClientError> {
         fn set<T>(slot: &mut T, value: Option<T>) {

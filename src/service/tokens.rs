@@ -7,12 +7,14 @@ use serde_json::Value;
 
 use super::Services;
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret, SecretHash};
-use crate::domain::client::{Client, GrantType};
+use crate::domain::client::{AuthMethod, Client, GrantType};
 use crate::domain::event::{kind, Outcome, SecurityEvent};
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 use crate::domain::{Audience, ClientId, FamilyId, UnixTime};
+use crate::fetch::Freshness;
 use crate::protocol::access_token::{self, AccessGrant};
+use crate::protocol::client_assertion;
 use crate::protocol::client_auth::{self, Credentials};
 use crate::protocol::error::{err, OAuthError};
 use crate::protocol::token::authorization_code::{self, CodeExchange};
@@ -29,8 +31,10 @@ fn invalid_grant(description: &str) -> Failure {
 }
 
 /// The client the credentials prove (token, introspection and revocation endpoints alike),
-/// found in the in-memory client cache. A refusal is logged, with the client id as sent cut
-/// short, and recorded as a security event.
+/// found in the in-memory client cache: a secret or a public client's id by
+/// `protocol::client_auth`, a `private_key_jwt` assertion by [`check_assertion`]. A refusal is
+/// logged, with the client id as sent cut short and the reason (never the credential), and
+/// recorded as a security event.
 pub async fn authenticate_client(services: &Services, credentials: &Credentials) -> Result<Client, Failure> {
     let registered = match credentials.client_id() {
         // A refused metadata document is no client: `invalid_client` (the reason is logged).
@@ -41,24 +45,114 @@ pub async fn authenticate_client(services: &Services, credentials: &Credentials)
         },
         None => None,
     };
-    match client_auth::authenticate(registered.as_deref(), credentials) {
+    let outcome = match (credentials, registered.as_deref()) {
+        (
+            Credentials::Assertion {
+                assertion, endpoint, ..
+            },
+            Some(client),
+        ) => check_assertion(services, client, assertion, endpoint.as_deref())
+            .await?
+            .map(|()| client.clone()),
+        (Credentials::Assertion { .. }, None) => Err("no such client"),
+        (_, registered) => {
+            client_auth::authenticate(registered, credentials).map_err(|_| "wrong or missing credentials")
+        }
+    };
+    match outcome {
         Ok(client) => Ok(client),
-        Err(e) => {
+        Err(why) => {
             let client_id = credentials
                 .client_id()
                 .unwrap_or("-")
                 .chars()
                 .take(100)
                 .collect::<String>();
-            tracing::info!(client_id = %client_id, "client authentication failed");
+            tracing::info!(client_id = %client_id, reason = why, "client authentication failed");
             let mut event = SecurityEvent::new(services.clock.now(), kind::CLIENT_AUTH_FAILED, Outcome::Failure);
             if credentials.client_id().is_some() {
                 event = event.client(client_id);
             }
             services.events.record(event);
-            Err(Failure::Protocol(e))
+            Err(Failure::Protocol(err(
+                OAuthError::InvalidClient,
+                "client authentication failed",
+            )))
         }
     }
+}
+
+/// Checks a `private_key_jwt` assertion of `client` (RFC 7523 §3, the rules of
+/// `protocol::client_assertion`): the client must be registered for it; the key comes from its
+/// inline `jwks`, or from its `jwks_uri` through the cache, fetched once more when the key id
+/// is not in the copy held (the cache limits how often); the `jti` is spent in the store, so an
+/// assertion works once on every instance. `Ok(Err(why))` is a refusal.
+async fn check_assertion(
+    services: &Services,
+    client: &Client,
+    assertion: &str,
+    endpoint: Option<&str>,
+) -> Result<Result<(), client_assertion::Refusal>, StoreError> {
+    if client.auth_method != AuthMethod::PrivateKeyJwt {
+        return Ok(Err("the client is not registered for private_key_jwt"));
+    }
+    let header = match client_assertion::read_header(assertion) {
+        Ok(header) => header,
+        Err(why) => return Ok(Err(why)),
+    };
+    let key = match (&client.jwks, &client.jwks_uri) {
+        (Some(jwks), _) => client_assertion::select_key(jwks, &header),
+        (None, Some(url)) => fetched_key(services, url, &header).await,
+        (None, None) => Err("the client has no keys"),
+    };
+    let key = match key {
+        Ok(Some(key)) => key,
+        Ok(None) => return Ok(Err("no key of the client has the assertion's kid")),
+        Err(why) => return Ok(Err(why)),
+    };
+    let claims = match client_assertion::verify_signature(assertion, &header, &key) {
+        Ok(claims) => claims,
+        Err(why) => return Ok(Err(why)),
+    };
+    let issuer = &services.settings.issuer;
+    let audiences: Vec<String> = std::iter::once(issuer.clone())
+        .chain(endpoint.map(|path| format!("{issuer}{path}")))
+        .collect();
+    let now = services.clock.now();
+    let accepted = match client_assertion::check_claims(&claims, client.id.as_str(), &audiences, now) {
+        Ok(accepted) => accepted,
+        Err(why) => return Ok(Err(why)),
+    };
+    let fresh = services
+        .store
+        .spend_client_assertion(client.id.as_str(), &accepted.jti, accepted.keep_until, now)
+        .await?;
+    Ok(if fresh {
+        Ok(())
+    } else {
+        Err("the assertion's jti was used before")
+    })
+}
+
+/// The key of the client's `jwks_uri` that the header names: from the cached copy, or from one
+/// fetch more when the copy does not have it.
+async fn fetched_key(
+    services: &Services,
+    url: &url::Url,
+    header: &client_assertion::AssertionHeader,
+) -> Result<Option<josekit::jwk::Jwk>, client_assertion::Refusal> {
+    let now = services.clock.now();
+    for freshness in [Freshness::Cached, Freshness::Refetch] {
+        let body = services.client_jwks.get(url, now, freshness).await.map_err(|e| {
+            tracing::info!(jwks_uri = %url, error = %e, "cannot fetch a client's jwks_uri");
+            "the client's jwks_uri could not be fetched"
+        })?;
+        let jwks: Value = serde_json::from_slice(&body).map_err(|_| "the client's jwks_uri is not JSON")?;
+        if let Some(key) = client_assertion::select_key(&jwks, header)? {
+            return Ok(Some(key));
+        }
+    }
+    Ok(None)
 }
 
 /// Runs the grant an authenticated client asks for.

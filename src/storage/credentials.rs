@@ -46,6 +46,17 @@ pub trait CredentialStore: Send + Sync {
     async fn forget_login_failures(&self, account_key: &str) -> Result<(), StoreError>;
     /// Unlocks: forgets failures, lock and back-off (a password reset, an administrator).
     async fn clear_login_failures(&self, account_key: &str) -> Result<(), StoreError>;
+
+    /// Spends the `jti` of a client's assertion (`private_key_jwt`), kept until `expires_at`:
+    /// true when it was new, false when the client already used it and it has not expired.
+    /// One atomic insert under a unique key, so it holds across instances.
+    async fn spend_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -218,5 +229,25 @@ impl<B: Backend> CredentialStore for B {
         self.execute("DELETE FROM login_throttle WHERE account_key = $1", args![account_key])
             .await?;
         Ok(())
+    }
+
+    async fn spend_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // A row whose assertion has expired (and the janitor has not yet deleted) no longer
+        // guards anything: it is taken over.
+        let spent = self
+            .execute(
+                "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE client_assertions.expires_at <= $4",
+                args![client_id, jti, expires_at, now],
+            )
+            .await?;
+        Ok(spent == 1)
     }
 }

@@ -52,6 +52,8 @@ pub enum Expired {
     /// Device authorizations an hour past expiry (a late poll still hears `expired_token`),
     /// and wrong user codes past their 15-minute window.
     DeviceAuthorizations,
+    /// The `jti`s of client assertions past their expiry (a replay is refused as expired).
+    ClientAssertions,
 }
 
 impl Expired {
@@ -101,6 +103,7 @@ impl Expired {
                 Some(("device_authorizations", "device_code_hash", "expires_at <= $1 - 3600")),
                 Some(("device_code_failures", "id", "at <= $1 - 900")),
             ],
+            Self::ClientAssertions => [Some(("client_assertions", "id", "expires_at <= $1")), None],
         }
     }
 }

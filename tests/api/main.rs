@@ -39,6 +39,7 @@ mod oidc;
 mod pages;
 mod pages_flow;
 mod pages_words;
+mod private_key_jwt;
 mod resources;
 mod security;
 mod signin;

@@ -415,6 +415,15 @@ const COVERAGE: &[(&str, &[&str])] = &[
             "every_expired_kind_deletes_only_what_nobody_needs",
             "the_housekeeping_pass_deletes_at_most_its_limit",
             "issuance_counts_go_with_the_events_after_the_retention",
+            "a_client_assertion_is_spent_once_until_it_expires",
+        ],
+    ),
+    // credentials.rs (private_key_jwt)
+    (
+        "spend_client_assertion",
+        &[
+            "a_client_assertion_is_spent_once_until_it_expires",
+            "a_client_assertion_has_one_winner",
         ],
     ),
 ];

@@ -7,10 +7,10 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::schema::{Audience, IdTokenAlg, List, ScopeToken, Text, Uri};
+use super::schema::{Audience, HttpsUrl, IdTokenAlg, JwkSet, List, ScopeToken, Text, Uri};
 use super::{Admin, AdminError, AdminPath, BadRequest, FieldError, JsonBody, NotFound, Refused};
 use crate::crypto::tokens::OpaqueSecret;
-use crate::domain::client::{Client, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{AuthMethod, Client, ClientOrigin, ClientType, GrantType, Permission, RedirectUri};
 use crate::domain::scope::ScopeSet;
 use crate::http::ApiState;
 use crate::service::clients::{self, Registered};
@@ -32,6 +32,18 @@ pub struct ClientOut {
     post_logout_redirect_uris: Vec<String>,
     permissions: Vec<Permission>,
     introspect_any_audience: bool,
+    token_endpoint_auth_method: AuthMethod,
+    /// The client's public keys for private_key_jwt, inline (null when none or by URL).
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
+    /// Where the client's public keys for private_key_jwt are fetched from.
+    jwks_uri: Option<String>,
+    /// Who made the client (read-only).
+    origin: ClientOrigin,
+    /// The logo the client claims (read-only).
+    logo_uri: Option<String>,
+    /// The client's home page, as it claims (read-only).
+    client_uri: Option<String>,
     created_at: i64,
     updated_at: i64,
     /// Only in the answer that created or rotated it.
@@ -61,6 +73,12 @@ impl ClientOut {
                 .collect(),
             permissions: c.permissions.clone(),
             introspect_any_audience: c.introspect_any_audience,
+            token_endpoint_auth_method: c.auth_method,
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.as_ref().map(ToString::to_string),
+            origin: c.origin,
+            logo_uri: c.logo_uri.as_ref().map(ToString::to_string),
+            client_uri: c.client_uri.as_ref().map(ToString::to_string),
             created_at: c.created_at,
             updated_at: c.updated_at,
             client_secret: secret.map(|s| s.expose().to_owned()),
@@ -121,6 +139,18 @@ pub struct NewClient {
     pub permissions: Option<Permissions>,
     #[serde(default)]
     pub introspect_any_audience: Option<bool>,
+    /// How the client authenticates; without it, a confidential client has a secret
+    /// (client_secret_basic) and a public one none. private_key_jwt needs jwks or jwks_uri.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// The client's public keys (private_key_jwt), inline; replaces a jwks_uri.
+    #[serde(default)]
+    #[schema(inline)]
+    pub jwks: Option<JwkSet>,
+    /// Where the client's public keys (private_key_jwt) are fetched; replaces inline jwks.
+    #[serde(default)]
+    #[schema(inline)]
+    pub jwks_uri: Option<HttpsUrl>,
 }
 
 /// Changes to a client: only the members given change. `client_type` cannot change.
@@ -157,6 +187,18 @@ pub struct ClientChanges {
     pub permissions: Option<Permissions>,
     #[serde(default)]
     pub introspect_any_audience: Option<bool>,
+    /// How the client authenticates; without it, a confidential client has a secret
+    /// (client_secret_basic) and a public one none. private_key_jwt needs jwks or jwks_uri.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// The client's public keys (private_key_jwt), inline; replaces a jwks_uri.
+    #[serde(default)]
+    #[schema(inline)]
+    pub jwks: Option<JwkSet>,
+    /// Where the client's public keys (private_key_jwt) are fetched; replaces inline jwks.
+    #[serde(default)]
+    #[schema(inline)]
+    pub jwks_uri: Option<HttpsUrl>,
 }
 
 impl From<NewClient> for ClientChanges {
@@ -173,6 +215,9 @@ impl From<NewClient> for ClientChanges {
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             permissions: c.permissions,
             introspect_any_audience: c.introspect_any_audience,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            jwks: c.jwks,
+            jwks_uri: c.jwks_uri,
         }
     }
 }
@@ -205,8 +250,10 @@ impl ClientChanges {
             post_logout_redirect_uris: self.post_logout_redirect_uris.map(uris),
             permissions: self.permissions.map(|l| l.0),
             introspect_any_audience: self.introspect_any_audience,
+            auth_method: self.token_endpoint_auth_method,
             ..clients::ClientChanges::default()
-        })
+        }
+        .with_keys(self.jwks.map(|k| k.0), self.jwks_uri.map(|u| u.0)))
     }
 }
 

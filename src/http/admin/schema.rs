@@ -15,7 +15,9 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::crypto::keys::KeyState;
-use crate::domain::client::{ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{
+    AuthMethod, ClientOrigin, ClientType, GrantType, Permission, RedirectUri, MAX_CLIENT_KEYS,
+};
 use crate::domain::user::{is_settable_claim, scope_claims, Email, Username, CLAIM_SCOPES};
 use crate::domain::SigningAlg;
 
@@ -168,6 +170,17 @@ fn enum_schema<T: Serialize>(all: &[T], description: &str) -> RefOr<Schema> {
 const CLIENT_TYPES: [ClientType; 2] = [ClientType::Confidential, ClientType::Public];
 const PERMISSIONS: [Permission; 1] = [Permission::Introspect];
 const KEY_STATES: [KeyState; 3] = [KeyState::Next, KeyState::Active, KeyState::Retired];
+const ORIGINS: [ClientOrigin; 3] = [
+    ClientOrigin::Operator,
+    ClientOrigin::Registered,
+    ClientOrigin::MetadataDocument,
+];
+#[allow(dead_code)]
+fn every_origin_is_listed(o: ClientOrigin) {
+    match o {
+        ClientOrigin::Operator | ClientOrigin::Registered | ClientOrigin::MetadataDocument => {}
+    }
+}
 #[allow(dead_code)]
 fn every_variant_is_listed(t: ClientType, p: Permission, s: KeyState) {
     match t {
@@ -194,6 +207,27 @@ impl PartialSchema for ClientType {
     }
 }
 impl ToSchema for ClientType {}
+
+impl PartialSchema for AuthMethod {
+    fn schema() -> RefOr<Schema> {
+        enum_schema(
+            &AuthMethod::ALL,
+            "How the client authenticates (token_endpoint_auth_method): a secret (basic or post), \
+             none (a public client), or a JWT signed with a key of its jwks or jwks_uri (private_key_jwt).",
+        )
+    }
+}
+impl ToSchema for AuthMethod {}
+
+impl PartialSchema for ClientOrigin {
+    fn schema() -> RefOr<Schema> {
+        enum_schema(
+            &ORIGINS,
+            "Who made the client: an operator (verified), dynamic registration or a metadata document.",
+        )
+    }
+}
+impl ToSchema for ClientOrigin {}
 
 impl PartialSchema for Permission {
     fn schema() -> RefOr<Schema> {
@@ -428,3 +462,66 @@ impl PartialSchema for ProfileClaims {
     }
 }
 impl ToSchema for ProfileClaims {}
+
+/// An https URL (http only to a loopback host) of at most 2000 characters: a client's
+/// `jwks_uri`. The clients service checks the scheme.
+pub struct HttpsUrl(pub url::Url);
+
+impl HttpsUrl {
+    pub const MAX_CHARS: usize = 2000;
+}
+
+impl<'de> Deserialize<'de> for HttpsUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Text::<1, { HttpsUrl::MAX_CHARS }>::deserialize(deserializer)?;
+        url::Url::parse(raw.as_str())
+            .map(Self)
+            .map_err(|e| D::Error::custom(format!("not an absolute URL: {e}")))
+    }
+}
+
+impl PartialSchema for HttpsUrl {
+    fn schema() -> RefOr<Schema> {
+        string_schema()
+            .format(Some(SchemaFormat::Custom("uri".into())))
+            .min_length(Some(1))
+            .max_length(Some(Self::MAX_CHARS))
+            .description(Some("An https URL (http only to a loopback host)."))
+            .into()
+    }
+}
+impl ToSchema for HttpsUrl {}
+
+/// A client's public keys inline: a JWK Set (`{"keys": [...]}`) of 1 to 20 public RSA, EC or
+/// OKP keys. The clients service checks the keys.
+pub struct JwkSet(pub serde_json::Value);
+
+impl<'de> Deserialize<'de> for JwkSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if !value.get("keys").is_some_and(serde_json::Value::is_array) {
+            return Err(D::Error::custom("must be a JWK Set: an object with a `keys` array"));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl PartialSchema for JwkSet {
+    fn schema() -> RefOr<Schema> {
+        let key = ObjectBuilder::new()
+            .property("kty", string_schema().enum_values(Some(["RSA", "EC", "OKP"])))
+            .required("kty");
+        ObjectBuilder::new()
+            .property(
+                "keys",
+                ArrayBuilder::new()
+                    .items(key)
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_CLIENT_KEYS)),
+            )
+            .required("keys")
+            .description(Some("A JWK Set of public keys (no private or symmetric key material)."))
+            .into()
+    }
+}
+impl ToSchema for JwkSet {}

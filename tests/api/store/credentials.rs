@@ -16,6 +16,8 @@ contract!(
     a_recovery_code_works_once_for_its_person,
     the_login_throttle_locks_backs_off_and_forgets_only_failures,
     concurrent_failures_are_all_counted,
+    a_client_assertion_is_spent_once_until_it_expires,
+    a_client_assertion_has_one_winner,
 );
 
 async fn a_reset_link_works_once_before_it_expires_and_a_newer_one_voids_it(store: Arc<dyn Store>) {
@@ -283,4 +285,52 @@ async fn concurrent_failures_are_all_counted(store: Arc<dyn Store>) {
         store.login_locked_until("k", t).await.expect("locked"),
         Some(t + lockout::BASE)
     );
+}
+
+async fn a_client_assertion_is_spent_once_until_it_expires(store: Arc<dyn Store>) {
+    use keyhaven::storage::Expired;
+    assert!(store.spend_client_assertion("c1", "j1", 200, 100).await.expect("spend"));
+    assert!(
+        !store.spend_client_assertion("c1", "j1", 200, 150).await.expect("spend"),
+        "a jti is used once"
+    );
+    // Another client's jti of the same value is its own.
+    assert!(store.spend_client_assertion("c2", "j1", 200, 150).await.expect("spend"));
+    assert!(store.spend_client_assertion("c1", "j2", 300, 150).await.expect("spend"));
+    // The housekeeping pass deletes only what has expired.
+    assert_eq!(
+        store
+            .delete_expired(Expired::ClientAssertions, 199, 100)
+            .await
+            .expect("delete"),
+        0
+    );
+    assert!(!store.spend_client_assertion("c1", "j1", 200, 199).await.expect("spend"));
+    assert_eq!(
+        store
+            .delete_expired(Expired::ClientAssertions, 200, 100)
+            .await
+            .expect("delete"),
+        2,
+        "c1/j1 and c2/j1 expired at 200; c1/j2 lives on"
+    );
+    assert!(!store.spend_client_assertion("c1", "j2", 300, 250).await.expect("spend"));
+    // Once its assertion has expired, a row no longer guards anything, deleted or not.
+    assert!(store.spend_client_assertion("c1", "j2", 400, 300).await.expect("spend"));
+    assert!(!store.spend_client_assertion("c1", "j2", 400, 301).await.expect("spend"));
+    assert!(store.spend_client_assertion("c1", "j1", 500, 300).await.expect("spend"));
+}
+
+async fn a_client_assertion_has_one_winner(store: Arc<dyn Store>) {
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.spend_client_assertion("c1", "j1", 200, 100).await.expect("spend") })
+        })
+        .collect();
+    let mut wins = 0;
+    for attempt in attempts {
+        wins += usize::from(attempt.await.expect("task"));
+    }
+    assert_eq!(wins, 1);
 }
