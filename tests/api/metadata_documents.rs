@@ -308,11 +308,17 @@ async fn the_token_endpoint_answers_a_refused_document_with_invalid_client() {
 async fn a_cached_document_is_not_fetched_again_within_its_lifetime() {
     let docs = DocumentServer::start().await;
     let app = app_with(ON).await;
+    app.create_user("alice").await;
     let id = docs.serve("/agent.json", json!({}));
     for _ in 0..3 {
         assert_accepted(&start(&app, &id).await);
     }
     assert_eq!(docs.documents.hits("/agent.json"), 1, "kept for its max-age");
+    // Requests nobody signed in to approve write nothing (bounded writes from unauthenticated
+    // traffic); a person's code records it.
+    assert!(app.state.store.find_client(&id).await.unwrap().is_none());
+    app.code_for(&public(&id), "alice", &[]).await;
+    assert_eq!(docs.documents.hits("/agent.json"), 1);
     let recorded = app.state.store.find_client(&id).await.unwrap().expect("recorded");
     assert_eq!(
         recorded.updated_at, recorded.created_at,
