@@ -36,6 +36,11 @@ event-resource-created = Ein Dienst wurde registriert
 event-resource-updated = Die Einstellungen eines Dienstes wurden geändert
 event-resource-deleted = Ein Dienst wurde entfernt
 event-admin-action = Eine Administratorin oder ein Administrator hat etwas geändert
+event-client-registered = Eine App hat sich selbst registriert
+event-client-registration-updated = Eine App hat ihre Registrierung geändert
+event-client-registration-deleted = Eine App hat ihre Registrierung entfernt
+event-registration-token-created = Ein Registrierungs-Token wurde erstellt
+event-registration-token-refused = Ein Registrierungs-Token wurde abgelehnt
 outcome-failed = Fehlgeschlagen
 outcome-succeeded = Erfolgreich
 

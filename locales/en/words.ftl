@@ -36,6 +36,11 @@ event-resource-created = A service was registered
 event-resource-updated = A service's settings were changed
 event-resource-deleted = A service was removed
 event-admin-action = An administrator made a change
+event-client-registered = An app registered itself
+event-client-registration-updated = An app changed its own registration
+event-client-registration-deleted = An app removed its own registration
+event-registration-token-created = A registration token was made
+event-registration-token-refused = A registration token was refused
 outcome-failed = Failed
 outcome-succeeded = Succeeded
 

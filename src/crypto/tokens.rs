@@ -20,6 +20,10 @@ pub mod prefix {
     pub const SESSION: &str = "khsess_";
     /// The link left at the old address when an account's address changes.
     pub const EMAIL_RESTORE: &str = "khu_";
+    /// An initial access token for dynamic client registration (RFC 7591 §3).
+    pub const REGISTRATION_TOKEN: &str = "khi_";
+    /// A self-registered client's registration access token (RFC 7592).
+    pub const REGISTRATION_ACCESS_TOKEN: &str = "khm_";
 }
 
 /// A freshly made secret, to hand out once. Its `Debug` is redacted.

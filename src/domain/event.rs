@@ -72,6 +72,13 @@ pub mod kind {
     pub const RESOURCE_UPDATED: EventKind = EventKind("resource_updated");
     pub const RESOURCE_DELETED: EventKind = EventKind("resource_deleted");
     pub const ADMIN_ACTION: EventKind = EventKind("admin_action");
+    /// RFC 7591/7592: a client registered itself, changed or deleted its registration; an
+    /// initial access token was made; a registration or management token was refused.
+    pub const CLIENT_REGISTERED: EventKind = EventKind("client_registered");
+    pub const CLIENT_REGISTRATION_UPDATED: EventKind = EventKind("client_registration_updated");
+    pub const CLIENT_REGISTRATION_DELETED: EventKind = EventKind("client_registration_deleted");
+    pub const REGISTRATION_TOKEN_CREATED: EventKind = EventKind("registration_token_created");
+    pub const REGISTRATION_TOKEN_REFUSED: EventKind = EventKind("registration_token_refused");
 
     /// Every kind, for code that must say something about each (the activity page's words).
     pub const ALL: &[EventKind] = &[
@@ -105,6 +112,11 @@ pub mod kind {
         RESOURCE_UPDATED,
         RESOURCE_DELETED,
         ADMIN_ACTION,
+        CLIENT_REGISTERED,
+        CLIENT_REGISTRATION_UPDATED,
+        CLIENT_REGISTRATION_DELETED,
+        REGISTRATION_TOKEN_CREATED,
+        REGISTRATION_TOKEN_REFUSED,
     ];
 }
 

@@ -88,13 +88,18 @@ fn if_none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
 }
 
 /// The discovery document's route: the document is made once, as the issuer and the endpoints
-/// do not change while the server runs.
-pub fn discovery<S>(issuer: &str, endpoints: &Endpoints) -> MethodRouter<S>
+/// do not change while the server runs. `registration` is the path of dynamic client
+/// registration when it is on.
+pub fn discovery<S>(issuer: &str, endpoints: &Endpoints, registration: Option<&str>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    let mut document = discovery::metadata(issuer, endpoints);
+    if let (Some(path), Some(fields)) = (registration, document.as_object_mut()) {
+        fields.insert("registration_endpoint".into(), format!("{issuer}{path}").into());
+    }
     let served = Arc::new(Served::json(
-        &discovery::metadata(issuer, endpoints),
+        &document,
         HeaderValue::from_static("public, max-age=300"),
         HeaderValue::from_static("application/json"),
     ));

@@ -12,3 +12,6 @@ pub const REVOKE: &str = "/revoke";
 pub const HEALTHZ: &str = "/healthz";
 pub const METRICS: &str = "/metrics";
 pub const READYZ: &str = "/readyz";
+/// Dynamic client registration (RFC 7591), and each client's own registration (RFC 7592).
+pub const REGISTER: &str = "/register";
+pub const REGISTER_CLIENT: &str = "/register/{client_id}";

@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod logout;
 pub mod params;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resource;
 pub mod revocation;
 pub mod revoke;

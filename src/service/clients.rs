@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use crate::crypto::tokens::{prefix, random_base64url, OpaqueSecret};
-use crate::domain::client::{AuthMethod, Client, ClientRegistration, ClientType, GrantType, Permission, RedirectUri};
+use crate::domain::client::{
+    AuthMethod, Client, ClientOrigin, ClientRegistration, ClientType, GrantType, Permission, RedirectUri,
+};
 use crate::domain::event::{kind, EventKind};
 use crate::domain::scope::ScopeSet;
 use crate::domain::{Audience, ClientId, SigningAlg};
@@ -125,6 +127,26 @@ pub async fn lookup(services: &Services, id: &str) -> Result<Option<Arc<Client>>
         .client_cache
         .find(&*services.store, id, services.clock.now())
         .await
+        .map(|found| found.map(|client| with_open_audiences(services, client)))
+}
+
+/// The client as the flows may use it: a client nobody vetted (self-registered, metadata
+/// document) may ask only for the resource servers open to such clients
+/// (`open_to_self_registered`), whatever its record says; an operator's client as it is. Read
+/// from the key manager's registry in memory, so no store read per request.
+pub fn with_open_audiences(services: &Services, client: Arc<Client>) -> Arc<Client> {
+    if client.origin == ClientOrigin::Operator {
+        return client;
+    }
+    let keys = services.keys.current();
+    let open = keys.open_audiences();
+    if client.audiences == open {
+        return client;
+    }
+    Arc::new(Client {
+        audiences: open.to_vec(),
+        ..(*client).clone()
+    })
 }
 
 pub async fn list(services: &Services) -> Result<Vec<Client>, ClientError> {
@@ -145,6 +167,18 @@ pub async fn create(
 ) -> Result<Registered, ClientError> {
     let mut reg = ClientRegistration::new(name);
     changes.apply(&mut reg)?;
+    insert(services, reg, kind::CLIENT_CREATED, actor).await
+}
+
+/// Stores a checked registration as a new client, recorded as `kind`; a client of a secret
+/// method gets one, shown once.
+pub(crate) async fn insert(
+    services: &Services,
+    reg: ClientRegistration,
+    kind: EventKind,
+    actor: &Actor,
+) -> Result<Registered, ClientError> {
+    reg.validate()?;
     let warnings = reg.warnings();
     let secret = reg
         .auth_method
@@ -156,7 +190,7 @@ pub async fn create(
         services.clock.now(),
     );
     services.store.insert_client(&client).await?;
-    record(services, actor, kind::CLIENT_CREATED, &client.id);
+    record(services, actor, kind, &client.id);
     changed(services, &client.id).await?;
     Ok(Registered {
         client,
@@ -171,6 +205,17 @@ pub async fn update(
     services: &Services,
     id: &str,
     changes: ClientChanges,
+    actor: &Actor,
+) -> Result<Registered, ClientError> {
+    change(services, id, changes, kind::CLIENT_UPDATED, actor).await
+}
+
+/// [`update`], recorded as `kind`.
+pub(crate) async fn change(
+    services: &Services,
+    id: &str,
+    changes: ClientChanges,
+    kind: EventKind,
     actor: &Actor,
 ) -> Result<Registered, ClientError> {
     let client = find(services, id).await?;
@@ -194,7 +239,7 @@ pub async fn update(
     if !services.store.update_client(&updated).await? {
         return Err(ClientError::NotFound);
     }
-    record(services, actor, kind::CLIENT_UPDATED, id);
+    record(services, actor, kind, id);
     changed(services, &updated.id).await?;
     Ok(Registered {
         client: updated,
@@ -235,10 +280,15 @@ pub async fn rotate_secret(services: &Services, id: &str, actor: &Actor) -> Resu
 
 /// Deletes a client: it can no longer authenticate, so its refresh tokens stop working.
 pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), ClientError> {
+    remove(services, id, kind::CLIENT_DELETED, actor).await
+}
+
+/// [`delete`], recorded as `kind`.
+pub(crate) async fn remove(services: &Services, id: &str, kind: EventKind, actor: &Actor) -> Result<(), ClientError> {
     if !services.store.delete_client(id).await? {
         return Err(ClientError::NotFound);
     }
-    record(services, actor, kind::CLIENT_DELETED, id);
+    record(services, actor, kind, id);
     changed(services, &ClientId::from(id)).await?;
     Ok(())
 }

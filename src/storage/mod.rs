@@ -8,7 +8,8 @@
 //! throttle), `sessions.rs`, `authorization.rs` (pending requests and second-factor steps,
 //! consents, codes), `grants.rs` (grant families, refresh tokens, the revocation log),
 //! `events.rs`, `issuance.rs` (client_credentials issuance counted per client and minute),
-//! `housekeeping.rs` (ping, close, lease, expiry). Both backends speak the same
+//! `housekeeping.rs` (ping, close, lease, expiry), `registration.rs` (initial access
+//! tokens, registration access tokens of self-registered clients). Both backends speak the same
 //! portable SQL, so each operation is written once, over the small [`sql::Backend`] interface;
 //! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
 
@@ -22,6 +23,7 @@ mod issuance;
 mod keys;
 mod postgres;
 mod records;
+mod registration;
 mod resources;
 mod sessions;
 mod sql;
@@ -44,6 +46,7 @@ pub use records::{
     CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord,
     SessionRecord, SigningKeyRecord,
 };
+pub use registration::RegistrationStore;
 pub use resources::ResourceStore;
 pub use sessions::SessionStore;
 pub use sqlite::SqliteStore;
@@ -89,6 +92,7 @@ pub trait Store:
     + EventStore
     + IssuanceStore
     + HousekeepingStore
+    + RegistrationStore
     + Send
     + Sync
     + 'static
@@ -107,6 +111,7 @@ impl<T> Store for T where
         + EventStore
         + IssuanceStore
         + HousekeepingStore
+        + RegistrationStore
         + Send
         + Sync
         + 'static
