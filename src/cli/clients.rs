@@ -26,6 +26,9 @@ pub enum ClientCommand {
     RotateSecret {
         id: String,
     },
+    /// Make an initial access token for dynamic client registration
+    /// (`client_registration = token`), printed once.
+    RegistrationToken(super::registration::RegistrationTokenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +200,7 @@ pub(super) async fn run(cmd: ClientCommand, services: &Services, out: &Output) -
             clients::delete(services, &id, &actor).await?;
             out.print(&json!({ "deleted": id }), || format!("deleted client {id}"));
         }
+        ClientCommand::RegistrationToken(args) => super::registration::issue(args, services, out, &actor).await?,
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ mod oidc;
 mod pages;
 mod pages_flow;
 mod pages_words;
+mod registration;
 mod resources;
 mod security;
 mod signin;

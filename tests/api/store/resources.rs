@@ -16,6 +16,7 @@ fn resource(uri: &str, alg: SigningAlg) -> ResourceServer {
         uri: uri.into(),
         name: format!("API at {uri}"),
         access_token_alg: alg,
+        open_to_self_registered: false,
         created_at: 10,
         updated_at: 11,
     }
