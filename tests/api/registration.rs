@@ -13,6 +13,9 @@ use crate::token::jwt_claims;
 
 const MCP: &str = "https://mcp.example/mcp";
 const CLOSED_API: &str = "https://closed.example/api";
+/// Tests register many clients from one address; the rate-limit test sets its own.
+const GENEROUS: (&str, &str) = ("rate_limit_registration", "10000/1s");
+const OPEN: &[(&str, &str)] = &[("client_registration", "open"), GENEROUS];
 
 /// A metadata document a code-flow client would send.
 fn metadata() -> Value {
@@ -87,7 +90,7 @@ fn assert_invalid_token(status: u16, body: &Value, what: &str) {
 
 #[tokio::test]
 async fn open_registration_makes_a_client_that_completes_a_code_flow_with_pkce() {
-    let app = spawn_app_with(Backend::Sqlite, &[("client_registration", "open")]).await;
+    let app = spawn_app_with(Backend::Sqlite, OPEN).await;
     let discovery = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(
         discovery["registration_endpoint"],
@@ -145,7 +148,7 @@ async fn open_registration_makes_a_client_that_completes_a_code_flow_with_pkce()
 #[tokio::test]
 async fn registration_off_is_an_unknown_path() {
     // Positive control: on, the same request registers.
-    let on = spawn_app_with(Backend::Sqlite, &[("client_registration", "open")]).await;
+    let on = spawn_app_with(Backend::Sqlite, OPEN).await;
     assert_eq!(register(&on, None, &metadata()).await.0, 201);
 
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
@@ -159,7 +162,7 @@ async fn registration_off_is_an_unknown_path() {
 
 #[tokio::test]
 async fn the_token_policy_needs_an_initial_access_token_with_a_use_left() {
-    let admin = admin_app_with(&[("client_registration", "token")]).await;
+    let admin = admin_app_with(&[("client_registration", "token"), GENEROUS]).await;
     let app = &admin.app;
 
     // Missing, and wrong: refused before anything is made.
@@ -213,7 +216,7 @@ async fn the_token_policy_needs_an_initial_access_token_with_a_use_left() {
 
 #[tokio::test]
 async fn bad_metadata_is_refused_with_its_rfc_7591_error() {
-    let app = spawn_app_with(Backend::Sqlite, &[("client_registration", "open")]).await;
+    let app = spawn_app_with(Backend::Sqlite, OPEN).await;
     // Positive control.
     assert_eq!(register(&app, None, &metadata()).await.0, 201);
     let with = |changes: Value| {
@@ -285,7 +288,7 @@ async fn bad_metadata_is_refused_with_its_rfc_7591_error() {
 
 #[tokio::test]
 async fn a_client_reads_updates_and_deletes_its_registration_with_its_token() {
-    let app = spawn_app_with(Backend::Sqlite, &[("client_registration", "open")]).await;
+    let app = spawn_app_with(Backend::Sqlite, OPEN).await;
     let (_, made, _) = register(&app, None, &metadata()).await;
     let (_, other, _) = register(&app, None, &metadata()).await;
     let id = made["client_id"].as_str().unwrap().to_owned();
@@ -380,7 +383,7 @@ async fn registration_is_rate_limited_per_address() {
 
 #[tokio::test]
 async fn a_registered_client_gets_only_resources_open_to_self_registered_clients() {
-    let admin = admin_app_with(&[("client_registration", "open")]).await;
+    let admin = admin_app_with(OPEN).await;
     let app = &admin.app;
     let (status, closed) = admin
         .post("/resources", json!({ "uri": CLOSED_API, "name": "Closed" }))
