@@ -22,7 +22,7 @@ use crate::service::Peer;
 pub async fn register(State(services): State<ApiState>, peer: Peer, headers: HeaderMap, body: Bytes) -> Response {
     let metadata = match metadata(&headers, &body) {
         Ok(metadata) => metadata,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into_response(),
     };
     let made = match registration::register(&services, bearer_credential(&headers), &metadata, &peer).await {
         Ok(made) => made,
@@ -65,7 +65,7 @@ pub async fn update(
 ) -> Response {
     let metadata = match metadata(&headers, &body) {
         Ok(metadata) => metadata,
-        Err(answer) => return answer,
+        Err(refusal) => return refusal.into_response(),
     };
     let token = bearer_credential(&headers);
     match registration::update(&services, &client_id, token, &metadata, &peer).await {
@@ -98,24 +98,39 @@ fn information(services: &ApiState, client: &crate::domain::client::Client, toke
     Json(Value::Object(info)).into_response()
 }
 
+/// Why a body is not client metadata.
+enum BodyRefusal {
+    NotJson,
+    Metadata(MetadataError),
+}
+
+impl IntoResponse for BodyRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotJson => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(json!({
+                    "error": "invalid_client_metadata",
+                    "error_description": "the body must be application/json",
+                })),
+            )
+                .into_response(),
+            Self::Metadata(e) => metadata_error(&e),
+        }
+    }
+}
+
 /// The body as client metadata: `application/json` only, at most 16 KiB.
-fn metadata(headers: &HeaderMap, body: &[u8]) -> Result<ClientMetadata, Response> {
+fn metadata(headers: &HeaderMap, body: &[u8]) -> Result<ClientMetadata, BodyRefusal> {
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Json(json!({
-                "error": "invalid_client_metadata",
-                "error_description": "the body must be application/json",
-            })),
-        )
-            .into_response());
+        return Err(BodyRefusal::NotJson);
     }
-    ClientMetadata::from_json(body).map_err(|e| metadata_error(&e))
+    ClientMetadata::from_json(body).map_err(BodyRefusal::Metadata)
 }
 
 fn metadata_error(e: &MetadataError) -> Response {

@@ -219,10 +219,7 @@ pub fn client_information(client: &Client, registration_client_uri: &str) -> Map
         &[]
     };
     info.insert("response_types".into(), json!(response_types));
-    info.insert(
-        "token_endpoint_auth_method".into(),
-        json!(client.auth_method.as_str()),
-    );
+    info.insert("token_endpoint_auth_method".into(), json!(client.auth_method.as_str()));
     if let Some(scopes) = &client.scopes {
         info.insert("scope".into(), json!(scopes.to_string()));
     }
@@ -292,7 +289,10 @@ mod tests {
                 json!({ "redirect_uris": ["https://a.example/cb"], "grant_types": ["password"] }),
                 Meta,
             ),
-            (json!({ "redirect_uris": ["https://a.example/cb"], "scope": "openid admin" }), Meta),
+            (
+                json!({ "redirect_uris": ["https://a.example/cb"], "scope": "openid admin" }),
+                Meta,
+            ),
             (
                 json!({ "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt" }),
                 Meta,

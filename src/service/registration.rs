@@ -214,11 +214,12 @@ pub async fn issue_token(
         .store
         .insert_registration_token(token.hash().as_str(), i64::from(uses), expires_at, now, note)
         .await?;
-    services.events.record(
-        actor
-            .action(services, kind::REGISTRATION_TOKEN_CREATED)
-            .detail(format!("{uses} use(s), expires at {expires_at}, by {}", actor.describe())),
-    );
+    services
+        .events
+        .record(actor.action(services, kind::REGISTRATION_TOKEN_CREATED).detail(format!(
+            "{uses} use(s), expires at {expires_at}, by {}",
+            actor.describe()
+        )));
     Ok(InitialAccessToken {
         token,
         uses,

@@ -85,17 +85,18 @@ async fn events_of_kind(app: &TestApp, kind: &str) -> usize {
 }
 
 fn assert_invalid_token(status: u16, body: &Value, what: &str) {
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")), "{what}: {body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token")),
+        "{what}: {body}"
+    );
 }
 
 #[tokio::test]
 async fn open_registration_makes_a_client_that_completes_a_code_flow_with_pkce() {
     let app = spawn_app_with(Backend::Sqlite, OPEN).await;
     let discovery = app.get_json("/.well-known/openid-configuration").await;
-    assert_eq!(
-        discovery["registration_endpoint"],
-        format!("{}/register", app.address)
-    );
+    assert_eq!(discovery["registration_endpoint"], format!("{}/register", app.address));
 
     let (status, made, headers) = register(&app, None, &metadata()).await;
     assert_eq!(status, 201, "{made}");
@@ -104,10 +105,7 @@ async fn open_registration_makes_a_client_that_completes_a_code_flow_with_pkce()
     assert!(made["client_secret"].as_str().unwrap().starts_with("khs_"));
     assert_eq!(made["client_secret_expires_at"], 0);
     assert_eq!(made["client_id_issued_at"], app.clock.now());
-    assert!(made["registration_access_token"]
-        .as_str()
-        .unwrap()
-        .starts_with("khm_"));
+    assert!(made["registration_access_token"].as_str().unwrap().starts_with("khm_"));
     assert_eq!(
         made["registration_client_uri"],
         format!("{}/register/{id}", app.address)
@@ -131,7 +129,10 @@ async fn open_registration_makes_a_client_that_completes_a_code_flow_with_pkce()
     let response = app.exchange(&client, &code, &pkce.verifier).await;
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
-    assert!(tokens["access_token"].is_string() && tokens["id_token"].is_string(), "{tokens}");
+    assert!(
+        tokens["access_token"].is_string() && tokens["id_token"].is_string(),
+        "{tokens}"
+    );
     assert_eq!(events_of_kind(&app, "client_registered").await, 1);
 
     // A public client registers too, without a secret.
@@ -174,7 +175,10 @@ async fn the_token_policy_needs_an_initial_access_token_with_a_use_left() {
 
     // One use: the first registration has it, the second is refused.
     let (status, made) = admin
-        .post("/registration-tokens", json!({ "uses": 1, "expires_in": 3600, "note": "partner" }))
+        .post(
+            "/registration-tokens",
+            json!({ "uses": 1, "expires_in": 3600, "note": "partner" }),
+        )
         .await;
     assert_eq!(status, 201, "{made}");
     let once = made["token"].as_str().unwrap().to_owned();
@@ -199,7 +203,15 @@ async fn the_token_policy_needs_an_initial_access_token_with_a_use_left() {
 
     // The command line makes them alike.
     let out = app
-        .cli(&["--json", "client", "registration-token", "--uses", "2", "--expires-in", "1d"])
+        .cli(&[
+            "--json",
+            "client",
+            "registration-token",
+            "--uses",
+            "2",
+            "--expires-in",
+            "1d",
+        ])
         .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let made = stdout_json(&out);
@@ -227,8 +239,14 @@ async fn bad_metadata_is_refused_with_its_rfc_7591_error() {
         body
     };
     for (body, error) in [
-        (with(json!({ "redirect_uris": ["http://rp.example/cb"] })), "invalid_redirect_uri"),
-        (with(json!({ "redirect_uris": ["https://rp.example/cb#frag"] })), "invalid_redirect_uri"),
+        (
+            with(json!({ "redirect_uris": ["http://rp.example/cb"] })),
+            "invalid_redirect_uri",
+        ),
+        (
+            with(json!({ "redirect_uris": ["https://rp.example/cb#frag"] })),
+            "invalid_redirect_uri",
+        ),
         (with(json!({ "redirect_uris": [] })), "invalid_redirect_uri"),
         (
             with(json!({ "grant_types": ["client_credentials"] })),
@@ -238,14 +256,20 @@ async fn bad_metadata_is_refused_with_its_rfc_7591_error() {
             with(json!({ "grant_types": ["authorization_code", "client_credentials"] })),
             "invalid_client_metadata",
         ),
-        (with(json!({ "scope": "openid keyhaven:admin" })), "invalid_client_metadata"),
+        (
+            with(json!({ "scope": "openid keyhaven:admin" })),
+            "invalid_client_metadata",
+        ),
         (
             with(json!({ "token_endpoint_auth_method": "private_key_jwt" })),
             "invalid_client_metadata",
         ),
         (with(json!({ "response_types": ["token"] })), "invalid_client_metadata"),
         (with(json!({ "redirect_uris": REDIRECT })), "invalid_client_metadata"),
-        (with(json!({ "client_name": "x".repeat(201) })), "invalid_client_metadata"),
+        (
+            with(json!({ "client_name": "x".repeat(201) })),
+            "invalid_client_metadata",
+        ),
         (
             with(json!({ "token_endpoint_auth_method": "none", "jwks_uri": "https://a.example/jwks" })),
             "invalid_client_metadata",
@@ -339,7 +363,10 @@ async fn a_client_reads_updates_and_deletes_its_registration_with_its_token() {
     let client = test_client(&made);
     let (code, pkce) = app.code_for(&client, "alice", &[]).await;
     let tokens: Value = app.exchange(&client, &code, &pkce.verifier).await.json().await.unwrap();
-    let refresh = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("{tokens}")).to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"))
+        .to_owned();
 
     let (status, _) = manage(&app, reqwest::Method::DELETE, &id, &others, None).await;
     assert_eq!(status, 401);
@@ -355,9 +382,15 @@ async fn a_client_reads_updates_and_deletes_its_registration_with_its_token() {
     assert_eq!(response.status(), 401, "a deleted client's refresh token stops working");
     // The other client is untouched.
     assert_eq!(
-        manage(&app, reqwest::Method::GET, other["client_id"].as_str().unwrap(), &others, None)
-            .await
-            .0,
+        manage(
+            &app,
+            reqwest::Method::GET,
+            other["client_id"].as_str().unwrap(),
+            &others,
+            None
+        )
+        .await
+        .0,
         200
     );
     for kind in ["client_registration_updated", "client_registration_deleted"] {
@@ -395,7 +428,11 @@ async fn a_registered_client_gets_only_resources_open_to_self_registered_clients
             json!({ "uri": MCP, "name": "MCP server", "open_to_self_registered": true }),
         )
         .await;
-    assert_eq!((status, &open["open_to_self_registered"]), (201, &json!(true)), "{open}");
+    assert_eq!(
+        (status, &open["open_to_self_registered"]),
+        (201, &json!(true)),
+        "{open}"
+    );
     app.maintain_keys().await;
 
     let (_, made, _) = register(app, None, &metadata()).await;
@@ -406,7 +443,11 @@ async fn a_registered_client_gets_only_resources_open_to_self_registered_clients
     let pkce = crate::flow::pkce();
     let url = app.authorize_url(&client.id, &pkce.challenge, &[("resource", Some(CLOSED_API))]);
     let done = app.authorize_as(&url, "alice").await;
-    assert_eq!(query(&done).get("error").map(String::as_str), Some("invalid_target"), "{done}");
+    assert_eq!(
+        query(&done).get("error").map(String::as_str),
+        Some("invalid_target"),
+        "{done}"
+    );
 
     // Open: the token is for it, and for it alone.
     let (code, pkce) = app
@@ -434,7 +475,11 @@ async fn a_registered_client_gets_only_resources_open_to_self_registered_clients
     let pkce = crate::flow::pkce();
     let url = app.authorize_url(&client.id, &pkce.challenge, &[("resource", Some(MCP))]);
     let done = app.authorize_as(&url, "alice").await;
-    assert_eq!(query(&done).get("error").map(String::as_str), Some("invalid_target"), "closed again: {done}");
+    assert_eq!(
+        query(&done).get("error").map(String::as_str),
+        Some("invalid_target"),
+        "closed again: {done}"
+    );
 }
 
 #[tokio::test]
@@ -456,8 +501,15 @@ async fn the_resource_command_sets_and_shows_open_to_self_registered() {
     );
     assert_eq!(made["open_to_self_registered"], true);
     let changed = stdout_json(
-        &app.cli(&["--json", "resource", "update", MCP, "--open-to-self-registered", "false"])
-            .await,
+        &app.cli(&[
+            "--json",
+            "resource",
+            "update",
+            MCP,
+            "--open-to-self-registered",
+            "false",
+        ])
+        .await,
     );
     assert_eq!(changed["open_to_self_registered"], false);
     let shown = stdout_json(&app.cli(&["--json", "resource", "show", MCP]).await);

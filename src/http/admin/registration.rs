@@ -54,7 +54,9 @@ pub(super) async fn create_registration_token(
     JsonBody(new): JsonBody<NewRegistrationToken>,
 ) -> Result<Response, AdminError> {
     let uses = new.uses.map_or(1, |u| u32::try_from(u.get()).unwrap_or(1));
-    let expires_in = new.expires_in.map_or(86_400, |e| u64::try_from(e.get()).unwrap_or(86_400));
+    let expires_in = new
+        .expires_in
+        .map_or(86_400, |e| u64::try_from(e.get()).unwrap_or(86_400));
     let made = registration::issue_token(
         &state,
         uses,

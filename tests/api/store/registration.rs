@@ -75,12 +75,13 @@ async fn a_registration_access_token_goes_with_its_client(store: Arc<dyn Store>)
         Err(StoreError::Conflict)
     ));
     // Only for a client that exists.
-    assert!(store
-        .insert_client_registration("nobody", "hash-4", 10)
-        .await
-        .is_err());
+    assert!(store.insert_client_registration("nobody", "hash-4", 10).await.is_err());
     assert_eq!(
-        store.find_client_registration("self-made").await.expect("find").as_deref(),
+        store
+            .find_client_registration("self-made")
+            .await
+            .expect("find")
+            .as_deref(),
         Some("hash-1")
     );
     assert!(store.delete_client("self-made").await.expect("delete"));

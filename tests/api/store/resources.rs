@@ -42,7 +42,10 @@ async fn resource_servers_round_trip_by_uri_and_delete(store: Arc<dyn Store>) {
         ..resource("https://mcp.example", SigningAlg::Es256)
     };
     store.insert_resource(&open).await.expect("insert");
-    assert_eq!(store.find_resource("https://mcp.example").await.expect("find"), Some(open));
+    assert_eq!(
+        store.find_resource("https://mcp.example").await.expect("find"),
+        Some(open)
+    );
     assert!(store.delete_resource("https://mcp.example").await.expect("delete"));
     let found = store
         .find_resource("https://billing.example")
