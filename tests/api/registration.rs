@@ -462,6 +462,13 @@ async fn a_registered_client_gets_only_resources_open_to_self_registered_clients
     let aud = jwt_claims(at)["aud"].clone();
     assert!(aud == json!(MCP) || aud == json!([MCP]), "{aud}");
 
+    // Without a resource, no default: an OpenID token is for userinfo alone.
+    let (code, pkce) = app.code_for(&client, "alice", &[]).await;
+    let tokens: Value = app.exchange(&client, &code, &pkce.verifier).await.json().await.unwrap();
+    let aud = jwt_claims(tokens["access_token"].as_str().unwrap())["aud"].clone();
+    let userinfo = format!("{}/userinfo", app.address);
+    assert!(aud == json!(userinfo) || aud == json!([userinfo]), "{aud}");
+
     // Closed again: refused again.
     let (status, changed) = admin
         .call(
