@@ -526,3 +526,29 @@ async fn the_resource_command_sets_and_shows_open_to_self_registered() {
         .await;
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set KEYHAVEN_TEST_POSTGRES_URL"]
+async fn registration_and_its_management_on_postgres() {
+    let app = spawn_app_with(Backend::Postgres, &[("client_registration", "token"), GENEROUS]).await;
+    let out = app
+        .cli(&["--json", "client", "registration-token", "--uses", "1"])
+        .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let initial = stdout_json(&out)["token"].as_str().unwrap().to_owned();
+    let (status, made, _) = register(&app, Some(&initial), &metadata()).await;
+    assert_eq!(status, 201, "{made}");
+    let (status, body, _) = register(&app, Some(&initial), &metadata()).await;
+    assert_invalid_token(status, &body, "used up");
+    let id = made["client_id"].as_str().unwrap();
+    let token = made["registration_access_token"].as_str().unwrap();
+    assert_eq!(manage(&app, reqwest::Method::GET, id, token, None).await.0, 200);
+    assert_eq!(manage(&app, reqwest::Method::GET, id, "khm_wrong", None).await.0, 401);
+    let mut changed = metadata();
+    changed["client_id"] = json!(id);
+    changed["client_name"] = json!("Renamed");
+    let (status, updated) = manage(&app, reqwest::Method::PUT, id, token, Some(&changed)).await;
+    assert_eq!((status, updated["client_name"].as_str()), (200, Some("Renamed")));
+    assert_eq!(manage(&app, reqwest::Method::DELETE, id, token, None).await.0, 204);
+    assert_eq!(manage(&app, reqwest::Method::GET, id, token, None).await.0, 401);
+}
