@@ -41,6 +41,11 @@ event-device-approved = Einem Gerät wurde mit einem Code Zugriff erlaubt
 event-device-denied = Einem Gerät wurde der Zugriff verweigert
 event-device-user-code-wrong = Ein falscher Gerätecode wurde eingegeben
 event-device-code-redeemed = Ein Gerät hat Zugriff erhalten
+event-client-registered = Eine App hat sich selbst registriert
+event-client-registration-updated = Eine App hat ihre Registrierung geändert
+event-client-registration-deleted = Eine App hat ihre Registrierung entfernt
+event-registration-token-created = Ein Registrierungs-Token wurde erstellt
+event-registration-token-refused = Ein Registrierungs-Token wurde abgelehnt
 outcome-failed = Fehlgeschlagen
 outcome-succeeded = Erfolgreich
 

@@ -41,6 +41,11 @@ event-device-approved = A device was allowed access with a code
 event-device-denied = A device was refused access
 event-device-user-code-wrong = A wrong device code was typed
 event-device-code-redeemed = A device was given access
+event-client-registered = An app registered itself
+event-client-registration-updated = An app changed its own registration
+event-client-registration-deleted = An app removed its own registration
+event-registration-token-created = A registration token was made
+event-registration-token-refused = A registration token was refused
 outcome-failed = Failed
 outcome-succeeded = Succeeded
 

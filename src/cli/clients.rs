@@ -28,6 +28,9 @@ pub enum ClientCommand {
     },
     /// Change a client: only the options given change.
     Update(Box<ClientUpdate>),
+    /// Make an initial access token for dynamic client registration
+    /// (`client_registration = token`), printed once.
+    RegistrationToken(super::registration::RegistrationTokenArgs),
 }
 
 /// How a client authenticates, and its keys for private_key_jwt (create and update alike).
@@ -299,6 +302,7 @@ pub(super) async fn run(cmd: ClientCommand, services: &Services, out: &Output) -
             clients::delete(services, &id, &actor).await?;
             out.print(&json!({ "deleted": id }), || format!("deleted client {id}"));
         }
+        ClientCommand::RegistrationToken(args) => super::registration::issue(args, services, out, &actor).await?,
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ mod audit;
 mod calibrate;
 mod clients;
 mod demo;
+mod registration;
 mod resources;
 mod users;
 

@@ -13,6 +13,7 @@ use crate::service::{Actor, Services};
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
     /// Register a resource server: its access tokens are signed with `--alg`.
+    #[command(alias = "create")]
     Add {
         /// The audience value: what clients name in `resource` and tokens carry in `aud`.
         #[arg(long)]
@@ -22,12 +23,16 @@ pub enum ResourceCommand {
         /// RS256, ES256 or EdDSA (default: the access_token_alg setting).
         #[arg(long)]
         alg: Option<String>,
+        /// Whether self-registered and metadata-document clients may ask for its tokens
+        /// (default false).
+        #[arg(long, value_name = "true|false")]
+        open_to_self_registered: Option<bool>,
     },
     List,
     Show {
         uri: String,
     },
-    /// Change a resource server's name or algorithm.
+    /// Change a resource server's name, algorithm or openness to self-registered clients.
     Update {
         uri: String,
         #[arg(long)]
@@ -35,6 +40,8 @@ pub enum ResourceCommand {
         /// RS256, ES256 or EdDSA.
         #[arg(long)]
         alg: Option<String>,
+        #[arg(long, value_name = "true|false")]
+        open_to_self_registered: Option<bool>,
     },
     /// Delete a resource server: its audience takes the access_token_alg setting again.
     Delete {
@@ -47,6 +54,7 @@ struct ResourceView<'a> {
     uri: &'a str,
     name: &'a str,
     access_token_alg: SigningAlg,
+    open_to_self_registered: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -57,6 +65,7 @@ impl<'a> From<&'a ResourceServer> for ResourceView<'a> {
             uri: &r.uri,
             name: &r.name,
             access_token_alg: r.access_token_alg,
+            open_to_self_registered: r.open_to_self_registered,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -64,7 +73,12 @@ impl<'a> From<&'a ResourceServer> for ResourceView<'a> {
 }
 
 fn describe(r: &ResourceServer) -> String {
-    format!("{}  {} ({})", r.uri, r.name, r.access_token_alg)
+    let open = if r.open_to_self_registered {
+        ", open to self-registered clients"
+    } else {
+        ""
+    };
+    format!("{}  {} ({}{open})", r.uri, r.name, r.access_token_alg)
 }
 
 /// `--alg`, parsed here so that a bad one is a usage error naming the option.
@@ -76,8 +90,18 @@ fn alg(text: Option<String>) -> Result<Option<SigningAlg>, CliError> {
 pub(super) async fn run(cmd: ResourceCommand, services: &Services, out: &Output) -> Result<(), CliError> {
     let actor = Actor::CommandLine;
     match cmd {
-        ResourceCommand::Add { uri, name, alg: text } => {
-            let made = resources::create(services, &uri, name, alg(text)?, &actor).await?;
+        ResourceCommand::Add {
+            uri,
+            name,
+            alg: text,
+            open_to_self_registered,
+        } => {
+            let changes = ResourceChanges {
+                name: Some(name),
+                access_token_alg: alg(text)?,
+                open_to_self_registered,
+            };
+            let made = resources::create(services, &uri, changes, &actor).await?;
             out.print(&ResourceView::from(&made), || describe(&made));
         }
         ResourceCommand::List => {
@@ -89,10 +113,16 @@ pub(super) async fn run(cmd: ResourceCommand, services: &Services, out: &Output)
             let resource = resources::find(services, &uri).await?;
             out.print(&ResourceView::from(&resource), || describe(&resource));
         }
-        ResourceCommand::Update { uri, name, alg: text } => {
+        ResourceCommand::Update {
+            uri,
+            name,
+            alg: text,
+            open_to_self_registered,
+        } => {
             let changes = ResourceChanges {
                 name,
                 access_token_alg: alg(text)?,
+                open_to_self_registered,
             };
             let changed = resources::update(services, &uri, changes, &actor).await?;
             out.print(&ResourceView::from(&changed), || describe(&changed));

@@ -187,6 +187,8 @@ pub struct KeySet {
     keys: Vec<LoadedKey>,
     jwks: Arc<Value>,
     audience_algs: HashMap<Audience, SigningAlg>,
+    /// The resource servers open to self-registered clients, by URI.
+    open_audiences: Vec<Audience>,
 }
 
 impl KeySet {
@@ -205,6 +207,11 @@ impl KeySet {
             keys,
             jwks: Arc::new(json!({ "keys": published })),
             audience_algs: resources.iter().map(|r| (r.uri.clone(), r.access_token_alg)).collect(),
+            open_audiences: resources
+                .iter()
+                .filter(|r| r.open_to_self_registered)
+                .map(|r| r.uri.clone())
+                .collect(),
         })
     }
 
@@ -216,6 +223,12 @@ impl KeySet {
     /// registered.
     pub fn registered_alg(&self, audience: &str) -> Option<SigningAlg> {
         self.audience_algs.get(audience).copied()
+    }
+
+    /// The resource servers open to clients nobody vetted (`open_to_self_registered`), in the
+    /// registry's order (by URI).
+    pub fn open_audiences(&self) -> &[Audience] {
+        &self.open_audiences
     }
 
     /// Signs `claims` as a JWT with the active key of `alg`; the header carries `kid` and `typ`.

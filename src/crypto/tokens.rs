@@ -22,6 +22,10 @@ pub mod prefix {
     pub const EMAIL_RESTORE: &str = "khu_";
     /// The device code of the device authorization grant (RFC 8628).
     pub const DEVICE_CODE: &str = "khd_";
+    /// An initial access token for dynamic client registration (RFC 7591 §3).
+    pub const REGISTRATION_TOKEN: &str = "khi_";
+    /// A self-registered client's registration access token (RFC 7592).
+    pub const REGISTRATION_ACCESS_TOKEN: &str = "khm_";
 }
 
 /// A freshly made secret, to hand out once. Its `Debug` is redacted.

@@ -77,6 +77,13 @@ pub mod kind {
     pub const DEVICE_DENIED: EventKind = EventKind("device_denied");
     pub const DEVICE_USER_CODE_WRONG: EventKind = EventKind("device_user_code_wrong");
     pub const DEVICE_CODE_REDEEMED: EventKind = EventKind("device_code_redeemed");
+    /// RFC 7591/7592: a client registered itself, changed or deleted its registration; an
+    /// initial access token was made; a registration or management token was refused.
+    pub const CLIENT_REGISTERED: EventKind = EventKind("client_registered");
+    pub const CLIENT_REGISTRATION_UPDATED: EventKind = EventKind("client_registration_updated");
+    pub const CLIENT_REGISTRATION_DELETED: EventKind = EventKind("client_registration_deleted");
+    pub const REGISTRATION_TOKEN_CREATED: EventKind = EventKind("registration_token_created");
+    pub const REGISTRATION_TOKEN_REFUSED: EventKind = EventKind("registration_token_refused");
 
     /// Every kind, for code that must say something about each (the activity page's words).
     pub const ALL: &[EventKind] = &[
@@ -115,6 +122,11 @@ pub mod kind {
         DEVICE_DENIED,
         DEVICE_USER_CODE_WRONG,
         DEVICE_CODE_REDEEMED,
+        CLIENT_REGISTERED,
+        CLIENT_REGISTRATION_UPDATED,
+        CLIENT_REGISTRATION_DELETED,
+        REGISTRATION_TOKEN_CREATED,
+        REGISTRATION_TOKEN_REFUSED,
     ];
 }
 

@@ -11,6 +11,9 @@ pub struct ResourceServer {
     pub uri: Audience,
     pub name: String,
     pub access_token_alg: SigningAlg,
+    /// Whether clients nobody vetted (self-registered, metadata documents) may ask for tokens
+    /// for it.
+    pub open_to_self_registered: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

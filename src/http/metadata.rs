@@ -88,12 +88,17 @@ fn if_none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
 }
 
 /// The discovery document's route: the document is made once, as the issuer and the endpoints
-/// do not change while the server runs.
-pub fn discovery<S>(settings: &Settings, endpoints: &Endpoints) -> MethodRouter<S>
+/// do not change while the server runs. `registration` is the path of dynamic client
+/// registration when it is on.
+pub fn discovery<S>(settings: &Settings, endpoints: &Endpoints, registration: Option<&str>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let mut document = discovery::metadata(&settings.issuer, endpoints);
+    let issuer = &settings.issuer;
+    let mut document = discovery::metadata(issuer, endpoints);
+    if let (Some(path), Some(fields)) = (registration, document.as_object_mut()) {
+        fields.insert("registration_endpoint".into(), format!("{issuer}{path}").into());
+    }
     if settings.client_id_metadata_documents.enabled() {
         if let Some(members) = document.as_object_mut() {
             members.insert("client_id_metadata_document_supported".into(), Value::Bool(true));

@@ -9,6 +9,7 @@ pub mod form;
 pub mod metadata;
 pub mod peer;
 pub mod rate_limit;
+pub mod registration;
 pub mod routes;
 pub mod server;
 pub mod token;
@@ -20,6 +21,8 @@ use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+
+use crate::config::RegistrationPolicy;
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -48,9 +51,13 @@ where
         .merge(limits.guard(Bucket::Introspect, introspect))
         .layer(set_header(header::CACHE_CONTROL, "no-store"))
         .layer(set_header(header::PRAGMA, "no-cache"));
-    let discovery = metadata::discovery(&services.settings, endpoints);
+    let registration = registration_router(services, limits);
+    let registration_endpoint =
+        (services.settings.client_registration != RegistrationPolicy::Off).then_some(routes::REGISTER);
+    let discovery = metadata::discovery(&services.settings, endpoints, registration_endpoint);
     Router::new()
         .merge(oauth)
+        .merge(registration)
         .route(routes::OIDC_DISCOVERY, discovery.clone())
         .route(routes::OAUTH_METADATA, discovery)
         .route(routes::JWKS, metadata::jwks(&services.settings))
@@ -58,6 +65,33 @@ where
         .route(routes::READYZ, get(metadata::readyz))
         .merge(metrics_router(&services.settings))
         .merge(admin::router().layer(set_header(header::CACHE_CONTROL, "no-store")))
+}
+
+/// `/register` (behind `rate_limit_registration`) and `/register/{client_id}` (behind the API
+/// limit) unless `client_registration` is `off`: then they are unknown paths (404).
+fn registration_router<S>(services: &ApiState, limits: &Arc<RateLimits>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ApiState: FromRef<S>,
+{
+    if services.settings.client_registration == RegistrationPolicy::Off {
+        return Router::new();
+    }
+    let register = Router::new().route(routes::REGISTER, post(registration::register));
+    let manage = Router::new().route(
+        routes::REGISTER_CLIENT,
+        get(registration::read)
+            .put(registration::update)
+            .delete(registration::delete),
+    );
+    limits
+        .guard(Bucket::Registration, register)
+        .merge(limits.guard(Bucket::Api, manage))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::protocol::registration::MAX_BODY_BYTES,
+        ))
+        .layer(set_header(header::CACHE_CONTROL, "no-store"))
+        .layer(set_header(header::PRAGMA, "no-cache"))
 }
 
 /// `/metrics` on the main listener only behind `metrics_bearer_token`, and never when

@@ -34,6 +34,8 @@ pub enum Bucket {
     Introspect,
     /// The authorization endpoint (`rate_limit_authorize`).
     Authorize,
+    /// Dynamic client registration (`rate_limit_registration`).
+    Registration,
 }
 
 impl Bucket {
@@ -74,6 +76,7 @@ pub struct RateLimits {
     api: Limiter,
     introspect: Limiter,
     authorize: Limiter,
+    registration: Limiter,
     refusals: RefusalTally,
 }
 
@@ -85,6 +88,7 @@ impl RateLimits {
             api: Limiter::new(settings.rate_limit_api),
             introspect: Limiter::new(settings.rate_limit_introspect),
             authorize: Limiter::new(settings.rate_limit_authorize),
+            registration: Limiter::new(settings.rate_limit_registration),
             refusals: RefusalTally::default(),
             services,
             page_answers,
@@ -97,6 +101,7 @@ impl RateLimits {
             Bucket::Api => &self.api,
             Bucket::Introspect => &self.introspect,
             Bucket::Authorize => &self.authorize,
+            Bucket::Registration => &self.registration,
         }
     }
 
@@ -113,6 +118,7 @@ impl RateLimits {
         self.api.forget_idle();
         self.introspect.forget_idle();
         self.authorize.forget_idle();
+        self.registration.forget_idle();
     }
 
     /// Ends the current tally period: one summary event per address and route that was

@@ -13,3 +13,6 @@ pub const HEALTHZ: &str = "/healthz";
 pub const METRICS: &str = "/metrics";
 pub const READYZ: &str = "/readyz";
 pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+/// Dynamic client registration (RFC 7591), and each client's own registration (RFC 7592).
+pub const REGISTER: &str = "/register";
+pub const REGISTER_CLIENT: &str = "/register/{client_id}";

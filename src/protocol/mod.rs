@@ -13,6 +13,7 @@ pub mod logout;
 pub mod metadata_document;
 pub mod params;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resource;
 pub mod revocation;
 pub mod revoke;

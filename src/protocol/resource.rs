@@ -41,7 +41,9 @@ pub fn check(client: &Client, resource: &str) -> Result<(), ProtocolError> {
 }
 
 /// The audiences of the token: the requested resources, each checked, or when none is given
-/// the client's default (its first registered audience).
+/// the client's default (its first registered audience). A client nobody vetted has no
+/// default: its audiences are the resource servers open to every such client, and it gets a
+/// token for one only by naming it.
 pub fn resolve(client: &Client, requested: &[&str], without: NoAudience) -> Result<Vec<Audience>, ProtocolError> {
     for resource in requested {
         check(client, resource)?;
@@ -49,7 +51,12 @@ pub fn resolve(client: &Client, requested: &[&str], without: NoAudience) -> Resu
     if !requested.is_empty() {
         return Ok(requested.iter().map(|r| Audience::from(*r)).collect());
     }
-    match (client.audiences.first(), without) {
+    let default = if client.is_verified() {
+        client.audiences.first()
+    } else {
+        None
+    };
+    match (default, without) {
         (Some(default), _) => Ok(vec![default.clone()]),
         (None, NoAudience::UserinfoOnly) => Ok(Vec::new()),
         (None, NoAudience::Refused) => Err(err(
@@ -132,5 +139,22 @@ mod tests {
             OAuthError::InvalidRequest
         );
         assert!(resolve(&none, &[], NoAudience::UserinfoOnly).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_client_nobody_vetted_has_no_default_audience() {
+        let registered = Client {
+            origin: crate::domain::client::ClientOrigin::Registered,
+            ..client(&["https://mcp.example"])
+        };
+        assert!(resolve(&registered, &[], NoAudience::UserinfoOnly).unwrap().is_empty());
+        assert_eq!(
+            resolve(&registered, &[], NoAudience::Refused).unwrap_err().error,
+            OAuthError::InvalidRequest
+        );
+        assert_eq!(
+            resolve(&registered, &["https://mcp.example"], NoAudience::Refused).unwrap(),
+            vec!["https://mcp.example"]
+        );
     }
 }

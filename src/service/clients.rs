@@ -139,12 +139,13 @@ pub struct Registered {
 /// in one place.
 pub async fn lookup(services: &Services, id: &str) -> Result<Option<Arc<Client>>, LookupError> {
     if let Some(found) = super::metadata_documents::lookup(services, id).await {
-        return found.map(Some);
+        return found.map(|client| Some(with_open_audiences(services, client)));
     }
     Ok(services
         .client_cache
         .find(&*services.store, id, services.clock.now())
-        .await?)
+        .await?
+        .map(|client| with_open_audiences(services, client)))
 }
 
 /// Why [`lookup`] found no client it could use, beyond "no such client".
@@ -156,6 +157,25 @@ pub enum LookupError {
     /// in words for the refusal page.
     #[error("client metadata document refused: {0}")]
     Document(String),
+}
+
+/// The client as the flows may use it: a client nobody vetted (self-registered, metadata
+/// document) may ask only for the resource servers open to such clients
+/// (`open_to_self_registered`), whatever its record says; an operator's client as it is. Read
+/// from the key manager's registry in memory, so no store read per request.
+pub fn with_open_audiences(services: &Services, client: Arc<Client>) -> Arc<Client> {
+    if client.origin == ClientOrigin::Operator {
+        return client;
+    }
+    let keys = services.keys.current();
+    let open = keys.open_audiences();
+    if client.audiences == open {
+        return client;
+    }
+    Arc::new(Client {
+        audiences: open.to_vec(),
+        ..(*client).clone()
+    })
 }
 
 pub async fn list(services: &Services) -> Result<Vec<Client>, ClientError> {
@@ -176,6 +196,18 @@ pub async fn create(
 ) -> Result<Registered, ClientError> {
     let mut reg = ClientRegistration::new(name);
     changes.apply(&mut reg)?;
+    insert(services, reg, kind::CLIENT_CREATED, actor).await
+}
+
+/// Stores a checked registration as a new client, recorded as `kind`; a client of a secret
+/// method gets one, shown once.
+pub(crate) async fn insert(
+    services: &Services,
+    reg: ClientRegistration,
+    kind: EventKind,
+    actor: &Actor,
+) -> Result<Registered, ClientError> {
+    reg.validate()?;
     let warnings = reg.warnings();
     let secret = reg
         .auth_method
@@ -187,7 +219,7 @@ pub async fn create(
         services.clock.now(),
     );
     services.store.insert_client(&client).await?;
-    record(services, actor, kind::CLIENT_CREATED, &client.id);
+    record(services, actor, kind, &client.id);
     changed(services, &client.id).await?;
     Ok(Registered {
         client,
@@ -202,6 +234,17 @@ pub async fn update(
     services: &Services,
     id: &str,
     changes: ClientChanges,
+    actor: &Actor,
+) -> Result<Registered, ClientError> {
+    change(services, id, changes, kind::CLIENT_UPDATED, actor).await
+}
+
+/// [`update`], recorded as `kind`.
+pub(crate) async fn change(
+    services: &Services,
+    id: &str,
+    changes: ClientChanges,
+    kind: EventKind,
     actor: &Actor,
 ) -> Result<Registered, ClientError> {
     let client = find(services, id).await?;
@@ -225,7 +268,7 @@ pub async fn update(
     if !services.store.update_client(&updated).await? {
         return Err(ClientError::NotFound);
     }
-    record(services, actor, kind::CLIENT_UPDATED, id);
+    record(services, actor, kind, id);
     changed(services, &updated.id).await?;
     Ok(Registered {
         client: updated,
@@ -266,6 +309,12 @@ pub async fn rotate_secret(services: &Services, id: &str, actor: &Actor) -> Resu
 
 /// Deletes a client: it can no longer authenticate, so its refresh tokens stop working.
 pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), ClientError> {
+    remove(services, id, kind::CLIENT_DELETED, actor).await
+}
+
+/// [`delete`], recorded as `kind`. Deleting a metadata-document client also revokes its grants
+/// and forgets its fetched document.
+pub(crate) async fn remove(services: &Services, id: &str, kind: EventKind, actor: &Actor) -> Result<(), ClientError> {
     let client = services.store.find_client(id).await?;
     if !services.store.delete_client(id).await? {
         return Err(ClientError::NotFound);
@@ -273,7 +322,7 @@ pub async fn delete(services: &Services, id: &str, actor: &Actor) -> Result<(), 
     if let Some(client) = client.filter(|c| c.origin == ClientOrigin::MetadataDocument) {
         super::metadata_documents::deleted(services, &client).await?;
     }
-    record(services, actor, kind::CLIENT_DELETED, id);
+    record(services, actor, kind, id);
     changed(services, &ClientId::from(id)).await?;
     Ok(())
 }

@@ -31,6 +31,7 @@ pub mod lockout;
 pub mod metadata_documents;
 pub mod notify;
 pub mod peer;
+pub mod registration;
 pub mod resources;
 pub mod security;
 pub mod sessions;
@@ -58,13 +59,15 @@ pub enum Actor {
     Person(Peer),
     AdminClient(crate::domain::ClientId),
     CommandLine,
+    /// A client registering itself or managing its own registration (RFC 7591/7592).
+    Registrant(Peer),
 }
 
 impl Actor {
     /// A security event of this kind, naming who acted.
     pub(crate) fn action(&self, services: &Services, kind: EventKind) -> SecurityEvent {
         match self {
-            Self::Person(peer) => peer.event(services, kind, Outcome::Success),
+            Self::Person(peer) | Self::Registrant(peer) => peer.event(services, kind, Outcome::Success),
             Self::AdminClient(client_id) => SecurityEvent::new(services.clock.now(), kind, Outcome::Success)
                 .client(client_id)
                 .detail("admin API"),
@@ -85,6 +88,7 @@ impl Actor {
             Self::Person(_) => "the person",
             Self::AdminClient(_) => "admin API",
             Self::CommandLine => "command line",
+            Self::Registrant(_) => "the client itself (dynamic registration)",
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum ResourceError {
 pub struct ResourceChanges {
     pub name: Option<String>,
     pub access_token_alg: Option<SigningAlg>,
+    /// Whether clients nobody vetted (self-registered, metadata documents) may ask for it.
+    pub open_to_self_registered: Option<bool>,
 }
 
 pub async fn list(services: &Services) -> Result<Vec<ResourceServer>, ResourceError> {
@@ -43,14 +45,15 @@ pub async fn find(services: &Services, uri: &str) -> Result<ResourceServer, Reso
 }
 
 /// Registers the resource server `uri`; without an algorithm it takes the `access_token_alg`
-/// setting as it is now.
+/// setting as it is now. `changes.name` is required; without `open_to_self_registered` it is
+/// closed to clients nobody vetted.
 pub async fn create(
     services: &Services,
     uri: &str,
-    name: String,
-    access_token_alg: Option<SigningAlg>,
+    changes: ResourceChanges,
     actor: &Actor,
 ) -> Result<ResourceServer, ResourceError> {
+    let name = changes.name.unwrap_or_default();
     let uri = ResourceServer::parse_uri(uri).map_err(|message| ResourceError::Invalid { field: "uri", message })?;
     if uri == ADMIN_AUDIENCE || uri == services.protocol().userinfo_audience() {
         return Err(ResourceError::Invalid {
@@ -63,7 +66,8 @@ pub async fn create(
     let resource = ResourceServer {
         uri,
         name,
-        access_token_alg: access_token_alg.unwrap_or(services.settings.access_token_alg),
+        access_token_alg: changes.access_token_alg.unwrap_or(services.settings.access_token_alg),
+        open_to_self_registered: changes.open_to_self_registered.unwrap_or(false),
         created_at: now,
         updated_at: now,
     };
@@ -76,7 +80,7 @@ pub async fn create(
     Ok(resource)
 }
 
-/// Changes a resource server's name or algorithm (its URI is what it is: register another).
+/// Changes a resource server's name, algorithm or openness to self-registered clients (its URI is what it is: register another).
 pub async fn update(
     services: &Services,
     uri: &str,
@@ -90,6 +94,9 @@ pub async fn update(
     }
     if let Some(alg) = changes.access_token_alg {
         resource.access_token_alg = alg;
+    }
+    if let Some(open) = changes.open_to_self_registered {
+        resource.open_to_self_registered = open;
     }
     resource.updated_at = services.clock.now();
     if !services.store.update_resource(&resource).await? {
@@ -117,9 +124,14 @@ fn check_name(name: &str) -> Result<(), ResourceError> {
 /// algorithm at once and a newly used one has keys. A failed pass is retried by the schedule.
 async fn changed(services: &Services, actor: &Actor, kind: EventKind, resource: &ResourceServer) {
     services.events.record(actor.action(services, kind).detail(format!(
-        "resource {} ({}), by {}",
+        "resource {} ({}{}), by {}",
         resource.uri,
         resource.access_token_alg,
+        if resource.open_to_self_registered {
+            ", open to self-registered clients"
+        } else {
+            ""
+        },
         actor.describe()
     )));
     if let Err(e) = services.keys.maintain().await {

@@ -8,7 +8,9 @@
 //! throttle), `sessions.rs`, `authorization.rs` (pending requests and second-factor steps,
 //! consents, codes), `grants.rs` (grant families, refresh tokens, the revocation log),
 //! `events.rs`, `issuance.rs` (client_credentials issuance counted per client and minute),
-//! `housekeeping.rs` (ping, close, lease, expiry), `device.rs` (the device authorization grant). Both backends speak the same
+//! `housekeeping.rs` (ping, close, lease, expiry), `device.rs` (the device authorization grant),
+//! `registration.rs` (initial access tokens, registration access tokens of self-registered
+//! clients). Both backends speak the same
 //! portable SQL, so each operation is written once, over the small [`sql::Backend`] interface;
 //! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
 
@@ -23,6 +25,7 @@ mod issuance;
 mod keys;
 mod postgres;
 mod records;
+mod registration;
 mod resources;
 mod sessions;
 mod sql;
@@ -46,6 +49,7 @@ pub use records::{
     CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord,
     SessionRecord, SigningKeyRecord,
 };
+pub use registration::RegistrationStore;
 pub use resources::ResourceStore;
 pub use sessions::SessionStore;
 pub use sqlite::SqliteStore;
@@ -92,6 +96,7 @@ pub trait Store:
     + IssuanceStore
     + HousekeepingStore
     + DeviceStore
+    + RegistrationStore
     + Send
     + Sync
     + 'static
@@ -111,6 +116,7 @@ impl<T> Store for T where
         + IssuanceStore
         + HousekeepingStore
         + DeviceStore
+        + RegistrationStore
         + Send
         + Sync
         + 'static

@@ -14,14 +14,15 @@ pub trait ResourceStore: Send + Sync {
     async fn find_resource(&self, uri: &str) -> Result<Option<ResourceServer>, StoreError>;
     /// Every resource server, by URI.
     async fn list_resources(&self) -> Result<Vec<ResourceServer>, StoreError>;
-    /// Rewrites the name, the algorithm and `updated_at` (not the URI or creation time); false
+    /// Rewrites the name, the algorithm, whether it is open to self-registered clients and
+    /// `updated_at` (not the URI or creation time); false
     /// when there is no such resource server.
     async fn update_resource(&self, resource: &ResourceServer) -> Result<bool, StoreError>;
     /// False when there was no such resource server.
     async fn delete_resource(&self, uri: &str) -> Result<bool, StoreError>;
 }
 
-const RESOURCE_COLUMNS: &str = "uri, name, access_token_alg, created_at, updated_at";
+const RESOURCE_COLUMNS: &str = "uri, name, access_token_alg, created_at, updated_at, open_to_self_registered";
 
 #[derive(sqlx::FromRow)]
 struct ResourceRow {
@@ -30,6 +31,7 @@ struct ResourceRow {
     access_token_alg: String,
     created_at: i64,
     updated_at: i64,
+    open_to_self_registered: bool,
 }
 
 impl TryFrom<ResourceRow> for ResourceServer {
@@ -39,6 +41,7 @@ impl TryFrom<ResourceRow> for ResourceServer {
             access_token_alg: parse_column("resource_servers.access_token_alg", &r.access_token_alg)?,
             uri: r.uri.into(),
             name: r.name,
+            open_to_self_registered: r.open_to_self_registered,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -49,8 +52,15 @@ impl TryFrom<ResourceRow> for ResourceServer {
 impl<B: Backend> ResourceStore for B {
     async fn insert_resource(&self, r: &ResourceServer) -> Result<(), StoreError> {
         self.execute(
-            &format!("INSERT INTO resource_servers ({RESOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
-            args![&r.uri, &r.name, r.access_token_alg.as_str(), r.created_at, r.updated_at],
+            &format!("INSERT INTO resource_servers ({RESOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+            args![
+                &r.uri,
+                &r.name,
+                r.access_token_alg.as_str(),
+                r.created_at,
+                r.updated_at,
+                r.open_to_self_registered
+            ],
         )
         .await?;
         Ok(())
@@ -79,8 +89,15 @@ impl<B: Backend> ResourceStore for B {
     async fn update_resource(&self, r: &ResourceServer) -> Result<bool, StoreError> {
         let updated = self
             .execute(
-                "UPDATE resource_servers SET name = $2, access_token_alg = $3, updated_at = $4 WHERE uri = $1",
-                args![&r.uri, &r.name, r.access_token_alg.as_str(), r.updated_at],
+                "UPDATE resource_servers SET name = $2, access_token_alg = $3, updated_at = $4, \
+                 open_to_self_registered = $5 WHERE uri = $1",
+                args![
+                    &r.uri,
+                    &r.name,
+                    r.access_token_alg.as_str(),
+                    r.updated_at,
+                    r.open_to_self_registered
+                ],
             )
             .await?;
         Ok(updated == 1)

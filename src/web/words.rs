@@ -55,6 +55,11 @@ pub fn event_sentence_key(event_kind: &str, outcome: &str) -> &'static str {
         (kind::DEVICE_DENIED, _) => "event-device-denied",
         (kind::DEVICE_USER_CODE_WRONG, _) => "event-device-user-code-wrong",
         (kind::DEVICE_CODE_REDEEMED, _) => "event-device-code-redeemed",
+        (kind::CLIENT_REGISTERED, _) => "event-client-registered",
+        (kind::CLIENT_REGISTRATION_UPDATED, _) => "event-client-registration-updated",
+        (kind::CLIENT_REGISTRATION_DELETED, _) => "event-client-registration-deleted",
+        (kind::REGISTRATION_TOKEN_CREATED, _) => "event-registration-token-created",
+        (kind::REGISTRATION_TOKEN_REFUSED, _) => "event-registration-token-refused",
         _ => "event-other",
     }
 }
@@ -181,7 +186,7 @@ mod tests {
 
     #[test]
     fn every_event_kind_has_a_sentence_of_its_own() {
-        assert_eq!(kind::ALL.len(), 35, "a new kind needs words here");
+        assert_eq!(kind::ALL.len(), 40, "a new kind needs words here");
         for k in kind::ALL {
             for outcome in ["success", "failure"] {
                 let key = event_sentence_key(k.as_str(), outcome);

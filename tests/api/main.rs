@@ -40,6 +40,7 @@ mod pages;
 mod pages_flow;
 mod pages_words;
 mod private_key_jwt;
+mod registration;
 mod resources;
 mod security;
 mod signin;

@@ -84,6 +84,7 @@ mod grants;
 mod housekeeping;
 mod issuance;
 mod keys;
+mod registration;
 mod resources;
 mod sessions;
 mod users;
@@ -127,6 +128,26 @@ const COVERAGE: &[(&str, &[&str])] = &[
     (
         "update_resource",
         &["a_resource_update_rewrites_name_and_alg_but_not_uri_or_creation"],
+    ),
+    // registration.rs
+    (
+        "insert_registration_token",
+        &["an_initial_access_token_has_its_uses_until_it_expires"],
+    ),
+    (
+        "use_registration_token",
+        &[
+            "an_initial_access_token_has_its_uses_until_it_expires",
+            "the_last_use_of_a_token_has_one_winner",
+        ],
+    ),
+    (
+        "insert_client_registration",
+        &["a_registration_access_token_goes_with_its_client"],
+    ),
+    (
+        "find_client_registration",
+        &["a_registration_access_token_goes_with_its_client"],
     ),
     // users.rs
     ("insert_user", &["users_are_unique_and_found_by_username_or_email"]),

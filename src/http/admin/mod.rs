@@ -1,5 +1,5 @@
 //! The admin API at `/admin/v1` (JSON): clients (and their client_credentials issuance),
-//! resource servers, users, sessions, events, keys. Callers present an access token from
+//! initial access tokens for dynamic client registration, resource servers, users, sessions, events, keys. Callers present an access token from
 //! `client_credentials` for audience `keyhaven-admin` with the scope `keyhaven:admin`. Every call
 //! writes an `admin_action` security event naming the acting client.
 //!
@@ -36,6 +36,7 @@ use crate::storage::StoreError;
 
 mod audit;
 mod clients;
+mod registration;
 mod resources;
 mod schema;
 mod users;
@@ -45,6 +46,7 @@ pub use clients::{
     Audiences, ClientChanges, ClientName, ClientOut, GrantTypes, IssuanceOut, NewClient, Permissions, RedirectUris,
     ScopeTokens,
 };
+pub use registration::{NewRegistrationToken, RegistrationTokenOut};
 pub use resources::{NewResource, ResourceChanges, ResourceName, ResourceOut, ResourceUri};
 pub use schema::{IdTokenAlg, Int, Limit, List, Offset, ProfileClaims, Text};
 pub use users::{NewUser, Password, SessionOut, UserChanges, UserOut, UserQuery};
@@ -402,9 +404,10 @@ impl Modify for BearerToken {
         users::revoke_session,
         audit::list_events,
         audit::list_keys,
-        audit::rotate_keys
+        audit::rotate_keys,
+        registration::create_registration_token
     ),
-    components(schemas(ClientOut, IssuanceOut, ResourceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody)),
+    components(schemas(ClientOut, IssuanceOut, ResourceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody, RegistrationTokenOut)),
     modifiers(&BearerToken),
     security(("admin_token" = []))
 )]
@@ -451,4 +454,8 @@ where
         .route("/admin/v1/events", get(audit::list_events))
         .route("/admin/v1/keys", get(audit::list_keys))
         .route("/admin/v1/keys/rotate", post(audit::rotate_keys))
+        .route(
+            "/admin/v1/registration-tokens",
+            post(registration::create_registration_token),
+        )
 }

@@ -23,6 +23,9 @@ pub struct ResourceOut {
     name: String,
     /// The algorithm its access tokens are signed with.
     access_token_alg: SigningAlg,
+    /// Whether clients nobody vetted (self-registered, metadata documents) may ask for tokens
+    /// for it.
+    open_to_self_registered: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -33,6 +36,7 @@ impl From<ResourceServer> for ResourceOut {
             uri: r.uri.into_string(),
             name: r.name,
             access_token_alg: r.access_token_alg,
+            open_to_self_registered: r.open_to_self_registered,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -55,6 +59,9 @@ pub struct NewResource {
     pub name: ResourceName,
     #[serde(default)]
     pub access_token_alg: Option<SigningAlg>,
+    /// Whether clients nobody vetted may ask for tokens for it (default false).
+    #[serde(default)]
+    pub open_to_self_registered: Option<bool>,
 }
 
 /// Changes to a resource server: only the members given change. Its URI cannot change.
@@ -66,6 +73,8 @@ pub struct ResourceChanges {
     pub name: Option<ResourceName>,
     #[serde(default)]
     pub access_token_alg: Option<SigningAlg>,
+    #[serde(default)]
+    pub open_to_self_registered: Option<bool>,
 }
 
 /// The resource server named in the path.
@@ -93,14 +102,12 @@ pub(super) async fn create_resource(
     State(state): State<ApiState>,
     JsonBody(new): JsonBody<NewResource>,
 ) -> Result<Response, AdminError> {
-    let made = resources::create(
-        &state,
-        new.uri.as_str(),
-        new.name.into_string(),
-        new.access_token_alg,
-        &admin.0.actor(),
-    )
-    .await?;
+    let changes = resources::ResourceChanges {
+        name: Some(new.name.into_string()),
+        access_token_alg: new.access_token_alg,
+        open_to_self_registered: new.open_to_self_registered,
+    };
+    let made = resources::create(&state, new.uri.as_str(), changes, &admin.0.actor()).await?;
     admin.record(&state, "create resource", &made.uri);
     Ok((StatusCode::CREATED, Json(ResourceOut::from(made))).into_response())
 }
@@ -129,6 +136,7 @@ pub(super) async fn update_resource(
     let changes = resources::ResourceChanges {
         name: changes.name.map(Text::into_string),
         access_token_alg: changes.access_token_alg,
+        open_to_self_registered: changes.open_to_self_registered,
     };
     let changed = resources::update(&state, &path.uri, changes, &admin.0.actor()).await?;
     admin.record(&state, "update resource", &path.uri);

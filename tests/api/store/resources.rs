@@ -1,5 +1,5 @@
-//! The resource-server registry: round trip, unique URIs, updates that keep URI and creation
-//! time, deletion.
+//! The resource-server registry: round trip (with openness to self-registered clients), unique
+//! URIs, updates that keep URI and creation time, deletion.
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ fn resource(uri: &str, alg: SigningAlg) -> ResourceServer {
         uri: uri.into(),
         name: format!("API at {uri}"),
         access_token_alg: alg,
+        open_to_self_registered: false,
         created_at: 10,
         updated_at: 11,
     }
@@ -36,6 +37,16 @@ async fn resource_servers_round_trip_by_uri_and_delete(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::Conflict)
     ));
+    let open = ResourceServer {
+        open_to_self_registered: true,
+        ..resource("https://mcp.example", SigningAlg::Es256)
+    };
+    store.insert_resource(&open).await.expect("insert");
+    assert_eq!(
+        store.find_resource("https://mcp.example").await.expect("find"),
+        Some(open)
+    );
+    assert!(store.delete_resource("https://mcp.example").await.expect("delete"));
     let found = store
         .find_resource("https://billing.example")
         .await
@@ -82,6 +93,7 @@ async fn a_resource_update_rewrites_name_and_alg_but_not_uri_or_creation(store: 
     let changed = ResourceServer {
         name: "Orders".into(),
         access_token_alg: SigningAlg::EdDsa,
+        open_to_self_registered: true,
         created_at: 99,
         updated_at: 50,
         ..resource("https://orders.example", SigningAlg::Rs256)
@@ -97,9 +109,10 @@ async fn a_resource_update_rewrites_name_and_alg_but_not_uri_or_creation(store: 
             stored.name.as_str(),
             stored.access_token_alg,
             stored.created_at,
-            stored.updated_at
+            stored.updated_at,
+            stored.open_to_self_registered
         ),
-        ("Orders", SigningAlg::EdDsa, 10, 50)
+        ("Orders", SigningAlg::EdDsa, 10, 50, true)
     );
     assert!(!store
         .update_resource(&resource("https://nope.example", SigningAlg::Es256))
