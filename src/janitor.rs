@@ -72,6 +72,7 @@ pub async fn run_pass(state: &Services, holder: &str) -> Result<Option<PassRepor
         Expired::Events,
         Expired::DeviceAuthorizations,
         Expired::ClientAssertions,
+        Expired::RegistrationTokens,
     ] {
         let cut_off = if what == Expired::Events {
             ctx.now - state.settings.event_retention

@@ -54,6 +54,9 @@ pub enum Expired {
     DeviceAuthorizations,
     /// The `jti`s of client assertions past their expiry (a replay is refused as expired).
     ClientAssertions,
+    /// Initial access tokens of dynamic registration that expired or have no use left (an
+    /// unknown token is refused the same way).
+    RegistrationTokens,
 }
 
 impl Expired {
@@ -104,6 +107,10 @@ impl Expired {
                 Some(("device_code_failures", "id", "at <= $1 - 900")),
             ],
             Self::ClientAssertions => [Some(("client_assertions", "id", "expires_at <= $1")), None],
+            Self::RegistrationTokens => [
+                Some(("registration_tokens", "hash", "(expires_at <= $1 OR uses_left = 0)")),
+                None,
+            ],
         }
     }
 }

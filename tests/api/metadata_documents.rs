@@ -141,10 +141,12 @@ async fn assert_refused(response: reqwest::Response, words: &str) {
     assert!(html.contains(words), "the page should say `{words}`: {html}");
 }
 
-/// Asserts the flow carries on to sign-in (the client was accepted).
+/// Asserts the flow carries on to sign-in, or to consent for a browser signed in already (the
+/// client was accepted).
 fn assert_accepted(response: &reqwest::Response) {
     assert_eq!(response.status(), 303, "accepted");
-    assert!(location(response).starts_with("/login"), "{}", location(response));
+    let to = location(response);
+    assert!(to.starts_with("/login") || to.starts_with("/consent"), "{to}");
 }
 
 #[tokio::test]

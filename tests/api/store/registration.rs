@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use keyhaven::storage::Expired;
 use keyhaven::storage::{Store, StoreError};
 
 use super::client;
@@ -36,6 +37,20 @@ async fn an_initial_access_token_has_its_uses_until_it_expires(store: Arc<dyn St
     assert!(!store.use_registration_token("soon", 50).await.expect("use"));
     assert!(!store.use_registration_token("soon", 51).await.expect("use"));
     assert!(!store.use_registration_token("unknown", 20).await.expect("use"));
+
+    // Housekeeping takes the used-up and the expired ones, not a live one.
+    store
+        .insert_registration_token("live", 1, 1_000, 10, None)
+        .await
+        .expect("insert");
+    assert_eq!(
+        store
+            .delete_expired(Expired::RegistrationTokens, 60, 100)
+            .await
+            .expect("delete"),
+        2
+    );
+    assert!(store.use_registration_token("live", 60).await.expect("use"));
 }
 
 async fn the_last_use_of_a_token_has_one_winner(store: Arc<dyn Store>) {
