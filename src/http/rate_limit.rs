@@ -1,4 +1,5 @@
-//! Per-IP token buckets (`governor`) in front of the guessable and costly endpoints. Local to
+//! Per-IP token buckets (`governor`) in front of the guessable and costly endpoints (an IPv6
+//! sender counted by its /64: `service::peer::limit_key`). Local to
 //! each instance by design: the per-account counters in the store are what hold across
 //! instances. Over the limit: 429 with `Retry-After`, as JSON for API endpoints and as a page
 //! for pages.
@@ -176,7 +177,11 @@ async fn rate_limit(
     let services = &limits.services;
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let ip = client_ip(services.settings.trust_forwarded_for, peer, request.headers());
-    let Err(not_until) = limits.limiter(bucket).buckets.check_key(&ip) else {
+    let Err(not_until) = limits
+        .limiter(bucket)
+        .buckets
+        .check_key(&crate::service::peer::limit_key(ip))
+    else {
         return next.run(request).await;
     };
     let wait = not_until.wait_time_from(DefaultClock::default().now());

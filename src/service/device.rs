@@ -210,7 +210,7 @@ enum Found {
 
 /// The failure counters' keys: the session and the address.
 fn failure_keys(session: &SessionRecord, peer: &Peer) -> [String; 2] {
-    [format!("sid:{}", session.sid), format!("ip:{}", peer.ip)]
+    [format!("sid:{}", session.sid), format!("ip:{}", peer.limit_key())]
 }
 
 async fn find(services: &Services, session: &SessionRecord, peer: &Peer, typed: &str) -> Result<Found, StoreError> {

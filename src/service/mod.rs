@@ -46,6 +46,14 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// The key of per-address counters: the /64 of an IPv6 address ([`peer::limit_key`]).
+    pub fn limit_key(&self) -> String {
+        match self.ip.parse::<std::net::IpAddr>() {
+            Ok(ip) => peer::limit_key(ip).to_string(),
+            Err(_) => self.ip.clone(),
+        }
+    }
+
     pub fn event(&self, services: &Services, kind: EventKind, outcome: Outcome) -> SecurityEvent {
         SecurityEvent::new(services.clock.now(), kind, outcome)
             .from_peer(Some(self.ip.clone()), self.user_agent.clone())

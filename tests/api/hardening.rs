@@ -438,3 +438,38 @@ async fn a_loopback_redirect_to_port_zero_is_refused() {
     assert!(zero.headers().get("location").is_none());
     assert!(keyhaven::domain::client::RedirectUri::parse("http://127.0.0.1:0/callback").is_err());
 }
+
+/// One IPv6 host is given a whole /64 (RFC 6177) and can send from any address in it: a
+/// per-address limit counts the /64 as one address, or it would be multiplied by 2^64.
+#[tokio::test]
+async fn rate_limits_count_an_ipv6_64_as_one_address() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("rate_limit_api", "3/1m"), ("trust_forwarded_for", "true")],
+    )
+    .await;
+    let userinfo = |from: &'static str| {
+        app.http
+            .post(format!("{}/userinfo", app.address))
+            .header("x-forwarded-for", from)
+            .form(&[("access_token", "not-a-token")])
+            .send()
+    };
+    for from in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"] {
+        assert_eq!(userinfo(from).await.unwrap().status(), 401, "within the limit: {from}");
+    }
+    // A fourth address of the same /64 is the same sender.
+    let limited = userinfo("2001:db8:1:2:abcd::4").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.json::<Value>().await.unwrap()["error"], "too_many_requests");
+    // Positive controls: the next /64 and distinct IPv4 addresses each have their own budget.
+    assert_eq!(userinfo("2001:db8:1:3::1").await.unwrap().status(), 401);
+    for from in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"] {
+        assert_eq!(userinfo(from).await.unwrap().status(), 401, "{from}");
+    }
+    // An IPv4-mapped IPv6 address is its IPv4 address.
+    for _ in 0..2 {
+        assert_eq!(userinfo("203.0.113.1").await.unwrap().status(), 401);
+    }
+    assert_eq!(userinfo("::ffff:203.0.113.1").await.unwrap().status(), 429);
+}
