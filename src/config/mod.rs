@@ -162,6 +162,8 @@ pub struct Settings {
     pub metadata_cache_max: Duration,
     pub client_registration: RegistrationPolicy,
     pub rate_limit_registration: RateLimit,
+    /// The most self-registered clients open registration makes.
+    pub self_registered_clients_max: usize,
     /// What clients nobody vetted (registered, metadata-document) may use and ask for.
     pub self_registered_grants: Vec<crate::domain::client::GrantType>,
     pub self_registered_scopes: crate::domain::scope::ScopeSet,
@@ -398,6 +400,11 @@ impl Settings {
                 other => Err(format!("`{other}` is none of off, open, token")),
             })?,
             rate_limit_registration: raw.parse("rate_limit_registration", "10/1h", RateLimit::parse)?,
+            self_registered_clients_max: raw.parse("self_registered_clients_max", "1000", |t| {
+                t.trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("`{t}` is not a whole number"))
+            })?,
             self_registered_grants: raw.parse("self_registered_grants", "authorization_code refresh_token", |t| {
                 t.split_whitespace()
                     .map(|g| match g {

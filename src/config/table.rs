@@ -233,6 +233,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "dynamic client registration (RFC 7591) at /register: `off`, `open` (anyone), or `token` (an initial access token from `keyhaven client registration-token`)",
     ),
     (
+        "self_registered_clients_max",
+        "1000",
+        "with `client_registration = open`, registrations are refused (403) once this many self-registered clients exist",
+    ),
+    (
         "rate_limit_registration",
         "10/1h",
         "dynamic client registrations per client IP",

@@ -148,6 +148,14 @@ fn refused(refusal: RegistrationRefusal) -> Response {
             bearer_challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", why)))
         }
         RegistrationRefusal::Metadata(e) => metadata_error(&e),
+        RegistrationRefusal::Full => (
+            StatusCode::FORBIDDEN,
+            Json(json!({
+                "error": "access_denied",
+                "error_description": "this server takes no more self-registered clients",
+            })),
+        )
+            .into_response(),
         RegistrationRefusal::Store(e) => json_failure(e, "client registration"),
     }
 }

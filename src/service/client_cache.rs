@@ -186,6 +186,11 @@ impl ClientCache {
         self.len() == 0
     }
 
+    /// How many clients held came from `origin`.
+    pub fn count_of(&self, origin: crate::domain::client::ClientOrigin) -> usize {
+        self.read().clients.values().filter(|c| c.origin == origin).count()
+    }
+
     /// How many lookups read the store (ids not in memory) so far.
     pub fn lookup_reads(&self) -> u64 {
         self.lookup_reads.load(Ordering::Relaxed)

@@ -29,6 +29,9 @@ pub enum RegistrationRefusal {
     /// The metadata breaks a rule (RFC 7591 §3.2.2).
     #[error(transparent)]
     Metadata(#[from] MetadataError),
+    /// Open registration has reached `self_registered_clients_max`.
+    #[error("this server takes no more self-registered clients")]
+    Full,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -99,6 +102,18 @@ pub async fn register(
             scopes: &services.settings.self_registered_scopes,
         },
     )?;
+    // Anyone may register: the number of such clients is bounded (the rate limit bounds each
+    // sender, this bounds them all). Counted in memory (every client is held there).
+    if policy == RegistrationPolicy::Open
+        && services.client_cache.count_of(ClientOrigin::Registered) >= services.settings.self_registered_clients_max
+    {
+        services.events.record(
+            peer.event(services, kind::CLIENT_REGISTERED, Outcome::Failure)
+                .detail("refused: self_registered_clients_max reached"),
+        );
+        tracing::warn!("open client registration refused: self_registered_clients_max reached");
+        return Err(RegistrationRefusal::Full);
+    }
     if let (RegistrationPolicy::Token, Some(token)) = (policy, initial_token) {
         let hash = SecretHash::of(token);
         if !services

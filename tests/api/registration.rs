@@ -552,3 +552,44 @@ async fn registration_and_its_management_on_postgres() {
     assert_eq!(manage(&app, reqwest::Method::DELETE, id, token, None).await.0, 204);
     assert_eq!(manage(&app, reqwest::Method::GET, id, token, None).await.0, 401);
 }
+
+/// Anyone may register with the open policy: the rate limit bounds each sender, and
+/// `self_registered_clients_max` bounds them all.
+#[tokio::test]
+async fn open_registration_stops_at_self_registered_clients_max() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("client_registration", "open"),
+            GENEROUS,
+            ("self_registered_clients_max", "2"),
+        ],
+    )
+    .await;
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let (status, body, _) = register(&app, None, &metadata()).await;
+        assert_eq!(status, 201, "{body}");
+        made.push(body);
+    }
+    let (status, body, _) = register(&app, None, &metadata()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("access_denied")), "{body}");
+    assert_eq!(
+        app.state.store.list_clients().await.unwrap().len(),
+        2,
+        "nothing written"
+    );
+    // Positive control: once a client deletes its registration there is room again.
+    let first = &made[0];
+    let (status, _) = manage(
+        &app,
+        reqwest::Method::DELETE,
+        first["client_id"].as_str().unwrap(),
+        first["registration_access_token"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body, _) = register(&app, None, &metadata()).await;
+    assert_eq!(status, 201, "{body}");
+}
