@@ -29,6 +29,7 @@ fn client() -> &'static Client {
             post_logout_redirect_uris: vec![],
             permissions: vec![],
             introspect_any_audience: false,
+            ..ClientRegistration::new("fuzz")
         }
         .into_client("fuzz-client".into(), None, 0)
     })
