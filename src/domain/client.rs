@@ -1,12 +1,15 @@
-//! OAuth clients as registered by an operator.
+//! OAuth clients: as an operator registers them, as they register themselves or describe
+//! themselves in a metadata document.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use url::{Host, Url};
+use url::Url;
 
 use super::alg::SigningAlg;
+pub use super::client_trust::{check_public_jwks, AuthMethod, ClientOrigin, MAX_CLIENT_KEYS};
+use super::redirect_uri::is_loopback;
+pub use super::redirect_uri::RedirectUri;
 use super::scope::ScopeSet;
 use super::{Audience, ClientId, UnixTime};
 
@@ -84,115 +87,6 @@ impl FromStr for GrantType {
     }
 }
 
-/// How a client proves itself at the token, introspection and revocation endpoints
-/// (`token_endpoint_auth_method`, RFC 7591 §2). A client with a secret may send it either way
-/// (`client_secret_basic` or `client_secret_post`), whichever of the two it registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    /// A public client: no credential, PKCE only.
-    None,
-    /// A JWT signed with a key of the client's `jwks` or `jwks_uri` (RFC 7523, OIDC Core §9).
-    PrivateKeyJwt,
-}
-
-impl AuthMethod {
-    pub const ALL: [AuthMethod; 4] = [
-        AuthMethod::ClientSecretBasic,
-        AuthMethod::ClientSecretPost,
-        AuthMethod::None,
-        AuthMethod::PrivateKeyJwt,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-            Self::None => "none",
-            Self::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-
-    /// Whether the client holds a shared secret.
-    pub fn uses_secret(self) -> bool {
-        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
-    }
-}
-
-impl FromStr for AuthMethod {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
-            format!("unknown auth method `{s}` (client_secret_basic | client_secret_post | none | private_key_jwt)")
-        })
-    }
-}
-
-/// Who vouches for a client: an operator made it, or it introduced itself (dynamic
-/// registration, or a client id that is the URL of its metadata document). Only an operator's
-/// client is verified; the others are shown as unverified on consent and never skip it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientOrigin {
-    Operator,
-    /// RFC 7591 dynamic client registration.
-    Registered,
-    /// draft-ietf-oauth-client-id-metadata-document: the client id is the document's URL.
-    MetadataDocument,
-}
-
-impl ClientOrigin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Operator => "operator",
-            Self::Registered => "registered",
-            Self::MetadataDocument => "metadata_document",
-        }
-    }
-}
-
-impl FromStr for ClientOrigin {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Operator, Self::Registered, Self::MetadataDocument]
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| format!("unknown client origin `{s}` (operator | registered | metadata_document)"))
-    }
-}
-
-/// The most keys a client's JWK Set may hold.
-pub const MAX_CLIENT_KEYS: usize = 20;
-
-/// Checks a client's `jwks`: a JWK Set object of at most [`MAX_CLIENT_KEYS`] public keys
-/// (no private or symmetric key material).
-pub fn check_public_jwks(jwks: &serde_json::Value) -> Result<(), String> {
-    let keys = jwks
-        .get("keys")
-        .and_then(serde_json::Value::as_array)
-        .ok_or("jwks must be a JWK Set: an object with a `keys` array")?;
-    if keys.is_empty() || keys.len() > MAX_CLIENT_KEYS {
-        return Err(format!("jwks must hold 1 to {MAX_CLIENT_KEYS} keys"));
-    }
-    for key in keys {
-        let kty = key.get("kty").and_then(serde_json::Value::as_str);
-        match kty {
-            Some("RSA" | "EC" | "OKP") => {}
-            Some("oct") => return Err("jwks must not hold a symmetric (oct) key".into()),
-            _ => return Err("every key in jwks needs a kty of RSA, EC or OKP".into()),
-        }
-        if ["d", "p", "q", "dp", "dq", "qi", "k"]
-            .iter()
-            .any(|m| key.get(m).is_some())
-        {
-            return Err("jwks must hold public keys only (a key has private members)".into());
-        }
-    }
-    Ok(())
-}
-
 /// What a client may do beyond OAuth grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -208,82 +102,6 @@ impl FromStr for Permission {
             "introspect" => Ok(Self::Introspect),
             other => Err(format!("unknown permission `{other}` (introspect)")),
         }
-    }
-}
-
-/// A registered redirect URI: absolute, no fragment (RFC 6749 §3.1.2), and never plain http
-/// except to a loopback address (RFC 8252 §7.3) or `localhost` for local development.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RedirectUri(Url);
-
-impl RedirectUri {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw).map_err(|e| format!("redirect URI `{raw}` is not an absolute URL: {e}"))?;
-        if url.fragment().is_some() {
-            return Err(format!("redirect URI `{raw}` must not have a fragment"));
-        }
-        if url.port() == Some(0) {
-            return Err(format!(
-                "redirect URI `{raw}` names port 0, which nothing can listen on"
-            ));
-        }
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&url) => {}
-            "http" => {
-                return Err(format!(
-                    "redirect URI `{raw}` uses http on a non-loopback host; use https"
-                ))
-            }
-            "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => {
-                return Err(format!("redirect URI `{raw}` uses a forbidden scheme"))
-            }
-            // Private-use URI schemes of native apps (RFC 8252 §7.1) must contain a period.
-            scheme if scheme.contains('.') => {}
-            scheme => {
-                return Err(format!(
-                    "redirect URI `{raw}`: scheme `{scheme}` is neither https, loopback http nor a reverse-domain private-use scheme"
-                ))
-            }
-        }
-        Ok(Self(url))
-    }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    pub fn url(&self) -> &Url {
-        &self.0
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d == "localhost",
-        None => false,
-    }
-}
-
-impl TryFrom<String> for RedirectUri {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<RedirectUri> for String {
-    fn from(value: RedirectUri) -> Self {
-        value.0.into()
-    }
-}
-
-impl fmt::Debug for RedirectUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RedirectUri({})", self.0)
     }
 }
 
@@ -611,28 +429,6 @@ impl ClientRegistration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redirect_uri_rules() {
-        for ok in [
-            "https://app.example/cb",
-            "http://127.0.0.1:8000/cb",
-            "http://[::1]/cb",
-            "http://localhost:3000/cb",
-            "com.example.app:/oauth2redirect",
-        ] {
-            assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "/relative",
-            "https://app.example/cb#frag",
-            "http://app.example/cb",
-            "javascript:alert(1)",
-            "myapp:/cb",
-        ] {
-            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn public_clients_cannot_use_client_credentials() {

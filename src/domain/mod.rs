@@ -2,6 +2,7 @@
 
 pub mod alg;
 pub mod client;
+pub mod client_trust;
 pub mod clock;
 pub mod color;
 pub mod device;
@@ -10,6 +11,7 @@ pub mod ids;
 pub mod local_path;
 pub mod password_policy;
 pub mod pkce;
+pub mod redirect_uri;
 pub mod resource_server;
 pub mod scope;
 pub mod signing_key;
