@@ -1,0 +1,347 @@
+//! Passkeys through `service::passkeys` (the flows every face will call), with a software
+//! authenticator (`webauthn-authenticator-rs`'s `SoftPasskey`) running whole ceremonies: add,
+//! sign in without a name, as second factor; and the refusals, each beside its positive
+//! control: a credential of another person, a replayed assertion, an expired challenge, a
+//! challenge of another browser, a wrong origin; re-authentication to add and remove.
+//!
+//! The software authenticator keeps no resident keys and sends no user handle, so a
+//! discoverable sign-in is played as a browser with a synchronised passkey would: the test
+//! names the credential to it and adds the user handle to its answer (the handle is not
+//! signed; the server checks it against the credential's person).
+
+use keyhaven::domain::event::{kind, EventFilter};
+use keyhaven::domain::user::User;
+use keyhaven::domain::Clock as _;
+use keyhaven::service::passkeys::{self, PasskeyError};
+use keyhaven::service::signin::BrowserIds;
+use keyhaven::service::Peer;
+use keyhaven::storage::PasskeyRecord;
+use secrecy::SecretString;
+use url::Url;
+use webauthn_authenticator_rs::prelude::WebauthnAuthenticator as _;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::{AllowCredentials, PublicKeyCredential, RequestChallengeResponse};
+
+use crate::flow::PASSWORD;
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+
+/// WebAuthn has no relying party on an IP address: these servers are `localhost`.
+const ISSUER: &str = "http://localhost:8080";
+const BROWSER: &str = "browser-a";
+
+async fn app() -> TestApp {
+    spawn_app_with(Backend::Sqlite, &[("issuer", ISSUER)]).await
+}
+
+fn origin() -> Url {
+    Url::parse(ISSUER).unwrap()
+}
+
+fn peer() -> Peer {
+    Peer {
+        ip: "192.0.2.7".into(),
+        user_agent: Some("passkey test".into()),
+    }
+}
+
+/// Adds a passkey held by `key` to `user`, signed in just now.
+async fn register(app: &TestApp, user: &User, key: &mut SoftPasskey, name: &str) -> PasskeyRecord {
+    let services = &app.state.services;
+    let ceremony = passkeys::start_registration(services, user, app.clock.now(), BROWSER)
+        .await
+        .expect("start");
+    let answer = key.do_registration(origin(), ceremony.options).expect("authenticator");
+    passkeys::finish_registration(services, user, BROWSER, &ceremony.handle, name, &answer, &peer())
+        .await
+        .expect("finish")
+}
+
+/// What the browser does with a discoverable credential of `user`: it picks `credential_id`
+/// and answers with the user handle.
+fn answer_as_discoverable(
+    key: &mut SoftPasskey,
+    mut options: RequestChallengeResponse,
+    credential_id: &str,
+    user: &User,
+    origin: Url,
+) -> PublicKeyCredential {
+    use base64::Engine as _;
+    assert!(options.public_key.allow_credentials.is_empty(), "usernameless");
+    options.public_key.allow_credentials = vec![AllowCredentials {
+        type_: "public-key".into(),
+        id: base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(credential_id)
+            .unwrap(),
+        transports: None,
+    }];
+    let mut answer = key.do_authentication(origin, options).expect("authenticator");
+    answer.response.user_handle = Some(passkeys::user_handle(&user.id).as_bytes().to_vec());
+    answer
+}
+
+async fn start_sign_in(app: &TestApp, browser_hash: &str) -> passkeys::Ceremony<RequestChallengeResponse> {
+    passkeys::start_sign_in(&app.state.services, browser_hash)
+        .await
+        .expect("start")
+}
+
+async fn sign_in(
+    app: &TestApp,
+    handle: &str,
+    answer: &PublicKeyCredential,
+) -> Result<keyhaven::service::signin::NewSession, PasskeyError> {
+    // Each sign-in gives the browser a fresh id, as the pages do.
+    let signed_in = format!("signed-in-{}", uuid::Uuid::new_v4());
+    let browser = BrowserIds {
+        current: BROWSER,
+        signed_in: &signed_in,
+    };
+    passkeys::finish_sign_in(&app.state.services, browser, handle, answer, None, &peer()).await
+}
+
+async fn events_of(app: &TestApp, user: &User, what: keyhaven::domain::event::EventKind) -> Vec<String> {
+    app.state.events.flush().await;
+    let filter = EventFilter {
+        user_id: Some(user.id.to_string()),
+        kind: Some(what.as_str().to_owned()),
+        since: None,
+        limit: 100,
+        offset: 0,
+    };
+    app.state
+        .store
+        .list_events(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_passkey_is_added_and_signs_in_without_a_name() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let mut key = SoftPasskey::new(true);
+    let added = register(&app, &alice, &mut key, "  Laptop ").await;
+    assert_eq!(added.name, "Laptop");
+    assert_eq!(added.last_used_at, None);
+    let listed = passkeys::list(&app.state.services, &alice.id).await.unwrap();
+    assert_eq!(listed, std::slice::from_ref(&added));
+    app.wait_for_mails_about("A passkey was added", 1).await;
+
+    let ceremony = start_sign_in(&app, BROWSER).await;
+    let answer = answer_as_discoverable(&mut key, ceremony.options, &added.credential_id, &alice, origin());
+    let signed_in = sign_in(&app, &ceremony.handle, &answer).await.expect("signed in");
+    assert_eq!(signed_in.user.id, alice.id);
+    // A device-bound key (the software one is not backup eligible), verified: RFC 8176.
+    assert_eq!(signed_in.session.amr, ["hwk", "user", "mfa"]);
+    assert!(signed_in.session.id_hash.starts_with("signed-in-"), "under the new id");
+    let used = app
+        .state
+        .store
+        .find_passkey(&added.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.last_used_at, Some(app.clock.now()));
+
+    assert_eq!(events_of(&app, &alice, kind::PASSKEY_REGISTERED).await, ["success"]);
+    assert_eq!(events_of(&app, &alice, kind::PASSKEY_USED).await, ["success"]);
+    assert_eq!(events_of(&app, &alice, kind::LOGIN).await, ["success"]);
+}
+
+#[tokio::test]
+async fn adding_a_passkey_needs_a_sign_in_within_five_minutes() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let services = &app.state.services;
+    let now = app.clock.now();
+    let stale = passkeys::start_registration(services, &alice, now - passkeys::RECENT_SIGN_IN - 1, BROWSER).await;
+    assert!(matches!(stale, Err(PasskeyError::SignInAgain)), "{stale:?}");
+    let recent = passkeys::start_registration(services, &alice, now - passkeys::RECENT_SIGN_IN, BROWSER).await;
+    assert!(recent.is_ok(), "{recent:?}");
+}
+
+#[tokio::test]
+async fn a_credential_of_another_person_never_signs_in() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let mut alices_key = SoftPasskey::new(true);
+    let mut bobs_key = SoftPasskey::new(true);
+    let alices = register(&app, &alice, &mut alices_key, "Alice's").await;
+    let bobs = register(&app, &bob, &mut bobs_key, "Bob's").await;
+
+    // Bob's credential, answering as Alice (her user handle): refused.
+    let ceremony = start_sign_in(&app, BROWSER).await;
+    let forged = answer_as_discoverable(&mut bobs_key, ceremony.options, &bobs.credential_id, &alice, origin());
+    assert!(matches!(
+        sign_in(&app, &ceremony.handle, &forged).await,
+        Err(PasskeyError::Refused)
+    ));
+    // Positive controls: each credential signs its own person in.
+    for (key, record, person) in [(&mut alices_key, &alices, &alice), (&mut bobs_key, &bobs, &bob)] {
+        let ceremony = start_sign_in(&app, BROWSER).await;
+        let answer = answer_as_discoverable(key, ceremony.options, &record.credential_id, person, origin());
+        let signed_in = sign_in(&app, &ceremony.handle, &answer).await.expect("own passkey");
+        assert_eq!(signed_in.user.id, person.id);
+    }
+
+    // As a second factor: Alice's ceremony answered with Bob's credential is refused.
+    let services = &app.state.services;
+    let ceremony = passkeys::start_second_factor(services, &alice, BROWSER)
+        .await
+        .unwrap()
+        .expect("alice has a passkey");
+    let mut options = ceremony.options;
+    options.public_key.allow_credentials = vec![AllowCredentials {
+        type_: "public-key".into(),
+        id: {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&bobs.credential_id)
+                .unwrap()
+        },
+        transports: None,
+    }];
+    let forged = bobs_key.do_authentication(origin(), options).expect("authenticator");
+    let refused = passkeys::finish_second_factor(services, &alice, BROWSER, &ceremony.handle, &forged, &peer()).await;
+    assert!(matches!(refused, Err(PasskeyError::Refused)), "{refused:?}");
+    assert!(events_of(&app, &alice, kind::PASSKEY_USED)
+        .await
+        .contains(&"failure".to_owned()));
+}
+
+#[tokio::test]
+async fn a_passkey_is_the_second_factor_of_its_person() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let carol = app.create_user("carol").await;
+    let mut key = SoftPasskey::new(true);
+    register(&app, &alice, &mut key, "Key").await;
+    let services = &app.state.services;
+    assert!(
+        passkeys::start_second_factor(services, &carol, BROWSER)
+            .await
+            .unwrap()
+            .is_none(),
+        "no passkey, no passkey step"
+    );
+    let ceremony = passkeys::start_second_factor(services, &alice, BROWSER)
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = key
+        .do_authentication(origin(), ceremony.options)
+        .expect("authenticator");
+    let amr = passkeys::finish_second_factor(services, &alice, BROWSER, &ceremony.handle, &answer, &peer())
+        .await
+        .expect("second factor");
+    assert_eq!(amr, ["pwd", "hwk", "user", "mfa"]);
+}
+
+#[tokio::test]
+async fn an_assertion_is_accepted_once() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let mut key = SoftPasskey::new(true);
+    let added = register(&app, &alice, &mut key, "Key").await;
+    let ceremony = start_sign_in(&app, BROWSER).await;
+    let answer = answer_as_discoverable(&mut key, ceremony.options, &added.credential_id, &alice, origin());
+    assert!(sign_in(&app, &ceremony.handle, &answer).await.is_ok(), "first use");
+    // The same answer again: its ceremony is spent.
+    assert!(matches!(
+        sign_in(&app, &ceremony.handle, &answer).await,
+        Err(PasskeyError::NoCeremony)
+    ));
+    // Replayed into a fresh ceremony: its challenge is not the fresh one.
+    let fresh = start_sign_in(&app, BROWSER).await;
+    assert!(matches!(
+        sign_in(&app, &fresh.handle, &answer).await,
+        Err(PasskeyError::Refused)
+    ));
+}
+
+#[tokio::test]
+async fn a_challenge_of_another_browser_or_past_five_minutes_is_refused() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let mut key = SoftPasskey::new(true);
+    let added = register(&app, &alice, &mut key, "Key").await;
+
+    // Started in another browser: not this one's.
+    let foreign = start_sign_in(&app, "browser-b").await;
+    let answer = answer_as_discoverable(&mut key, foreign.options, &added.credential_id, &alice, origin());
+    assert!(matches!(
+        sign_in(&app, &foreign.handle, &answer).await,
+        Err(PasskeyError::NoCeremony)
+    ));
+
+    // Expired: past its five minutes; the control answers within them.
+    let late = start_sign_in(&app, BROWSER).await;
+    let late_answer = answer_as_discoverable(&mut key, late.options, &added.credential_id, &alice, origin());
+    let in_time = start_sign_in(&app, BROWSER).await;
+    let in_time_answer = answer_as_discoverable(&mut key, in_time.options, &added.credential_id, &alice, origin());
+    app.clock.advance(passkeys::CHALLENGE_TTL - 1);
+    assert!(sign_in(&app, &in_time.handle, &in_time_answer).await.is_ok());
+    app.clock.advance(1);
+    assert!(matches!(
+        sign_in(&app, &late.handle, &late_answer).await,
+        Err(PasskeyError::NoCeremony)
+    ));
+}
+
+#[tokio::test]
+async fn an_answer_made_for_another_origin_is_refused() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let mut key = SoftPasskey::new(true);
+    let added = register(&app, &alice, &mut key, "Key").await;
+    // Same RP id, another origin (a port the issuer is not on).
+    let elsewhere = Url::parse("http://localhost:9999").unwrap();
+    let ceremony = start_sign_in(&app, BROWSER).await;
+    let answer = answer_as_discoverable(&mut key, ceremony.options, &added.credential_id, &alice, elsewhere);
+    assert!(matches!(
+        sign_in(&app, &ceremony.handle, &answer).await,
+        Err(PasskeyError::Refused)
+    ));
+    let control = start_sign_in(&app, BROWSER).await;
+    let answer = answer_as_discoverable(&mut key, control.options, &added.credential_id, &alice, origin());
+    assert!(sign_in(&app, &control.handle, &answer).await.is_ok());
+}
+
+#[tokio::test]
+async fn removing_a_passkey_needs_a_recent_sign_in_and_the_last_one_the_password() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let services = &app.state.services;
+    let first = register(&app, &alice, &mut SoftPasskey::new(true), "First").await;
+    let last = register(&app, &alice, &mut SoftPasskey::new(true), "Last").await;
+    let now = app.clock.now();
+    let stale = now - passkeys::RECENT_SIGN_IN - 1;
+
+    let refused = passkeys::remove(services, &alice, stale, &first.credential_id, None, &peer()).await;
+    assert!(matches!(refused, Err(PasskeyError::SignInAgain)), "{refused:?}");
+    passkeys::remove(services, &alice, now, &first.credential_id, None, &peer())
+        .await
+        .expect("not the last one: no password");
+
+    let wrong: SecretString = "wrong password".to_owned().into();
+    for password in [None, Some(&wrong)] {
+        let refused = passkeys::remove(services, &alice, now, &last.credential_id, password, &peer()).await;
+        assert!(matches!(refused, Err(PasskeyError::WrongPassword)), "{refused:?}");
+    }
+    let right: SecretString = PASSWORD.to_owned().into();
+    passkeys::remove(services, &alice, now, &last.credential_id, Some(&right), &peer())
+        .await
+        .expect("the last one with the password");
+    assert!(passkeys::list(services, &alice.id).await.unwrap().is_empty());
+    let removed = passkeys::remove(services, &alice, now, &last.credential_id, Some(&right), &peer()).await;
+    assert!(matches!(removed, Err(PasskeyError::NotFound)));
+
+    let outcomes = events_of(&app, &alice, kind::PASSKEY_REMOVED).await;
+    assert_eq!(outcomes.iter().filter(|o| *o == "success").count(), 2);
+    assert_eq!(outcomes.iter().filter(|o| *o == "failure").count(), 2);
+    app.wait_for_mails_about("A passkey was removed", 2).await;
+}
