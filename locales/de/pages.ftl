@@ -20,6 +20,8 @@ login-name = Benutzername oder E-Mail-Adresse
 login-remember = Angemeldet bleiben
 login-submit = Anmelden
 login-forgot = Passwort vergessen?
+login-passkey = Mit einem Passkey anmelden
+login-passkey-failed = Der Passkey hat Sie nicht angemeldet. Versuchen Sie es noch einmal oder nutzen Sie Ihr Passwort.
 
 ## Zweiter Faktor
 otp-title = Bestätigung in zwei Schritten

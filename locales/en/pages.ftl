@@ -20,6 +20,8 @@ login-name = Username or email
 login-remember = Keep me signed in
 login-submit = Sign in
 login-forgot = Forgot your password?
+login-passkey = Sign in with a passkey
+login-passkey-failed = The passkey did not sign you in. Try again, or use your password.
 
 ## Second factor
 otp-title = Two-step verification

@@ -98,6 +98,11 @@ pub fn relying_party(issuer: &str, brand: &str) -> Result<Webauthn, PasskeyError
         .map_err(|_| PasskeyError::NotConfigured)
 }
 
+/// Whether this server can offer passkeys at all (its issuer's host is a domain name).
+pub fn available(services: &Services) -> bool {
+    webauthn(services).is_ok()
+}
+
 fn webauthn(services: &Services) -> Result<Webauthn, PasskeyError> {
     relying_party(&services.settings.issuer, &services.settings.brand_name)
 }

@@ -6,6 +6,9 @@ pub const AUTHORIZE_RESUME: &str = "/authorize/resume";
 pub const LOGOUT: &str = "/logout";
 pub const LOGIN: &str = "/login";
 pub const LOGIN_OTP: &str = "/login/otp";
+/// Signing in with a passkey (`static/passkeys.js` posts here; JSON answers).
+pub const LOGIN_PASSKEY_START: &str = "/login/passkey/start";
+pub const LOGIN_PASSKEY_FINISH: &str = "/login/passkey/finish";
 pub const RESET: &str = "/reset";
 pub const RESET_LINK: &str = "/reset/{token}";
 pub const ACCOUNT: &str = "/account";
@@ -36,6 +39,7 @@ pub const SCRIPT: &str = "/static/keyhaven.js";
 pub const FAVICON: &str = "/favicon.ico";
 pub const FAVICON_SVG: &str = "/static/favicon.svg";
 pub const SHOW_PASSWORD_SCRIPT: &str = "/static/show-password.js";
+pub const PASSKEY_SCRIPT: &str = "/static/passkeys.js";
 pub const BRAND_LOGO: &str = "/static/brand-logo";
 pub const BRAND_STYLESHEET: &str = "/static/brand.css";
 pub const BRAND_EXTRA_STYLESHEET: &str = "/static/brand-extra.css";

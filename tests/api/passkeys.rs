@@ -345,3 +345,132 @@ async fn removing_a_passkey_needs_a_recent_sign_in_and_the_last_one_the_password
     assert_eq!(outcomes.iter().filter(|o| *o == "failure").count(), 2);
     app.wait_for_mails_about("A passkey was removed", 2).await;
 }
+
+/// A server whose issuer is `localhost` on its own port, for the ceremonies over HTTP.
+async fn http_app() -> TestApp {
+    spawn_app_with(Backend::Sqlite, &[("issuer", "http://localhost:{port}")]).await
+}
+
+async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.http
+        .post(format!("{}{path}", app.address))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_passkey_sign_in_on_the_page_finishes_a_code_flow_and_the_id_token_says_so() {
+    use crate::flow::{hidden, location, pkce, query, ClientSpec, REDIRECT};
+    use crate::token::jwt_claims;
+
+    let app = http_app().await;
+    let services = &app.state.services;
+    let origin = Url::parse(&services.settings.issuer).unwrap();
+    let client = app
+        .register_client(ClientSpec {
+            first_party: true,
+            ..Default::default()
+        })
+        .await;
+    let alice = app.create_user("alice").await;
+    let mut key = SoftPasskey::new(true);
+    let ceremony = passkeys::start_registration(services, &alice, app.clock.now(), "setup")
+        .await
+        .unwrap();
+    let made = key.do_registration(origin.clone(), ceremony.options).unwrap();
+    let added = passkeys::finish_registration(services, &alice, "setup", &ceremony.handle, "Key", &made, &peer())
+        .await
+        .unwrap();
+
+    let p = pkce();
+    let login = location(&app.get_url(&app.authorize_url(&client.id, &p.challenge, &[])).await);
+    let page = app.get_url(&login).await.text().await.unwrap();
+    assert!(page.contains("Sign in with a passkey"), "{page}");
+    assert!(page.contains("<script src=\"/static/passkeys.js\" defer></script>"));
+    let script = app.get_url("/static/passkeys.js").await;
+    assert_eq!(script.status(), 200);
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let request = hidden(&page, "request").unwrap();
+
+    // Without the sign-in form's token: refused before any ceremony; with it, the options.
+    let forged = post_form(&app, "/login/passkey/start", &[("csrf_token", "forged")]).await;
+    assert_eq!(forged.status(), 403);
+    let started = post_form(&app, "/login/passkey/start", &[("csrf_token", &csrf)]).await;
+    assert_eq!(started.status(), 200);
+    let started: serde_json::Value = started.json().await.unwrap();
+    let handle = started["handle"].as_str().unwrap().to_owned();
+    let options: RequestChallengeResponse = serde_json::from_value(started["options"].clone()).unwrap();
+    let answer = answer_as_discoverable(&mut key, options, &added.credential_id, &alice, origin);
+    let credential = serde_json::to_string(&answer).unwrap();
+
+    let finish = |csrf: String| {
+        let (handle, credential, request) = (handle.clone(), credential.clone(), request.clone());
+        let app = &app;
+        async move {
+            post_form(
+                app,
+                "/login/passkey/finish",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("handle", handle.as_str()),
+                    ("credential", credential.as_str()),
+                    ("request", request.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(finish("forged".into()).await.status(), 403, "CSRF on the finish too");
+    let finished = finish(csrf.clone()).await;
+    assert_eq!(finished.status(), 200);
+    let finished: serde_json::Value = finished.json().await.unwrap();
+    let resume = finished["location"].as_str().unwrap().to_owned();
+    assert_eq!(resume, format!("/authorize/resume?request={request}"));
+    // The same post again: this browser's form token went with its old cookie.
+    assert_eq!(finish(csrf).await.status(), 403);
+    // Replayed from another browser with its own form token: the ceremony is spent (and was
+    // never that browser's).
+    let other = crate::security::new_browser(&app);
+    let other_page = other.get_url("/login").await.text().await.unwrap();
+    let other_csrf = hidden(&other_page, "csrf_token").unwrap();
+    let replayed = post_form(
+        &other,
+        "/login/passkey/finish",
+        &[
+            ("csrf_token", other_csrf.as_str()),
+            ("handle", handle.as_str()),
+            ("credential", credential.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(replayed.status(), 400);
+    let body = replayed.text().await.unwrap();
+    assert!(body.contains("\"error\":\"expired\""), "{body}");
+
+    let done = location(&app.get_url(&resume).await);
+    assert!(done.starts_with(REDIRECT), "{done}");
+    let tokens: serde_json::Value = app
+        .exchange(&client, &query(&done)["code"], &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(jwt_claims(id_token)["amr"], serde_json::json!(["hwk", "user", "mfa"]));
+}
+
+#[tokio::test]
+async fn the_passkey_button_shows_only_where_passkeys_can_work() {
+    // An issuer on an IP address can have no passkeys: no button, no script.
+    let on_ip = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let page = on_ip.get_url("/login").await.text().await.unwrap();
+    assert!(!page.contains("Sign in with a passkey") && !page.contains("passkeys.js"));
+    let started = post_form(&on_ip, "/login/passkey/start", &[("csrf_token", "x")]).await;
+    assert_eq!(started.status(), 403, "still behind the form token");
+    // On a domain name: both.
+    let on_name = http_app().await;
+    let page = on_name.get_url("/login").await.text().await.unwrap();
+    assert!(page.contains("Sign in with a passkey") && page.contains("passkeys.js"));
+}
