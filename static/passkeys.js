@@ -1,12 +1,11 @@
-// "Sign in with a passkey" on the sign-in page. Without JavaScript, or in a browser without
-// WebAuthn, the button stays hidden and the password form works as it is. With it: ask the
-// server for a ceremony (a form post under the sign-in form's CSRF token), let the browser's
-// authenticator answer, send the answer back, and go where the server says.
+// Passkeys on the pages: "Sign in with a passkey" on the sign-in page, "Add a passkey" on the
+// security page. Without JavaScript, or in a browser without WebAuthn, both stay hidden and the
+// forms work as they are. With it: ask the server for a ceremony (a form post under the page's
+// CSRF token), let the browser's authenticator answer, send the answer back, and go where the
+// server says.
 (function () {
   "use strict";
-  var box = document.getElementById("passkey");
-  var form = document.querySelector("form[action='/login']");
-  if (!box || !form || !window.PublicKeyCredential || !navigator.credentials) {
+  if (!window.PublicKeyCredential || !navigator.credentials) {
     return;
   }
 
@@ -35,14 +34,14 @@
     return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  function field(name) {
-    var input = form.querySelector("input[name='" + name + "']");
+  function value(scope, name) {
+    var input = scope.querySelector("input[name='" + name + "']");
     return input ? input.value : "";
   }
 
   function post(url, fields) {
     var body = new URLSearchParams();
-    body.append("csrf_token", field("csrf_token"));
+    body.append("csrf_token", value(document, "csrf_token"));
     Object.keys(fields).forEach(function (name) {
       body.append(name, fields[name]);
     });
@@ -56,49 +55,90 @@
     });
   }
 
-  var error = document.getElementById("passkey-error");
-  function failed() {
-    error.textContent = box.getAttribute("data-failed");
-    error.hidden = false;
+  function credentialIds(list) {
+    (list || []).forEach(function (credential) {
+      credential.id = toBytes(credential.id);
+    });
   }
 
-  document.getElementById("passkey-sign-in").addEventListener("click", function () {
-    error.hidden = true;
-    post(box.getAttribute("data-start"), {})
-      .then(function (started) {
+  // Runs `ceremony` when `button` is pressed; shows the box's words for a failure.
+  function offer(box, button, errorBox, ceremony) {
+    button.addEventListener("click", function () {
+      errorBox.hidden = true;
+      ceremony()
+        .then(function (done) {
+          window.location.assign(done.location);
+        })
+        .catch(function (error) {
+          var words = error && error.message === "sign_in_again" ? box.getAttribute("data-sign-in-again") : null;
+          errorBox.textContent = words || box.getAttribute("data-failed");
+          errorBox.hidden = false;
+        });
+    });
+    box.hidden = false;
+  }
+
+  var signIn = document.getElementById("passkey");
+  var loginForm = document.querySelector("form[action='/login']");
+  if (signIn && loginForm) {
+    offer(signIn, document.getElementById("passkey-sign-in"), document.getElementById("passkey-error"), function () {
+      return post(signIn.getAttribute("data-start"), {}).then(function (started) {
         var options = started.options.publicKey;
         options.challenge = toBytes(options.challenge);
-        (options.allowCredentials || []).forEach(function (credential) {
-          credential.id = toBytes(credential.id);
-        });
+        credentialIds(options.allowCredentials);
         return navigator.credentials.get({ publicKey: options }).then(function (credential) {
           var response = credential.response;
-          var answer = {
-            id: credential.id,
-            rawId: toText(credential.rawId),
-            type: credential.type,
-            extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
-            response: {
-              authenticatorData: toText(response.authenticatorData),
-              clientDataJSON: toText(response.clientDataJSON),
-              signature: toText(response.signature),
-              userHandle: toText(response.userHandle)
-            }
-          };
-          var remember = form.querySelector("input[name='remember']");
-          return post(box.getAttribute("data-finish"), {
+          var remember = loginForm.querySelector("input[name='remember']");
+          return post(signIn.getAttribute("data-finish"), {
             handle: started.handle,
-            credential: JSON.stringify(answer),
-            request: field("request"),
-            return_to: field("return_to"),
+            credential: JSON.stringify({
+              id: credential.id,
+              rawId: toText(credential.rawId),
+              type: credential.type,
+              extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+              response: {
+                authenticatorData: toText(response.authenticatorData),
+                clientDataJSON: toText(response.clientDataJSON),
+                signature: toText(response.signature),
+                userHandle: toText(response.userHandle)
+              }
+            }),
+            request: value(loginForm, "request"),
+            return_to: value(loginForm, "return_to"),
             remember: remember && remember.checked ? "yes" : ""
           });
         });
-      })
-      .then(function (done) {
-        window.location.assign(done.location);
-      })
-      .catch(failed);
-  });
-  box.hidden = false;
+      });
+    });
+  }
+
+  var add = document.getElementById("passkey-add");
+  if (add) {
+    offer(add, document.getElementById("passkey-add-button"), document.getElementById("passkey-add-error"), function () {
+      return post(add.getAttribute("data-start"), {}).then(function (started) {
+        var options = started.options.publicKey;
+        options.challenge = toBytes(options.challenge);
+        options.user.id = toBytes(options.user.id);
+        credentialIds(options.excludeCredentials);
+        return navigator.credentials.create({ publicKey: options }).then(function (credential) {
+          var response = credential.response;
+          return post(add.getAttribute("data-finish"), {
+            handle: started.handle,
+            name: document.getElementById("passkey-name").value,
+            credential: JSON.stringify({
+              id: credential.id,
+              rawId: toText(credential.rawId),
+              type: credential.type,
+              extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+              response: {
+                attestationObject: toText(response.attestationObject),
+                clientDataJSON: toText(response.clientDataJSON),
+                transports: response.getTransports ? response.getTransports() : undefined
+              }
+            })
+          });
+        });
+      });
+    });
+  }
 })();

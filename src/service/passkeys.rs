@@ -335,7 +335,17 @@ pub async fn remove(
     password: Option<&SecretString>,
     peer: &Peer,
 ) -> Result<(), PasskeyError> {
-    ensure_recent(services, auth_time)?;
+    let refused = |detail: &str| {
+        services.events.record(
+            peer.event(services, kind::PASSKEY_REMOVED, Outcome::Failure)
+                .user(&user.id)
+                .detail(detail),
+        );
+    };
+    if let Err(e) = ensure_recent(services, auth_time) {
+        refused("the sign-in is older than 5 minutes");
+        return Err(e);
+    }
     let passkeys = services.store.list_passkeys(&user.id).await?;
     let Some(passkey) = passkeys.iter().find(|p| p.credential_id == credential_id) else {
         return Err(PasskeyError::NotFound);
@@ -346,11 +356,7 @@ pub async fn remove(
             None => false,
         };
         if !right {
-            services.events.record(
-                peer.event(services, kind::PASSKEY_REMOVED, Outcome::Failure)
-                    .user(&user.id)
-                    .detail("the last passkey needs the password"),
-            );
+            refused("the last passkey needs the password");
             return Err(PasskeyError::WrongPassword);
         }
     }

@@ -134,6 +134,16 @@ where
             paths::TOTP_DISABLE,
             page_of(paths::ACCOUNT_SECURITY).post(security::disable),
         )
+        .route(paths::PASSKEY_ADD_START, post(passkeys::add_start))
+        .route(paths::PASSKEY_ADD_FINISH, post(passkeys::add_finish))
+        .route(
+            paths::PASSKEY_RENAME,
+            page_of(paths::ACCOUNT_SECURITY).post(security::rename_passkey),
+        )
+        .route(
+            paths::PASSKEY_REMOVE,
+            page_of(paths::ACCOUNT_SECURITY).post(security::remove_passkey),
+        )
         .route(
             paths::RECOVERY_CODES,
             page_of(paths::ACCOUNT_SECURITY).post(security::regenerate_recovery_codes),

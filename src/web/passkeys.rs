@@ -3,7 +3,9 @@
 //! the options for `navigator.credentials.get` and a handle; `finish` takes the handle and the
 //! authenticator's answer (JSON) and signs the browser in under a fresh cookie, answering where
 //! to go. The ceremony is bound to the browser: its cookie, or the sign-in form's when it has
-//! none yet (the rules are in `service::passkeys`).
+//! none yet (the rules are in `service::passkeys`). Adding a passkey from `/account/security`
+//! is the same pair of posts under the signed-in browser's CSRF token; renaming and removing
+//! are plain forms of that page (`security.rs`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +16,7 @@ use serde_json::json;
 
 use super::browser::Browser;
 use super::error::PageError;
-use super::extract::{NoFields, SignInCsrfForm};
+use super::extract::{NoFields, SignInCsrfForm, SignedIn, SignedInForm};
 use super::login::return_to;
 use super::paths;
 use super::WebState;
@@ -100,4 +102,62 @@ pub async fn finish(
     };
     let response = Json(json!({ "location": location })).into_response();
     Ok(fresh.with_cookie(response, &state.settings))
+}
+
+/// Adding a passkey: the finishing post. Not `Debug`: it carries the authenticator's answer.
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    credential: String,
+}
+
+fn add_refused(error: PasskeyError) -> Result<Response, PageError> {
+    Ok(match error {
+        PasskeyError::SignInAgain => refused(StatusCode::FORBIDDEN, "sign_in_again"),
+        PasskeyError::BadName => refused(StatusCode::BAD_REQUEST, "bad_name"),
+        PasskeyError::AlreadyRegistered => refused(StatusCode::CONFLICT, "already_registered"),
+        other => return answer(other),
+    })
+}
+
+/// Starts adding a passkey for the signed-in person (a sign-in within 5 minutes).
+pub async fn add_start(
+    State(state): State<WebState>,
+    SignedInForm { signed_in, .. }: SignedInForm<NoFields>,
+) -> Result<Response, PageError> {
+    let SignedIn { browser, user, session } = signed_in;
+    match passkeys::start_registration(&state, &user, session.auth_time, &browser.hash()).await {
+        Ok(ceremony) => Ok(Json(json!({ "handle": ceremony.handle, "options": ceremony.options })).into_response()),
+        Err(e) => add_refused(e),
+    }
+}
+
+/// Finishes adding a passkey; answers where to go (the security page, which lists it).
+pub async fn add_finish(
+    State(state): State<WebState>,
+    peer: Peer,
+    SignedInForm { signed_in, form }: SignedInForm<AddForm>,
+) -> Result<Response, PageError> {
+    let SignedIn { browser, user, .. } = signed_in;
+    let Ok(credential) = serde_json::from_str(&form.credential) else {
+        return Ok(refused(StatusCode::BAD_REQUEST, "unreadable"));
+    };
+    match passkeys::finish_registration(
+        &state,
+        &user,
+        &browser.hash(),
+        &form.handle,
+        &form.name,
+        &credential,
+        &peer,
+    )
+    .await
+    {
+        Ok(_) => Ok(Json(json!({ "location": paths::ACCOUNT_SECURITY })).into_response()),
+        Err(e) => add_refused(e),
+    }
 }

@@ -29,6 +29,10 @@ pub const ACCOUNT_SECURITY: &str = "/account/security";
 pub const TOTP_START: &str = "/account/security/totp/start";
 pub const TOTP_CONFIRM: &str = "/account/security/totp/confirm";
 pub const TOTP_DISABLE: &str = "/account/security/totp/disable";
+pub const PASSKEY_ADD_START: &str = "/account/security/passkeys/start";
+pub const PASSKEY_ADD_FINISH: &str = "/account/security/passkeys/finish";
+pub const PASSKEY_RENAME: &str = "/account/security/passkeys/rename";
+pub const PASSKEY_REMOVE: &str = "/account/security/passkeys/remove";
 pub const CONSENT: &str = "/consent";
 /// Where a person types a device's user code (RFC 8628 `verification_uri`).
 pub const DEVICE: &str = crate::protocol::device::VERIFICATION_PATH;
