@@ -582,3 +582,26 @@ async fn a_passkey_is_added_renamed_and_removed_on_the_security_page_with_a_rece
         "newest first"
     );
 }
+
+#[tokio::test]
+async fn an_operator_removes_a_persons_passkey_and_only_theirs() {
+    use keyhaven::service::Actor;
+
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let services = &app.state.services;
+    let alices = register(&app, &alice, &mut SoftPasskey::new(true), "Alice's").await;
+    // Named with another person: nothing happens.
+    let wrong = passkeys::remove_by_operator(services, &bob, &alices.credential_id, &Actor::CommandLine).await;
+    assert!(matches!(wrong, Err(PasskeyError::NotFound)), "{wrong:?}");
+    assert_eq!(passkeys::list(services, &alice.id).await.unwrap().len(), 1);
+    // Her own: removed, no recent sign-in or password asked of the operator.
+    passkeys::remove_by_operator(services, &alice, &alices.credential_id, &Actor::CommandLine)
+        .await
+        .unwrap();
+    assert!(passkeys::list(services, &alice.id).await.unwrap().is_empty());
+    assert_eq!(events_of(&app, &alice, kind::PASSKEY_REMOVED).await, ["success"]);
+    let mails = app.wait_for_mails_about("A passkey was removed", 1).await;
+    assert!(mails[0].contains("An administrator made this change."), "{}", mails[0]);
+}
