@@ -605,3 +605,26 @@ async fn an_operator_removes_a_persons_passkey_and_only_theirs() {
     let mails = app.wait_for_mails_about("A passkey was removed", 1).await;
     assert!(mails[0].contains("An administrator made this change."), "{}", mails[0]);
 }
+
+#[tokio::test]
+async fn an_operator_lists_and_removes_passkeys_from_the_command_line() {
+    use crate::helpers::stdout_json;
+
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let added = register(&app, &alice, &mut SoftPasskey::new(true), "Laptop").await;
+    let listed = stdout_json(&app.cli(&["user", "passkeys", "alice", "--json"]).await);
+    assert_eq!(listed[0]["credential_id"], added.credential_id.as_str());
+    assert_eq!(listed[0]["name"], "Laptop");
+    let unknown = app
+        .cli(&["user", "remove-passkey", "alice", "no-such-credential"])
+        .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    let removed = stdout_json(
+        &app.cli(&["user", "remove-passkey", "alice", &added.credential_id, "--json"])
+            .await,
+    );
+    assert_eq!(removed["passkey_removed"], true);
+    let listed = stdout_json(&app.cli(&["user", "passkeys", "alice", "--json"]).await);
+    assert_eq!(listed, serde_json::json!([]));
+}
