@@ -628,3 +628,61 @@ async fn an_operator_lists_and_removes_passkeys_from_the_command_line() {
     let listed = stdout_json(&app.cli(&["user", "passkeys", "alice", "--json"]).await);
     assert_eq!(listed, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn an_operator_lists_and_deletes_passkeys_through_the_admin_api() {
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let added = register(&app, &alice, &mut SoftPasskey::new(true), "Laptop").await;
+    let token = app.admin_token().await;
+    let url = |path: String| format!("{}/admin/v1/users/{path}", app.address);
+
+    let unauthenticated = app
+        .http
+        .get(url(format!("{}/passkeys", alice.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let listed: serde_json::Value = app
+        .http
+        .get(url(format!("{}/passkeys", alice.id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["credential_id"], added.credential_id.as_str());
+    assert_eq!(listed[0]["name"], "Laptop");
+    assert!(listed[0].get("credential").is_none(), "no key material");
+
+    // Named with another person: not found, and hers stays.
+    let elsewhere = app
+        .http
+        .delete(url(format!("{}/passkeys/{}", bob.id, added.credential_id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 404);
+    let deleted = app
+        .http
+        .delete(url(format!("{}/passkeys/{}", alice.id, added.credential_id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert!(passkeys::list(&app.state.services, &alice.id).await.unwrap().is_empty());
+    let again = app
+        .http
+        .delete(url(format!("{}/passkeys/{}", alice.id, added.credential_id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+}
