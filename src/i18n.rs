@@ -228,6 +228,7 @@ mod tests {
                 "max",
                 "minutes",
                 "month",
+                "name",
                 "new_email",
                 "os",
                 "scope",

@@ -73,6 +73,7 @@ pub async fn run_pass(state: &Services, holder: &str) -> Result<Option<PassRepor
         Expired::DeviceAuthorizations,
         Expired::ClientAssertions,
         Expired::RegistrationTokens,
+        Expired::WebauthnChallenges,
     ] {
         let cut_off = if what == Expired::Events {
             ctx.now - state.settings.event_retention

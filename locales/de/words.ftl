@@ -46,6 +46,12 @@ event-client-registration-updated = Eine App hat ihre Registrierung geändert
 event-client-registration-deleted = Eine App hat ihre Registrierung entfernt
 event-registration-token-created = Ein Registrierungs-Token wurde erstellt
 event-registration-token-refused = Ein Registrierungs-Token wurde abgelehnt
+event-passkey-registered = Ein Passkey wurde hinzugefügt
+event-passkey-registered-failed = Das Hinzufügen eines Passkeys wurde abgelehnt
+event-passkey-used = Mit einem Passkey angemeldet
+event-passkey-used-failed = Eine Anmeldung mit einem Passkey wurde abgelehnt
+event-passkey-removed = Ein Passkey wurde entfernt
+event-passkey-removed-failed = Das Entfernen eines Passkeys wurde abgelehnt
 outcome-failed = Fehlgeschlagen
 outcome-succeeded = Erfolgreich
 

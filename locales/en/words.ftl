@@ -46,6 +46,12 @@ event-client-registration-updated = An app changed its own registration
 event-client-registration-deleted = An app removed its own registration
 event-registration-token-created = A registration token was made
 event-registration-token-refused = A registration token was refused
+event-passkey-registered = A passkey was added
+event-passkey-registered-failed = Adding a passkey was refused
+event-passkey-used = A passkey was used to sign in
+event-passkey-used-failed = A passkey sign-in was refused
+event-passkey-removed = A passkey was removed
+event-passkey-removed-failed = Removing a passkey was refused
 outcome-failed = Failed
 outcome-succeeded = Succeeded
 

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{CliError, Output};
 use crate::domain::user::User;
 use crate::service::accounts::{self, NewAccount, PasswordChange};
+use crate::service::passkeys::{self, PasskeyError};
 use crate::service::{Actor, Services};
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +45,15 @@ pub enum UserCommand {
     /// End every session of a person, with its refresh and access tokens.
     SignOut {
         user: String,
+    },
+    /// List a person's passkeys.
+    Passkeys {
+        user: String,
+    },
+    /// Remove one of a person's passkeys (by its credential id, as `passkeys` lists it).
+    RemovePasskey {
+        user: String,
+        credential_id: String,
     },
 }
 
@@ -138,6 +148,43 @@ pub(super) async fn run(cmd: UserCommand, services: &Services, out: &Output) -> 
             out.print(&views, || {
                 users.iter().map(describe_user).collect::<Vec<_>>().join("\n")
             });
+        }
+        UserCommand::Passkeys { user } => {
+            let found = accounts::find(services, &user).await?;
+            let listed = passkeys::list(services, &found.id).await?;
+            let views: Vec<_> = listed
+                .iter()
+                .map(|p| {
+                    json!({
+                        "credential_id": p.credential_id,
+                        "name": p.name,
+                        "created_at": p.created_at,
+                        "last_used_at": p.last_used_at,
+                        "backup_eligible": p.backup_eligible,
+                        "backed_up": p.backed_up,
+                    })
+                })
+                .collect();
+            out.print(&views, || {
+                listed
+                    .iter()
+                    .map(|p| format!("{}  {}", p.credential_id, p.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        UserCommand::RemovePasskey { user, credential_id } => {
+            let found = accounts::find(services, &user).await?;
+            match passkeys::remove_by_operator(services, &found, &credential_id, &actor).await {
+                Ok(()) => done(out, &found, "passkey_removed", "passkey removed"),
+                Err(PasskeyError::NotFound) => {
+                    return Err(CliError::failed(format!(
+                        "{} has no passkey {credential_id}",
+                        found.username
+                    )))
+                }
+                Err(e) => return Err(CliError::failed(e.to_string())),
+            }
         }
         operation => operate(operation, services, out, &actor).await?,
     }

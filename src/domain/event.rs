@@ -84,6 +84,11 @@ pub mod kind {
     pub const CLIENT_REGISTRATION_DELETED: EventKind = EventKind("client_registration_deleted");
     pub const REGISTRATION_TOKEN_CREATED: EventKind = EventKind("registration_token_created");
     pub const REGISTRATION_TOKEN_REFUSED: EventKind = EventKind("registration_token_refused");
+    /// Passkeys: one added (or the attempt refused), one used to sign in or as second factor
+    /// (or refused), one removed (or the removal refused).
+    pub const PASSKEY_REGISTERED: EventKind = EventKind("passkey_registered");
+    pub const PASSKEY_USED: EventKind = EventKind("passkey_used");
+    pub const PASSKEY_REMOVED: EventKind = EventKind("passkey_removed");
 
     /// Every kind, for code that must say something about each (the activity page's words).
     pub const ALL: &[EventKind] = &[
@@ -127,6 +132,9 @@ pub mod kind {
         CLIENT_REGISTRATION_DELETED,
         REGISTRATION_TOKEN_CREATED,
         REGISTRATION_TOKEN_REFUSED,
+        PASSKEY_REGISTERED,
+        PASSKEY_USED,
+        PASSKEY_REMOVED,
     ];
 }
 

@@ -30,6 +30,7 @@ pub mod failure;
 pub mod lockout;
 pub mod metadata_documents;
 pub mod notify;
+pub mod passkeys;
 pub mod peer;
 pub mod registration;
 pub mod resources;

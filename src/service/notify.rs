@@ -1,8 +1,9 @@
 //! The mail a person gets when something about their account's security changes: the
 //! password (any path), the email address (told to the old address, with a link that puts it
-//! back), the second factor turned on or off, a recovery code used, and a sign-in from a
-//! browser the account has no session on (the `mail_new_sign_in` setting). Each is written
-//! here once, whatever face caused the change, and sent off the request path.
+//! back), the second factor turned on or off, a passkey added or removed, a recovery code
+//! used, and a sign-in from a browser the account has no session on (the `mail_new_sign_in`
+//! setting). Each is written here once, whatever face caused the change, and sent off the
+//! request path.
 //!
 //! Every such mail ends with what to do when it was not the person: reset the password (the
 //! reset link goes to the address the account has) and tell the administrator.
@@ -125,6 +126,32 @@ pub fn second_factor_changed(services: &Services, user: &User, on: bool, by: Cha
         &lang.text_with(subject, &[("brand", Arg::Str(brand(services)))]),
         paragraphs(&[line, not_you(services)]),
         if on { "totp_enabled" } else { "totp_disabled" },
+    );
+}
+
+/// A passkey named `name` was added (`added`) or removed.
+pub fn passkey_changed(services: &Services, user: &User, name: &str, added: bool, by: ChangedBy) {
+    let lang = language(services);
+    let (subject, body) = if added {
+        ("mail-passkey-added-subject", "mail-passkey-added-body")
+    } else {
+        ("mail-passkey-removed-subject", "mail-passkey-removed-body")
+    };
+    let name = truncate(name, 64);
+    let mut line = lang.text_with(
+        body,
+        &[("username", Arg::Str(&user.username)), ("name", Arg::Str(&name))],
+    );
+    if by == ChangedBy::Operator {
+        line.push(' ');
+        line.push_str(&lang.text("mail-by-operator"));
+    }
+    send(
+        services,
+        &user.email,
+        &lang.text_with(subject, &[("brand", Arg::Str(brand(services)))]),
+        paragraphs(&[line, not_you(services)]),
+        if added { "passkey_added" } else { "passkey_removed" },
     );
 }
 

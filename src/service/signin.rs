@@ -248,8 +248,8 @@ async fn seen_browser(services: &Services, user: &User, peer: &Peer, now: UnixTi
 
 /// Signs the browser in under its new id: ends the session of its old id, stores the new
 /// session, and moves the authorization request it signed in for (if any) to the new id,
-/// marked as signed in.
-async fn start_session(
+/// marked as signed in. Also the end of a passkey sign-in (`passkeys`).
+pub(super) async fn start_session(
     services: &Services,
     browser: BrowserIds<'_>,
     user: User,

@@ -57,6 +57,8 @@ pub enum Expired {
     /// Initial access tokens of dynamic registration that expired or have no use left (an
     /// unknown token is refused the same way).
     RegistrationTokens,
+    /// WebAuthn challenges past their 5 minutes (a late answer is refused the same way).
+    WebauthnChallenges,
 }
 
 impl Expired {
@@ -111,6 +113,7 @@ impl Expired {
                 Some(("registration_tokens", "hash", "(expires_at <= $1 OR uses_left = 0)")),
                 None,
             ],
+            Self::WebauthnChallenges => [Some(("webauthn_challenges", "id_hash", "expires_at <= $1")), None],
         }
     }
 }

@@ -10,7 +10,7 @@
 //! `events.rs`, `issuance.rs` (client_credentials issuance counted per client and minute),
 //! `housekeeping.rs` (ping, close, lease, expiry), `device.rs` (the device authorization grant),
 //! `registration.rs` (initial access tokens, registration access tokens of self-registered
-//! clients). Both backends speak the same
+//! clients), `passkeys.rs` (passkeys and WebAuthn challenges). Both backends speak the same
 //! portable SQL, so each operation is written once, over the small [`sql::Backend`] interface;
 //! `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas, migrations.
 
@@ -23,6 +23,7 @@ mod grants;
 mod housekeeping;
 mod issuance;
 mod keys;
+mod passkeys;
 mod postgres;
 mod records;
 mod registration;
@@ -44,6 +45,7 @@ pub use grants::GrantStore;
 pub use housekeeping::{Expired, HousekeepingStore};
 pub use issuance::{IssuanceCount, IssuanceStore};
 pub use keys::KeyStore;
+pub use passkeys::{ChallengePurpose, ChallengeRecord, PasskeyRecord, PasskeyStore};
 pub use postgres::PostgresStore;
 pub use records::{
     CodeRecord, CodeRedemption, FamilyRecord, PendingAuthorization, PendingLogin, RefreshTokenRecord, RevocationRecord,
@@ -97,6 +99,7 @@ pub trait Store:
     + HousekeepingStore
     + DeviceStore
     + RegistrationStore
+    + PasskeyStore
     + Send
     + Sync
     + 'static
@@ -117,6 +120,7 @@ impl<T> Store for T where
         + HousekeepingStore
         + DeviceStore
         + RegistrationStore
+        + PasskeyStore
         + Send
         + Sync
         + 'static

@@ -204,13 +204,25 @@ fn is_html(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("text/html"))
 }
 
+/// A JSON answer of the pages' own scripts (the passkey ceremony): kept as it is.
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
 /// The layer that renders the pages of [`PageError`]s, keeping their status and headers, and
 /// puts a page in words in place of the framework's own error answers (plain text).
 pub async fn render_error_pages(State(state): State<WebState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let page = match response.extensions_mut().remove::<ErrorPage>() {
         Some(page) => page,
-        None if (response.status().is_client_error() || response.status().is_server_error()) && !is_html(&response) => {
+        None if (response.status().is_client_error() || response.status().is_server_error())
+            && !is_html(&response)
+            && !is_json(&response) =>
+        {
             framework_error(response.status())
         }
         None => return response,

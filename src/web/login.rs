@@ -105,6 +105,7 @@ async fn login_page(
     context.insert("notice", &page.notice);
     context.insert("remember", &page.remember);
     context.insert("return_to", &page.return_to.map(LocalPath::as_str));
+    context.insert("passkeys", &crate::service::passkeys::available(state));
     let mut login_hint: Option<String> = page.login.map(str::to_owned);
     let mut client_name: Option<String> = None;
     if let Some(id) = page.request_id {

@@ -17,6 +17,7 @@ pub mod login;
 pub mod logout;
 pub mod otp;
 pub mod pages;
+pub mod passkeys;
 pub mod paths;
 pub mod reset;
 pub mod restore;
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use zeroize::Zeroizing;
@@ -93,6 +94,8 @@ where
     let sign_in = Router::new()
         .route(paths::LOGIN, get(login::show).post(login::submit))
         .route(paths::LOGIN_OTP, get(otp::show).post(otp::submit))
+        .route(paths::LOGIN_PASSKEY_START, post(passkeys::start))
+        .route(paths::LOGIN_PASSKEY_FINISH, post(passkeys::finish))
         .route(paths::RESET, get(reset::show_request).post(reset::submit_request))
         .route(paths::RESET_LINK, get(reset::show_link).post(reset::submit_link))
         // A user code is what a guesser aims at here.
@@ -130,6 +133,16 @@ where
         .route(
             paths::TOTP_DISABLE,
             page_of(paths::ACCOUNT_SECURITY).post(security::disable),
+        )
+        .route(paths::PASSKEY_ADD_START, post(passkeys::add_start))
+        .route(paths::PASSKEY_ADD_FINISH, post(passkeys::add_finish))
+        .route(
+            paths::PASSKEY_RENAME,
+            page_of(paths::ACCOUNT_SECURITY).post(security::rename_passkey),
+        )
+        .route(
+            paths::PASSKEY_REMOVE,
+            page_of(paths::ACCOUNT_SECURITY).post(security::remove_passkey),
         )
         .route(
             paths::RECOVERY_CODES,
@@ -192,6 +205,7 @@ where
         .route(paths::STYLESHEET, get(pages::stylesheet))
         .route(paths::SCRIPT, get(pages::script))
         .route(paths::SHOW_PASSWORD_SCRIPT, get(pages::show_password_script))
+        .route(paths::PASSKEY_SCRIPT, get(pages::passkey_script))
         .route(paths::FAVICON, get(pages::favicon))
         .route(paths::FAVICON_SVG, get(pages::favicon))
         .merge(assets)

@@ -34,6 +34,7 @@ pub const SCRIPT: &str = include_str!("../../static/keyhaven.js");
 pub const FAVICON: &str = include_str!("../../static/favicon.svg");
 /// The pages' one script: a "Show" button for password fields (the pages work without it).
 pub const SHOW_PASSWORD_SCRIPT: &str = include_str!("../../static/show-password.js");
+pub const PASSKEY_SCRIPT: &str = include_str!("../../static/passkeys.js");
 
 pub struct Pages {
     tera: Tera,
@@ -180,6 +181,18 @@ pub async fn show_password_script() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         SHOW_PASSWORD_SCRIPT,
+    )
+        .into_response()
+}
+
+/// The passkey ceremony of the sign-in page (the page works without it).
+pub async fn passkey_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PASSKEY_SCRIPT,
     )
         .into_response()
 }

@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 use tera::Context;
@@ -20,9 +20,11 @@ use super::extract::{NoFields, SignedIn, SignedInForm};
 use super::flash::{Flash, Notice, CODES};
 use super::locale::t;
 use super::paths;
+use super::words::readable_time;
 use super::WebState;
 use crate::crypto::totp::Enrollment;
 use crate::domain::user::User;
+use crate::service::passkeys::{self, PasskeyError};
 use crate::service::security::{self, TotpConfirmation};
 use crate::service::Peer;
 
@@ -44,8 +46,31 @@ struct Shown {
     recovery_codes: Option<Vec<String>>,
 }
 
-fn page(state: &WebState, browser: &Browser, user: &User, shown: Shown, status: StatusCode) -> Response {
+async fn page(
+    state: &WebState,
+    browser: &Browser,
+    user: &User,
+    shown: Shown,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let mut context = Context::new();
+    let available = passkeys::available(state);
+    context.insert("passkeys_available", &available);
+    if available {
+        let listed: Vec<_> = passkeys::list(state, &user.id)
+            .await?
+            .into_iter()
+            .map(|p| {
+                json!({
+                    "id": p.credential_id,
+                    "name": p.name,
+                    "created": readable_time(p.created_at),
+                    "last_used": p.last_used_at.map(readable_time),
+                })
+            })
+            .collect();
+        context.insert("passkeys", &listed);
+    }
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("section", "security");
     context.insert("username", &user.username);
@@ -63,7 +88,7 @@ fn page(state: &WebState, browser: &Browser, user: &User, shown: Shown, status: 
         context.insert("codes_download", &download_link(codes));
     }
     context.insert("recovery_codes", &shown.recovery_codes);
-    state.pages.render(status, "security.html", &context)
+    Ok(state.pages.render(status, "security.html", &context))
 }
 
 /// The codes as a `data:` link of a text file (a download, which the CSP does not govern).
@@ -117,7 +142,7 @@ pub async fn show(
         recovery_codes,
         ..Shown::default()
     };
-    Ok(page(&state, &browser, &user, shown, StatusCode::OK))
+    page(&state, &browser, &user, shown, StatusCode::OK).await
 }
 
 /// New recovery codes are bound to the browser and the person they were made for.
@@ -157,7 +182,7 @@ pub async fn confirm(
             return Ok(show_codes(&state, &browser, &user, &recovery_codes));
         }
     };
-    Ok(page(&state, &browser, &user, shown, status))
+    page(&state, &browser, &user, shown, status).await
 }
 
 pub async fn disable(
@@ -170,7 +195,7 @@ pub async fn disable(
     let code = SecretString::from(form.code);
     if !security::disable_totp(&state, &user, &password, &code, &peer).await? {
         let shown = error("security-wrong-password-or-code");
-        return Ok(page(&state, &browser, &user, shown, StatusCode::UNAUTHORIZED));
+        return page(&state, &browser, &user, shown, StatusCode::UNAUTHORIZED).await;
     }
     let response = Notice::TotpOff.on(&state, to_page(&state, &browser));
     Ok(CODES.clear(&state.settings, response))
@@ -184,9 +209,68 @@ pub async fn regenerate_recovery_codes(
     let SignedIn { browser, user, .. } = signed_in;
     let Some(codes) = security::replace_recovery_codes(&state, &user).await? else {
         let shown = error("security-turn-on-first");
-        return Ok(page(&state, &browser, &user, shown, StatusCode::BAD_REQUEST));
+        return page(&state, &browser, &user, shown, StatusCode::BAD_REQUEST).await;
     };
     Ok(show_codes(&state, &browser, &user, &codes))
+}
+
+/// Not `Debug`: it may carry a password.
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    credential_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Renames one of the person's passkeys.
+pub async fn rename_passkey(
+    State(state): State<WebState>,
+    SignedInForm { signed_in, form }: SignedInForm<PasskeyForm>,
+) -> Result<Response, PageError> {
+    let SignedIn { browser, user, .. } = signed_in;
+    match passkeys::rename(&state, &user, &form.credential_id, &form.name).await {
+        Ok(()) | Err(PasskeyError::NotFound) => Ok(to_page(&state, &browser)),
+        Err(PasskeyError::BadName) => {
+            page(
+                &state,
+                &browser,
+                &user,
+                error("passkeys-bad-name"),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => Err(PageError::failed(e, "renaming a passkey")),
+    }
+}
+
+/// Removes one of the person's passkeys: a recent sign-in, and the password for the last one.
+pub async fn remove_passkey(
+    State(state): State<WebState>,
+    peer: Peer,
+    SignedInForm { signed_in, form }: SignedInForm<PasskeyForm>,
+) -> Result<Response, PageError> {
+    let SignedIn { browser, user, session } = signed_in;
+    let password = Some(SecretString::from(form.password)).filter(|p| !p.expose_secret().is_empty());
+    let removed = passkeys::remove(
+        &state,
+        &user,
+        session.auth_time,
+        &form.credential_id,
+        password.as_ref(),
+        &peer,
+    )
+    .await;
+    let (key, status) = match removed {
+        Ok(()) | Err(PasskeyError::NotFound) => return Ok(to_page(&state, &browser)),
+        Err(PasskeyError::SignInAgain) => ("passkeys-sign-in-again", StatusCode::FORBIDDEN),
+        Err(PasskeyError::WrongPassword) => ("passkeys-wrong-password", StatusCode::UNAUTHORIZED),
+        Err(e) => return Err(PageError::failed(e, "removing a passkey")),
+    };
+    page(&state, &browser, &user, error(key), status).await
 }
 
 /// Done: the person saved the codes; the page stops showing them.

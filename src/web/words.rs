@@ -60,6 +60,12 @@ pub fn event_sentence_key(event_kind: &str, outcome: &str) -> &'static str {
         (kind::CLIENT_REGISTRATION_DELETED, _) => "event-client-registration-deleted",
         (kind::REGISTRATION_TOKEN_CREATED, _) => "event-registration-token-created",
         (kind::REGISTRATION_TOKEN_REFUSED, _) => "event-registration-token-refused",
+        (kind::PASSKEY_REGISTERED, false) => "event-passkey-registered",
+        (kind::PASSKEY_REGISTERED, true) => "event-passkey-registered-failed",
+        (kind::PASSKEY_USED, false) => "event-passkey-used",
+        (kind::PASSKEY_USED, true) => "event-passkey-used-failed",
+        (kind::PASSKEY_REMOVED, false) => "event-passkey-removed",
+        (kind::PASSKEY_REMOVED, true) => "event-passkey-removed-failed",
         _ => "event-other",
     }
 }
@@ -186,7 +192,7 @@ mod tests {
 
     #[test]
     fn every_event_kind_has_a_sentence_of_its_own() {
-        assert_eq!(kind::ALL.len(), 40, "a new kind needs words here");
+        assert_eq!(kind::ALL.len(), 43, "a new kind needs words here");
         for k in kind::ALL {
             for outcome in ["success", "failure"] {
                 let key = event_sentence_key(k.as_str(), outcome);

@@ -174,7 +174,8 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
     ];
     for (name, value) in extra {
         settings.retain(|(n, _)| n != name);
-        settings.push((name, (*value).to_owned()));
+        // `{port}` stands for the server's port (an issuer on `localhost`, for passkeys).
+        settings.push((name, value.replace("{port}", &port.to_string())));
     }
     let parsed = Settings::from_pairs(settings.iter().map(|(k, v)| (*k, v.clone()))).expect("valid test settings");
     keyhaven::telemetry::init_with_writer(parsed.log_format, &parsed.log_level, CapturedLogs, false);

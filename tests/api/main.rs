@@ -39,6 +39,7 @@ mod oidc;
 mod pages;
 mod pages_flow;
 mod pages_words;
+mod passkeys;
 mod private_key_jwt;
 mod registration;
 mod resources;

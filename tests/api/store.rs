@@ -84,6 +84,7 @@ mod grants;
 mod housekeeping;
 mod issuance;
 mod keys;
+mod passkeys;
 mod registration;
 mod resources;
 mod sessions;
@@ -437,6 +438,43 @@ const COVERAGE: &[(&str, &[&str])] = &[
             "the_housekeeping_pass_deletes_at_most_its_limit",
             "issuance_counts_go_with_the_events_after_the_retention",
             "a_client_assertion_is_spent_once_until_it_expires",
+            "a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires",
+        ],
+    ),
+    // passkeys.rs
+    (
+        "insert_passkey",
+        &[
+            "a_passkey_belongs_to_one_person",
+            "a_passkey_is_used_renamed_and_removed_only_by_its_person",
+        ],
+    ),
+    ("find_passkey", &["a_passkey_belongs_to_one_person"]),
+    ("list_passkeys", &["a_passkey_belongs_to_one_person"]),
+    (
+        "record_passkey_use",
+        &["a_passkey_is_used_renamed_and_removed_only_by_its_person"],
+    ),
+    (
+        "rename_passkey",
+        &["a_passkey_is_used_renamed_and_removed_only_by_its_person"],
+    ),
+    (
+        "delete_passkey",
+        &["a_passkey_is_used_renamed_and_removed_only_by_its_person"],
+    ),
+    (
+        "insert_webauthn_challenge",
+        &[
+            "a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires",
+            "a_webauthn_challenge_has_one_winner",
+        ],
+    ),
+    (
+        "take_webauthn_challenge",
+        &[
+            "a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires",
+            "a_webauthn_challenge_has_one_winner",
         ],
     ),
     // credentials.rs (private_key_jwt)

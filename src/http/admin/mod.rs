@@ -49,7 +49,7 @@ pub use clients::{
 pub use registration::{NewRegistrationToken, RegistrationTokenOut};
 pub use resources::{NewResource, ResourceChanges, ResourceName, ResourceOut, ResourceUri};
 pub use schema::{IdTokenAlg, Int, Limit, List, Offset, ProfileClaims, Text};
-pub use users::{NewUser, Password, SessionOut, UserChanges, UserOut, UserQuery};
+pub use users::{NewUser, PasskeyOut, Password, SessionOut, UserChanges, UserOut, UserQuery};
 
 pub use crate::service::admin::{AUDIENCE, SCOPE};
 
@@ -402,12 +402,14 @@ impl Modify for BearerToken {
         users::user_action,
         users::list_sessions,
         users::revoke_session,
+        users::list_passkeys,
+        users::delete_passkey,
         audit::list_events,
         audit::list_keys,
         audit::rotate_keys,
         registration::create_registration_token
     ),
-    components(schemas(ClientOut, IssuanceOut, ResourceOut, UserOut, SessionOut, EventOut, KeyOut, FieldError, ErrorBody, RegistrationTokenOut)),
+    components(schemas(ClientOut, IssuanceOut, ResourceOut, UserOut, SessionOut, PasskeyOut, EventOut, KeyOut, FieldError, ErrorBody, RegistrationTokenOut)),
     modifiers(&BearerToken),
     security(("admin_token" = []))
 )]
@@ -449,6 +451,11 @@ where
         .route("/admin/v1/users", get(users::list_users).post(users::create_user))
         .route("/admin/v1/users/{id}", get(users::get_user).patch(users::update_user))
         .route("/admin/v1/users/{id}/sessions", get(users::list_sessions))
+        .route("/admin/v1/users/{id}/passkeys", get(users::list_passkeys))
+        .route(
+            "/admin/v1/users/{id}/passkeys/{credential_id}",
+            delete(users::delete_passkey),
+        )
         .route("/admin/v1/users/{id}/{action}", post(users::user_action))
         .route("/admin/v1/sessions/{sid}", delete(users::revoke_session))
         .route("/admin/v1/events", get(audit::list_events))

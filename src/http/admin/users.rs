@@ -1,5 +1,6 @@
 //! `/admin/v1/users` and `/admin/v1/sessions`: people and their sessions, through the
-//! accounts service (as the command line and the account pages).
+//! accounts service (as the command line and the account pages); a person's passkeys, listed
+//! and removed through `service::passkeys`.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,8 @@ use crate::domain::SessionId;
 use crate::http::ApiState;
 use crate::service::accounts::{self, NewAccount};
 use crate::service::admin::{self, SessionRecord};
+use crate::service::passkeys::{self, PasskeyError};
+use crate::storage::{PasskeyRecord, StoreError};
 
 /// A person as the admin API shows them (never a hash or secret).
 #[derive(Serialize, ToSchema)]
@@ -290,5 +293,71 @@ pub(super) async fn revoke_session(
         return Err(AdminError::NotFound);
     }
     admin.record(&state, "revoke session", &path.sid);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A passkey as the admin API shows it (no key material).
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyOut {
+    /// The credential id, base64url.
+    credential_id: String,
+    name: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    backup_eligible: bool,
+    backed_up: bool,
+}
+
+impl From<PasskeyRecord> for PasskeyOut {
+    fn from(p: PasskeyRecord) -> Self {
+        Self {
+            credential_id: p.credential_id,
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+            backup_eligible: p.backup_eligible,
+            backed_up: p.backed_up,
+        }
+    }
+}
+
+/// One passkey of the person named in the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PasskeyPath {
+    /// The person's id.
+    pub id: String,
+    /// The passkey's credential id, as listed.
+    pub credential_id: String,
+}
+
+#[utoipa::path(get, path = "/admin/v1/users/{id}/passkeys", params(UserPath), responses(
+    (status = 200, description = "The person's passkeys, oldest first", body = [PasskeyOut]), NotFound, Refused))]
+pub(super) async fn list_passkeys(
+    admin: Admin,
+    State(state): State<ApiState>,
+    AdminPath(path): AdminPath<UserPath>,
+) -> Result<Response, AdminError> {
+    let user = accounts::find_by_id(&state, &path.id).await?;
+    let listed = passkeys::list(&state, &user.id).await?;
+    admin.record(&state, "list passkeys of user", &path.id);
+    Ok(Json(listed.into_iter().map(PasskeyOut::from).collect::<Vec<_>>()).into_response())
+}
+
+#[utoipa::path(delete, path = "/admin/v1/users/{id}/passkeys/{credential_id}", params(PasskeyPath), responses(
+    (status = 204, description = "Removed; the person is mailed"), NotFound, Refused))]
+pub(super) async fn delete_passkey(
+    admin: Admin,
+    State(state): State<ApiState>,
+    AdminPath(path): AdminPath<PasskeyPath>,
+) -> Result<Response, AdminError> {
+    let user = accounts::find_by_id(&state, &path.id).await?;
+    match passkeys::remove_by_operator(&state, &user, &path.credential_id, &admin.0.actor()).await {
+        Ok(()) => {}
+        Err(PasskeyError::NotFound) => return Err(AdminError::NotFound),
+        Err(PasskeyError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(AdminError::from(StoreError::Unexpected(anyhow::Error::new(e)))),
+    }
+    admin.record(&state, "delete passkey", &path.id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
