@@ -91,6 +91,8 @@ pub struct Settings {
     pub brand_primary_color: Option<Rgb>,
     /// A stylesheet linked after the built-in one (read at start).
     pub brand_stylesheet: Option<PathBuf>,
+    /// Offer passkeys (an issuer on a domain name is needed too).
+    pub passkeys: bool,
     /// Which client ids may be URLs of client metadata documents.
     pub client_id_metadata_documents: MetadataDocuments,
     /// Floor and ceiling of how long a fetched document (metadata, `jwks_uri`) is kept.
@@ -326,6 +328,7 @@ impl Settings {
             key_rotation_interval,
             key_rotation_lead,
             key_refresh_interval: key_refresh_secs,
+            passkeys: raw.parse("passkeys", "false", parse_bool)?,
             client_id_metadata_documents: raw.parse("client_id_metadata_documents", "off", MetadataDocuments::parse)?,
             metadata_cache_min,
             metadata_cache_max,

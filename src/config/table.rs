@@ -213,6 +213,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "CSS file (at most 256 KiB) linked after the built-in stylesheet, served at /static/brand-extra.css",
     ),
     (
+        "passkeys",
+        "false",
+        "offer passkeys: sign-in without a password, and adding them on /account/security (needs an issuer whose host is a domain name)",
+    ),
+    (
         "client_id_metadata_documents",
         "off",
         "client ids that are https URLs of a client metadata document: `off`, `on`, or host patterns (`tools.example *.agents.example`) allowed",

@@ -98,12 +98,16 @@ pub fn relying_party(issuer: &str, brand: &str) -> Result<Webauthn, PasskeyError
         .map_err(|_| PasskeyError::NotConfigured)
 }
 
-/// Whether this server can offer passkeys at all (its issuer's host is a domain name).
+/// Whether this server offers passkeys: the `passkeys` setting is on and its issuer's host is
+/// a domain name.
 pub fn available(services: &Services) -> bool {
     webauthn(services).is_ok()
 }
 
 fn webauthn(services: &Services) -> Result<Webauthn, PasskeyError> {
+    if !services.settings.passkeys {
+        return Err(PasskeyError::NotConfigured);
+    }
     relying_party(&services.settings.issuer, &services.settings.brand_name)
 }
 

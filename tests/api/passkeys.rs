@@ -30,7 +30,7 @@ const ISSUER: &str = "http://localhost:8080";
 const BROWSER: &str = "browser-a";
 
 async fn app() -> TestApp {
-    spawn_app_with(Backend::Sqlite, &[("issuer", ISSUER)]).await
+    spawn_app_with(Backend::Sqlite, &[("issuer", ISSUER), ("passkeys", "true")]).await
 }
 
 fn origin() -> Url {
@@ -348,7 +348,11 @@ async fn removing_a_passkey_needs_a_recent_sign_in_and_the_last_one_the_password
 
 /// A server whose issuer is `localhost` on its own port, for the ceremonies over HTTP.
 async fn http_app() -> TestApp {
-    spawn_app_with(Backend::Sqlite, &[("issuer", "http://localhost:{port}")]).await
+    spawn_app_with(
+        Backend::Sqlite,
+        &[("issuer", "http://localhost:{port}"), ("passkeys", "true")],
+    )
+    .await
 }
 
 async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -464,7 +468,7 @@ async fn a_passkey_sign_in_on_the_page_finishes_a_code_flow_and_the_id_token_say
 #[tokio::test]
 async fn the_passkey_button_shows_only_where_passkeys_can_work() {
     // An issuer on an IP address can have no passkeys: no button, no script.
-    let on_ip = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let on_ip = spawn_app_with(Backend::Sqlite, &[("passkeys", "true")]).await;
     let page = on_ip.get_url("/login").await.text().await.unwrap();
     assert!(!page.contains("Sign in with a passkey") && !page.contains("passkeys.js"));
     let started = post_form(&on_ip, "/login/passkey/start", &[("csrf_token", "x")]).await;
@@ -473,6 +477,10 @@ async fn the_passkey_button_shows_only_where_passkeys_can_work() {
     let on_name = http_app().await;
     let page = on_name.get_url("/login").await.text().await.unwrap();
     assert!(page.contains("Sign in with a passkey") && page.contains("passkeys.js"));
+    // With the setting off (the default), none, on a domain name too.
+    let off = spawn_app_with(Backend::Sqlite, &[("issuer", "http://localhost:{port}")]).await;
+    let page = off.get_url("/login").await.text().await.unwrap();
+    assert!(!page.contains("Sign in with a passkey") && !page.contains("passkeys.js"));
 }
 
 #[tokio::test]
