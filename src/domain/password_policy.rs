@@ -47,7 +47,7 @@ pub fn problems(password: &str, username: &str, email: &str) -> Vec<&'static str
 fn is_repetition(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
-    (1..=n / 2).any(|p| n % p == 0 && chars.chunks(p).all(|c| c == chars.get(..p).unwrap_or_default()))
+    (1..=n / 2).any(|p| n.is_multiple_of(p) && chars.chunks(p).all(|c| c == chars.get(..p).unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod logout;
 pub mod metadata_document;
 pub mod params;
+pub mod passkey;
 pub mod redirect_uri;
 pub mod registration;
 pub mod resource;

@@ -26,12 +26,15 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
+
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
+
+use crate::protocol::passkey;
+pub use crate::protocol::passkey::{amr, user_handle};
 
 use super::notify::{self, ChangedBy};
 use super::signin::{self, BrowserIds, NewSession};
@@ -87,17 +90,6 @@ pub struct Ceremony<T> {
     pub options: T,
 }
 
-/// The relying party of this server: RP id the issuer's host, the issuer's origin the only
-/// origin, the brand as its name.
-pub fn relying_party(issuer: &str, brand: &str) -> Result<Webauthn, PasskeyError> {
-    let url = Url::parse(issuer).map_err(|_| PasskeyError::NotConfigured)?;
-    let host = url.domain().ok_or(PasskeyError::NotConfigured)?.to_owned();
-    let origin = Url::parse(&url.origin().ascii_serialization()).map_err(|_| PasskeyError::NotConfigured)?;
-    WebauthnBuilder::new(&host, &origin)
-        .and_then(|b| b.rp_name(brand).build())
-        .map_err(|_| PasskeyError::NotConfigured)
-}
-
 /// Whether this server offers passkeys: the `passkeys` setting is on and its issuer's host is
 /// a domain name.
 pub fn available(services: &Services) -> bool {
@@ -108,27 +100,7 @@ fn webauthn(services: &Services) -> Result<Webauthn, PasskeyError> {
     if !services.settings.passkeys {
         return Err(PasskeyError::NotConfigured);
     }
-    relying_party(&services.settings.issuer, &services.settings.brand_name)
-}
-
-/// The WebAuthn user handle of a person: derived from their id (no personal data in it, and
-/// the same for every passkey of theirs), so a discoverable credential names its person.
-pub fn user_handle(user_id: &UserId) -> Uuid {
-    let digest = Sha256::digest(format!("keyhaven passkey user handle:{user_id}").as_bytes());
-    let mut bytes = [0u8; 16];
-    for (to, from) in bytes.iter_mut().zip(digest.iter()) {
-        *to = *from;
-    }
-    Uuid::from_bytes(bytes)
-}
-
-/// The `amr` of a sign-in with a passkey (see the module's words); `after_password` when it
-/// was the second factor.
-pub fn amr(backup_eligible: bool, after_password: bool) -> Vec<&'static str> {
-    let key = if backup_eligible { "swk" } else { "hwk" };
-    let mut amr = if after_password { vec!["pwd"] } else { vec![] };
-    amr.extend([key, "user", "mfa"]);
-    amr
+    passkey::relying_party(&services.settings.issuer, &services.settings.brand_name).ok_or(PasskeyError::NotConfigured)
 }
 
 fn credential_id(passkey: &Passkey) -> String {
@@ -597,34 +569,6 @@ pub async fn finish_second_factor(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_relying_party_is_the_issuers_host_and_origin() {
-        let rp = relying_party("https://id.example.com/tenant", "Keyhaven").expect("rp");
-        let origins: Vec<_> = rp.get_allowed_origins().iter().map(Url::as_str).collect();
-        assert_eq!(origins, ["https://id.example.com/"]);
-        assert!(relying_party("http://localhost:8080", "Keyhaven").is_ok());
-        // WebAuthn has no relying party on an IP address.
-        assert!(matches!(
-            relying_party("http://127.0.0.1:8080", "Keyhaven"),
-            Err(PasskeyError::NotConfigured)
-        ));
-    }
-
-    #[test]
-    fn a_user_handle_is_stable_per_person_and_differs_between_people() {
-        let alice: UserId = "u1".to_owned().into();
-        let bob: UserId = "u2".to_owned().into();
-        assert_eq!(user_handle(&alice), user_handle(&alice));
-        assert_ne!(user_handle(&alice), user_handle(&bob));
-    }
-
-    #[test]
-    fn amr_names_the_key_kind_verification_and_mfa() {
-        assert_eq!(amr(false, false), ["hwk", "user", "mfa"]);
-        assert_eq!(amr(true, false), ["swk", "user", "mfa"]);
-        assert_eq!(amr(false, true), ["pwd", "hwk", "user", "mfa"]);
-    }
 
     #[test]
     fn a_passkey_name_is_trimmed_and_bounded() {
