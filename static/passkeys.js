@@ -48,7 +48,9 @@
     return fetch(url, { method: "POST", body: body, credentials: "same-origin" }).then(function (response) {
       return response.json().then(function (json) {
         if (!response.ok) {
-          throw new Error(json.error || "refused");
+          var error = new Error(json.error || "refused");
+          error.location = json.location;
+          throw error;
         }
         return json;
       });
@@ -70,6 +72,10 @@
           window.location.assign(done.location);
         })
         .catch(function (error) {
+          if (error && error.location) {
+            window.location.assign(error.location);
+            return;
+          }
           var words = error && error.message === "sign_in_again" ? box.getAttribute("data-sign-in-again") : null;
           errorBox.textContent = words || box.getAttribute("data-failed");
           errorBox.hidden = false;
@@ -136,6 +142,38 @@
                 transports: response.getTransports ? response.getTransports() : undefined
               }
             })
+          });
+        });
+      });
+    });
+  }
+
+  // The second factor after a password: the person's own passkeys (the server lists them).
+  var second = document.getElementById("passkey-second");
+  if (second) {
+    offer(second, document.getElementById("passkey-second-button"), document.getElementById("passkey-second-error"), function () {
+      return post(second.getAttribute("data-start"), {}).then(function (started) {
+        var options = started.options.publicKey;
+        options.challenge = toBytes(options.challenge);
+        credentialIds(options.allowCredentials);
+        return navigator.credentials.get({ publicKey: options }).then(function (credential) {
+          var response = credential.response;
+          return post(second.getAttribute("data-finish"), {
+            handle: started.handle,
+            credential: JSON.stringify({
+              id: credential.id,
+              rawId: toText(credential.rawId),
+              type: credential.type,
+              extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+              response: {
+                authenticatorData: toText(response.authenticatorData),
+                clientDataJSON: toText(response.clientDataJSON),
+                signature: toText(response.signature),
+                userHandle: toText(response.userHandle)
+              }
+            }),
+            return_to: value(document, "return_to"),
+            remember: value(document, "remember")
           });
         });
       });

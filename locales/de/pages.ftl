@@ -28,6 +28,11 @@ otp-title = Bestätigung in zwei Schritten
 otp-lead = Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
 otp-code = Code
 otp-submit = Bestätigen
+otp-lead-passkey = Bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
+otp-passkey = Passkey verwenden
+otp-passkey-failed = Der Passkey wurde nicht angenommen. Versuchen Sie es noch einmal.
+otp-lead-or-code = Oder geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
+otp-passkey-needs-script = Ihr Passkey braucht JavaScript, das in diesem Browser ausgeschaltet ist. Schalten Sie es ein oder melden Sie sich auf einem Gerät mit Ihrem Passkey an.
 
 ## Zustimmung
 consent-title = Zugriff erlauben?

@@ -28,6 +28,11 @@ otp-title = Two-step verification
 otp-lead = Enter the 6-digit code from your authenticator app, or one of your recovery codes.
 otp-code = Code
 otp-submit = Verify
+otp-lead-passkey = Confirm it is you with your passkey.
+otp-passkey = Use your passkey
+otp-passkey-failed = The passkey was not accepted. Try again.
+otp-lead-or-code = Or enter the 6-digit code from your authenticator app, or one of your recovery codes.
+otp-passkey-needs-script = Your passkey needs JavaScript, which is off in this browser. Turn it on, or sign in on a device with your passkey.
 
 ## Consent
 consent-title = Allow access?

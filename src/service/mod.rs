@@ -34,6 +34,7 @@ pub mod passkeys;
 pub mod peer;
 pub mod registration;
 pub mod resources;
+pub mod second_factor;
 pub mod security;
 pub mod sessions;
 pub mod signin;

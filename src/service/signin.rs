@@ -5,9 +5,8 @@
 //!   verify (against a dummy hash for unknown names), so a wrong name and a wrong password cost
 //!   and answer the same. Only the lock of the name typed is checked before the password; the
 //!   account's own lock only after a right one (see `lockout`).
-//! - A person with TOTP continues at the second factor: the step is bound to the browser and
-//!   lives 5 minutes; a code works once; every wrong code counts in the sign-in throttle, and
-//!   five drop the step. Only a whole sign-in forgets the failures.
+//! - A person with a second factor (TOTP or a passkey) continues at the second-factor step
+//!   (`second_factor`); only a whole sign-in forgets the failures.
 //! - A session starts under a fresh browser id (no fixation): the caller makes it and passes its
 //!   hash; what waited for the old one (an authorization request) follows it.
 //! - A session is live until its absolute end, or until it has been unused for the idle
@@ -16,24 +15,20 @@
 //! The browser's cookie itself (its value, the CSRF tokens bound to it, `Set-Cookie`) is the
 //! pages' business: here a browser is the SHA-256 of its cookie value.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
-use super::security::{self, Factor};
-use super::{lockout, notify, Peer, Services};
+use super::{lockout, notify, second_factor, Peer, Services};
 use crate::crypto::tokens::random_base64url;
 use crate::domain::event::{kind, Outcome};
-use crate::domain::user::lockout::MAX_FAILURES;
 use crate::domain::user::User;
 use crate::domain::{SessionId, UnixTime};
 use crate::protocol::logout::{self, LogoutError, LogoutRequest};
 use crate::protocol::revocation;
 use crate::protocol::token::id_token;
-use crate::storage::{PendingLogin, StoreError};
+use crate::storage::StoreError;
 
 pub use crate::storage::SessionRecord;
 
-/// How long the second factor may take after the password.
-pub const SECOND_FACTOR_TTL: i64 = 300;
 /// Last seen is kept to the minute: no write on every request.
 pub const LAST_SEEN_GRANULARITY: i64 = 60;
 
@@ -59,18 +54,6 @@ pub enum Refusal {
     WrongCredentials,
     /// The name typed is locked, or (after a right password) the account.
     Locked { until: UnixTime },
-}
-
-/// What the second-factor step came to.
-pub enum SecondFactorStep {
-    SignedIn(Box<NewSession>),
-    WrongCode,
-    /// No step waits for this browser (expired, never started, or dropped after wrong codes).
-    StartAgain,
-    /// The account is locked: the step is dropped, even for a right code.
-    Locked {
-        until: UnixTime,
-    },
 }
 
 /// A session just started.
@@ -129,35 +112,13 @@ pub async fn password_step(
     }
     // Failures are forgotten only once the whole sign-in succeeds: not here when a second
     // factor follows.
-    if user.has_totp() {
-        await_second_factor(services, browser, &user, request_id, name_key).await?;
+    if second_factor::factors(services, &user).await?.any() {
+        second_factor::await_step(services, browser, &user, request_id, name_key).await?;
         return Ok(PasswordStep::SecondFactor);
     }
     lockout::note_success(services, Some(&name_key), &user).await?;
     let session = start_session(services, browser, user, &["pwd"], peer, request_id).await?;
     Ok(PasswordStep::SignedIn(Box::new(session)))
-}
-
-/// Binds the second-factor step to the browser, for 5 minutes, keeping the name typed (its
-/// throttle counts the wrong codes too) and the authorization request signed in for.
-async fn await_second_factor(
-    services: &Services,
-    browser: BrowserIds<'_>,
-    user: &User,
-    request_id: Option<&str>,
-    name_key: String,
-) -> Result<(), StoreError> {
-    let now = services.clock.now();
-    let pending = PendingLogin {
-        browser_hash: browser.current.to_owned(),
-        user_id: user.id.clone(),
-        request_id: request_id.map(str::to_owned),
-        created_at: now,
-        expires_at: now + SECOND_FACTOR_TTL,
-        failures: 0,
-        name_key: Some(name_key),
-    };
-    services.store.put_pending_login(&pending).await
 }
 
 fn record_login_failure(services: &Services, peer: &Peer, user: Option<&User>, detail: &str) {
@@ -166,75 +127,6 @@ fn record_login_failure(services: &Services, peer: &Peer, user: Option<&User>, d
         event = event.user(&user.id);
     }
     services.events.record(event);
-}
-
-/// The second-factor step waiting for this browser, with its person (still enabled, still
-/// with TOTP on).
-async fn pending_second_factor(
-    services: &Services,
-    browser_hash: &str,
-) -> Result<Option<(PendingLogin, User)>, StoreError> {
-    let now = services.clock.now();
-    let Some(pending) = services.store.find_pending_login(browser_hash, now).await? else {
-        return Ok(None);
-    };
-    let user = services.store.find_user_by_id(&pending.user_id).await?;
-    Ok(user.filter(|u| !u.disabled && u.has_totp()).map(|u| (pending, u)))
-}
-
-/// Whether a second factor is awaited from this browser.
-pub async fn awaits_second_factor(services: &Services, browser_hash: &str) -> Result<bool, StoreError> {
-    Ok(pending_second_factor(services, browser_hash).await?.is_some())
-}
-
-/// The second factor: a TOTP code or a recovery code, after a right password in this browser.
-pub async fn second_factor(
-    services: &Services,
-    browser: BrowserIds<'_>,
-    code: &SecretString,
-    peer: &Peer,
-) -> Result<SecondFactorStep, StoreError> {
-    let Some((pending, user)) = pending_second_factor(services, browser.current).await? else {
-        return Ok(SecondFactorStep::StartAgain);
-    };
-    if let Some(until) = lockout::locked_until(services, lockout::account_key(&user)).await? {
-        drop_second_factor(services, &pending).await;
-        return Ok(SecondFactorStep::Locked { until });
-    }
-    let Some(factor) = security::check_second_factor(services, &user, code.expose_secret()).await? else {
-        services
-            .events
-            .record(peer.event(services, kind::OTP, Outcome::Failure).user(&user.id));
-        lockout::note_failure(services, peer, pending.name_key.as_deref(), Some(&user)).await?;
-        if services.store.record_otp_failure(&pending.browser_hash).await? >= MAX_FAILURES {
-            drop_second_factor(services, &pending).await;
-            return Ok(SecondFactorStep::StartAgain);
-        }
-        return Ok(SecondFactorStep::WrongCode);
-    };
-    services.store.delete_pending_login(&pending.browser_hash).await?;
-    lockout::note_success(services, pending.name_key.as_deref(), &user).await?;
-    services
-        .events
-        .record(peer.event(services, kind::OTP, Outcome::Success).user(&user.id));
-    if factor == Factor::RecoveryCode {
-        services.events.record(
-            peer.event(services, kind::RECOVERY_CODE_USED, Outcome::Success)
-                .user(&user.id),
-        );
-        notify::recovery_code_used(services, &user, peer);
-    }
-    let request_id = pending.request_id.as_deref();
-    let session = start_session(services, browser, user, &["pwd", "otp"], peer, request_id).await?;
-    Ok(SecondFactorStep::SignedIn(Box::new(session)))
-}
-
-/// Drops a second-factor step; the person starts again with the password. Best effort: the
-/// step expires within minutes anyway.
-async fn drop_second_factor(services: &Services, pending: &PendingLogin) {
-    if let Err(e) = services.store.delete_pending_login(&pending.browser_hash).await {
-        tracing::warn!(error = %e, "could not drop a second-factor step");
-    }
 }
 
 /// Whether the person has a live session from a browser that names itself as this one does:

@@ -96,6 +96,8 @@ where
         .route(paths::LOGIN_OTP, get(otp::show).post(otp::submit))
         .route(paths::LOGIN_PASSKEY_START, post(passkeys::start))
         .route(paths::LOGIN_PASSKEY_FINISH, post(passkeys::finish))
+        .route(paths::LOGIN_OTP_PASSKEY_START, post(passkeys::second_start))
+        .route(paths::LOGIN_OTP_PASSKEY_FINISH, post(passkeys::second_finish))
         .route(paths::RESET, get(reset::show_request).post(reset::submit_request))
         .route(paths::RESET_LINK, get(reset::show_link).post(reset::submit_link))
         // A user code is what a guesser aims at here.

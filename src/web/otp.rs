@@ -1,6 +1,7 @@
-//! `GET`/`POST /login/otp`: the second factor after a right password. The step is bound to the
-//! browser and lives 5 minutes; a code works once; five wrong codes drop the step, and every
-//! wrong code counts in the sign-in throttle (the rules are in `service::signin`).
+//! `GET`/`POST /login/otp`: the second factor after a right password: the person's passkey
+//! (offered first; `passkeys.rs` answers its two posts) and, with TOTP on, a code. The step is
+//! bound to the browser and lives 5 minutes; a code works once; five failures drop the step, and
+//! every failure counts in the sign-in throttle (the rules are in `service::second_factor`).
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -18,7 +19,8 @@ use super::login::{return_to, signed_in, too_many_attempts};
 use super::paths;
 use super::WebState;
 use crate::domain::local_path::LocalPath;
-use crate::service::signin::{self, BrowserIds, SecondFactorStep};
+use crate::service::second_factor::{self, Factors, Step};
+use crate::service::signin::BrowserIds;
 use crate::service::Peer;
 
 /// Not `Debug`: it carries a code.
@@ -46,6 +48,7 @@ struct Carried<'a> {
 fn otp_page(
     state: &WebState,
     browser: &Browser,
+    factors: Factors,
     carried: &Carried<'_>,
     error: Option<&str>,
     status: StatusCode,
@@ -55,10 +58,12 @@ fn otp_page(
     context.insert("error", &error);
     context.insert("return_to", &carried.return_to.map(LocalPath::as_str));
     context.insert("remember", &carried.remember);
+    context.insert("code", &factors.code);
+    context.insert("passkey", &factors.passkey);
     state.pages.render(status, "otp.html", &context)
 }
 
-fn start_again() -> PageError {
+pub(super) fn start_again() -> PageError {
     PageError::words(
         StatusCode::UNAUTHORIZED,
         "otp-start-again-title",
@@ -73,7 +78,7 @@ pub async fn show(
     Query(query): Query<OtpQuery>,
 ) -> Result<Response, PageError> {
     let return_to = return_to(query.return_to.as_deref());
-    if !signin::awaits_second_factor(&state, &browser.hash()).await? {
+    let Some(factors) = second_factor::awaited(&state, &browser.hash()).await? else {
         // "Back" to the code page of a sign-in that is finished: a signed-in person goes on
         // to where the sign-in was going (or the account), not to "sign in again".
         if browser::signed_in(&state, &browser).await?.is_some() {
@@ -81,12 +86,12 @@ pub async fn show(
             return Ok(see_other(next, &browser, &state));
         }
         return Err(start_again());
-    }
+    };
     let carried = Carried {
         return_to: return_to.as_ref(),
         remember: query.remember.is_some(),
     };
-    Ok(otp_page(&state, &browser, &carried, None, StatusCode::OK))
+    Ok(otp_page(&state, &browser, factors, &carried, None, StatusCode::OK))
 }
 
 pub async fn submit(
@@ -102,11 +107,14 @@ pub async fn submit(
     };
     let code = SecretString::from(form.code);
     let return_to = return_to(form.return_to.as_deref());
-    match signin::second_factor(&state, ids, &code, &peer).await? {
-        SecondFactorStep::SignedIn(session) => Ok(signed_in(&state, &fresh, &session, return_to.as_ref())),
-        SecondFactorStep::WrongCode => Ok(otp_page(
+    match second_factor::code(&state, ids, &code, &peer).await? {
+        Step::SignedIn(session) => Ok(signed_in(&state, &fresh, &session, return_to.as_ref())),
+        Step::Wrong => Ok(otp_page(
             &state,
             &browser,
+            second_factor::awaited(&state, &browser.hash())
+                .await?
+                .unwrap_or_default(),
             &Carried {
                 return_to: return_to.as_ref(),
                 remember,
@@ -114,8 +122,8 @@ pub async fn submit(
             Some(&t("otp-wrong-code")),
             StatusCode::UNAUTHORIZED,
         )),
-        SecondFactorStep::StartAgain => Err(start_again()),
-        SecondFactorStep::Locked { until } => Err(PageError::new(
+        Step::StartAgain => Err(start_again()),
+        Step::Locked { until } => Err(PageError::new(
             StatusCode::TOO_MANY_REQUESTS,
             t("too-many-attempts-title"),
             too_many_attempts(until, state.clock.now()),

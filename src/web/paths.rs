@@ -9,6 +9,9 @@ pub const LOGIN_OTP: &str = "/login/otp";
 /// Signing in with a passkey (`static/passkeys.js` posts here; JSON answers).
 pub const LOGIN_PASSKEY_START: &str = "/login/passkey/start";
 pub const LOGIN_PASSKEY_FINISH: &str = "/login/passkey/finish";
+/// A passkey as the second factor after a password (`static/passkeys.js`; JSON answers).
+pub const LOGIN_OTP_PASSKEY_START: &str = "/login/otp/passkey/start";
+pub const LOGIN_OTP_PASSKEY_FINISH: &str = "/login/otp/passkey/finish";
 pub const RESET: &str = "/reset";
 pub const RESET_LINK: &str = "/reset/{token}";
 pub const ACCOUNT: &str = "/account";

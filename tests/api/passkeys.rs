@@ -571,11 +571,13 @@ async fn a_passkey_is_added_renamed_and_removed_on_the_security_page_with_a_rece
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("sign in again"));
 
-    // Signed in again: the last passkey goes only with the password.
+    // Signed in again (password, then the passkey as second factor): the last passkey goes
+    // only with the password.
     let again = app
         .submit_login("/login?return_to=/account/security", "alice", PASSWORD)
         .await;
     assert_eq!(again.status(), 303);
+    crate::passkey_second_factor::pass_with_passkey(&app, &mut key).await;
     let page = app.get_url("/account/security").await.text().await.unwrap();
     let csrf = hidden(&page, "csrf_token").unwrap();
     assert!(page.contains("This is your last passkey"));
