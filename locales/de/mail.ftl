@@ -5,6 +5,10 @@ mail-not-you = Falls Sie das nicht waren, setzen Sie Ihr Passwort jetzt unter { 
 mail-password-changed-subject = Ihr { $brand }-Passwort wurde geändert
 mail-password-changed-others = Das Passwort des Kontos { $username } wurde soeben geändert, und alle anderen Sitzungen des Kontos wurden abgemeldet.
 mail-password-changed-all = Das Passwort des Kontos { $username } wurde soeben geändert, und alle Sitzungen des Kontos wurden abgemeldet.
+mail-password-changed-passkeys-kept = { $count ->
+    [one] Ihr Passkey wurde nicht entfernt: Er meldet Sie weiterhin an.
+   *[other] Ihre { $count } Passkeys wurden nicht entfernt: Sie melden Sie weiterhin an.
+} Wenn Sie einen verloren haben oder jemand anderes ihn haben könnte, entfernen Sie ihn unter { $issuer }/account/security.
 mail-email-changed-subject = Die E-Mail-Adresse Ihres { $brand }-Kontos wurde geändert
 mail-email-changed-body = Die E-Mail-Adresse des Kontos { $username } wurde in { $new_email } geändert. E-Mails zum Konto gehen jetzt dorthin, nicht mehr hierher.
 mail-email-changed-undo = Falls Sie das nicht waren, öffnen Sie innerhalb von 7 Tagen diesen Link, um diese Adresse wiederherzustellen und alle Sitzungen des Kontos abzumelden:

@@ -27,6 +27,7 @@ authorize-refused-title = Diese Anfrage kann nicht abgeschlossen werden
 authorize-expired-title = Diese Anmeldeanfrage ist abgelaufen
 authorize-expired-message = Gehen Sie zurück zur Anwendung und beginnen Sie neu.
 login-wrong-credentials = Benutzername oder Passwort ist falsch.
+login-passkey-required = Ihr Konto meldet sich nur mit einem Passkey an: Nutzen Sie „Mit einem Passkey anmelden“.
 login-too-many-attempts = Zu viele Versuche. { $try_again } Wenn Sie Ihr Passwort zurücksetzen, wird Ihr Konto sofort entsperrt.
 try-again-in =
     { $minutes ->

@@ -5,6 +5,10 @@ mail-not-you = If it was not you, reset your password now at { $issuer }/reset a
 mail-password-changed-subject = Your { $brand } password was changed
 mail-password-changed-others = The password of the account { $username } was just changed, and every other session of it was signed out.
 mail-password-changed-all = The password of the account { $username } was just changed, and every session of it was signed out.
+mail-password-changed-passkeys-kept = { $count ->
+    [one] Your passkey was not removed: it still signs you in.
+   *[other] Your { $count } passkeys were not removed: they still sign you in.
+} If you lost one, or someone else may have it, remove it at { $issuer }/account/security.
 mail-email-changed-subject = The email address of your { $brand } account was changed
 mail-email-changed-body = The email address of the account { $username } was changed to { $new_email }. Mail about the account now goes there, not here.
 mail-email-changed-undo = If it was not you, open this link within 7 days to put this address back and sign out every session of the account:

@@ -27,6 +27,7 @@ authorize-refused-title = This request cannot be completed
 authorize-expired-title = This sign-in request has expired
 authorize-expired-message = Go back to the application and start again.
 login-wrong-credentials = Wrong username or password.
+login-passkey-required = Your account signs in with a passkey only: use “Sign in with a passkey”.
 login-too-many-attempts = Too many attempts. { $try_again } Resetting your password unlocks your account at once.
 try-again-in =
     { $minutes ->

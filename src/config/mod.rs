@@ -21,7 +21,7 @@ mod values;
 pub use table::SETTINGS;
 pub use third_party::{MetadataDocuments, RegistrationPolicy};
 use values::*;
-pub use values::{parse_duration, RateLimit};
+pub use values::{parse_duration, PasskeysRequired, RateLimit};
 
 /// The most `max_connections` may be: far beyond what one process serves, but a bound.
 const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
@@ -93,6 +93,8 @@ pub struct Settings {
     pub brand_stylesheet: Option<PathBuf>,
     /// Offer passkeys (an issuer on a domain name is needed too).
     pub passkeys: bool,
+    /// Whose password no longer signs them in once they have a passkey.
+    pub passkeys_required: PasskeysRequired,
     /// Which client ids may be URLs of client metadata documents.
     pub client_id_metadata_documents: MetadataDocuments,
     /// Floor and ceiling of how long a fetched document (metadata, `jwks_uri`) is kept.
@@ -222,6 +224,11 @@ impl Settings {
                 "must not exceed metadata_cache_max",
             ));
         }
+        let passkeys = raw.parse("passkeys", "false", parse_bool)?;
+        let passkeys_required = raw.parse("passkeys_required", "off", PasskeysRequired::parse)?;
+        if passkeys_required != PasskeysRequired::Off && !passkeys {
+            return Err(ConfigError::invalid("passkeys_required", "needs passkeys = true"));
+        }
         let refresh_idle_ttl = raw.seconds("refresh_idle_ttl", "14d", 60)?;
         let refresh_absolute_ttl = raw.seconds("refresh_absolute_ttl", "30d", 60)?;
         if refresh_idle_ttl > refresh_absolute_ttl {
@@ -328,7 +335,8 @@ impl Settings {
             key_rotation_interval,
             key_rotation_lead,
             key_refresh_interval: key_refresh_secs,
-            passkeys: raw.parse("passkeys", "false", parse_bool)?,
+            passkeys,
+            passkeys_required,
             client_id_metadata_documents: raw.parse("client_id_metadata_documents", "off", MetadataDocuments::parse)?,
             metadata_cache_min,
             metadata_cache_max,

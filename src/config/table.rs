@@ -218,6 +218,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "offer passkeys: sign-in without a password, and adding them on /account/security (needs an issuer whose host is a domain name)",
     ),
     (
+        "passkeys_required",
+        "off",
+        "whose password stops signing them in once they have a passkey: `off`, `everyone`, or usernames (`alice bob`); until their first passkey they sign in as before and are asked to add one",
+    ),
+    (
         "client_id_metadata_documents",
         "off",
         "client ids that are https URLs of a client metadata document: `off`, `on`, or host patterns (`tools.example *.agents.example`) allowed",

@@ -159,3 +159,21 @@ fn durations_accept_seconds_and_humantime() {
     assert_eq!(parse_duration("30d"), Ok(30 * 86400));
     assert!(parse_duration("-1").is_err());
 }
+
+#[test]
+fn passkeys_required_names_everyone_or_usernames_and_needs_passkeys() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(s.passkeys_required, PasskeysRequired::Off);
+    assert!(!s.passkeys_required.applies_to("alice"));
+    let everyone = settings(&[("passkeys", "true"), ("passkeys_required", "everyone")]).unwrap();
+    assert!(everyone.passkeys_required.applies_to("anyone"));
+    let some = settings(&[("passkeys", "true"), ("passkeys_required", "alice, Bob")]).unwrap();
+    assert!(some.passkeys_required.applies_to("alice") && some.passkeys_required.applies_to("bob"));
+    assert!(!some.passkeys_required.applies_to("carol"));
+    let err = settings(&[("passkeys_required", "everyone")]).unwrap_err().to_string();
+    assert!(
+        err.contains("passkeys_required") && err.contains("passkeys = true"),
+        "{err}"
+    );
+    assert!(settings(&[("passkeys", "true"), ("passkeys_required", " ")]).is_err());
+}

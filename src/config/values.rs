@@ -149,3 +149,40 @@ pub(super) fn parse_issuer(text: &str, allow_http: bool) -> Result<String, Strin
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
+
+/// `passkeys_required`: whose password no longer signs them in once they have a passkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeysRequired {
+    Off,
+    Everyone,
+    /// These usernames (compared without regard to ASCII case).
+    Users(Vec<String>),
+}
+
+impl PasskeysRequired {
+    pub(super) fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "off" => return Ok(Self::Off),
+            "everyone" => return Ok(Self::Everyone),
+            _ => {}
+        }
+        let users: Vec<String> = text
+            .split([' ', ','])
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if users.is_empty() || users.iter().any(|u| u.chars().any(char::is_control)) {
+            return Err("give `off`, `everyone`, or usernames separated by spaces".into());
+        }
+        Ok(Self::Users(users))
+    }
+
+    /// Whether the person named `username` must sign in with a passkey.
+    pub fn applies_to(&self, username: &str) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Everyone => true,
+            Self::Users(users) => users.iter().any(|u| u.eq_ignore_ascii_case(username)),
+        }
+    }
+}

@@ -285,7 +285,14 @@ pub async fn set_password(
     services
         .events
         .record(actor.event(services, kind::PASSWORD_CHANGED, &user.id).detail(how));
-    notify::password_changed(services, user, keep_sid.is_some());
+    // A reset keeps the person's passkeys (they are not the password); the mail says so, with
+    // where to remove one that was lost or taken.
+    let passkeys_kept = if keep_sid.is_none() {
+        services.store.list_passkeys(&user.id).await?.len()
+    } else {
+        0
+    };
+    notify::password_changed(services, user, keep_sid.is_some(), passkeys_kept);
     Ok(())
 }
 

@@ -56,22 +56,31 @@ fn not_you(services: &Services) -> String {
 }
 
 /// The password was changed; `kept_this_session` when the person changed it from a session
-/// that stays signed in.
-pub fn password_changed(services: &Services, user: &User, kept_this_session: bool) {
+/// that stays signed in; `passkeys_kept` the passkeys a reset left in place (said, so that a
+/// person who lost one removes it).
+pub fn password_changed(services: &Services, user: &User, kept_this_session: bool, passkeys_kept: usize) {
     let lang = language(services);
     let body = if kept_this_session {
         "mail-password-changed-others"
     } else {
         "mail-password-changed-all"
     };
+    let mut parts = vec![lang.text_with(body, &[("username", Arg::Str(&user.username))])];
+    if passkeys_kept > 0 {
+        parts.push(lang.text_with(
+            "mail-password-changed-passkeys-kept",
+            &[
+                ("count", Arg::Num(i64::try_from(passkeys_kept).unwrap_or(i64::MAX))),
+                ("issuer", Arg::Str(&services.settings.issuer)),
+            ],
+        ));
+    }
+    parts.push(not_you(services));
     send(
         services,
         &user.email,
         &lang.text_with("mail-password-changed-subject", &[("brand", Arg::Str(brand(services)))]),
-        paragraphs(&[
-            lang.text_with(body, &[("username", Arg::Str(&user.username))]),
-            not_you(services),
-        ]),
+        paragraphs(&parts),
         "password_changed",
     );
 }

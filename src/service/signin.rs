@@ -54,6 +54,9 @@ pub enum Refusal {
     WrongCredentials,
     /// The name typed is locked, or (after a right password) the account.
     Locked { until: UnixTime },
+    /// A right password of a person who must sign in with their passkey
+    /// (`passkeys_required`).
+    PasskeyRequired,
 }
 
 /// A session just started.
@@ -112,7 +115,14 @@ pub async fn password_step(
     }
     // Failures are forgotten only once the whole sign-in succeeds: not here when a second
     // factor follows.
-    if second_factor::factors(services, &user).await?.any() {
+    let factors = second_factor::factors(services, &user).await?;
+    // Where passkeys are required, a person who has one signs in with it: the password is
+    // refused (said only to someone who knows it, and not counted as a failure).
+    if factors.passkey && services.settings.passkeys_required.applies_to(&user.username) {
+        record_login_failure(services, peer, Some(&user), "a passkey is required");
+        return Ok(PasswordStep::Refused(Refusal::PasskeyRequired));
+    }
+    if factors.any() {
         second_factor::await_step(services, browser, &user, request_id, name_key).await?;
         return Ok(PasswordStep::SecondFactor);
     }

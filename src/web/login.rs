@@ -26,7 +26,7 @@ use crate::domain::local_path::LocalPath;
 use crate::domain::UnixTime;
 use crate::i18n::Arg;
 use crate::service::signin::{self, BrowserIds, NewSession, PasswordStep, Refusal, Resume};
-use crate::service::Peer;
+use crate::service::{passkeys, Peer};
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -174,6 +174,7 @@ pub async fn submit(
             return Ok(see_other(&otp, &browser, &state));
         }
         PasswordStep::Refused(Refusal::WrongCredentials) => (t("login-wrong-credentials"), StatusCode::UNAUTHORIZED),
+        PasswordStep::Refused(Refusal::PasskeyRequired) => (t("login-passkey-required"), StatusCode::UNAUTHORIZED),
         PasswordStep::Refused(Refusal::Locked { until }) => (
             too_many_attempts(until, state.clock.now()),
             StatusCode::TOO_MANY_REQUESTS,
@@ -196,6 +197,16 @@ pub fn signed_in(state: &WebState, fresh: &Browser, new: &NewSession, return_to:
     match &new.resume {
         Resume::Request(id) => see_other(&format!("{}?request={id}", paths::AUTHORIZE_RESUME), fresh, state),
         Resume::Expired => fresh.with_cookie(expired_signed_in(state), &state.settings),
+        // A person asked to add a passkey who signed in with their password (so has none yet)
+        // goes to where they add one.
+        Resume::Nothing if passkey_asked(state, new) => see_other(paths::ACCOUNT_SECURITY, fresh, state),
         Resume::Nothing => see_other(return_to.map_or(paths::ACCOUNT, LocalPath::as_str), fresh, state),
     }
+}
+
+/// Whether `passkeys_required` names the person who just signed in with their password.
+fn passkey_asked(state: &WebState, new: &NewSession) -> bool {
+    passkeys::available(state)
+        && new.session.amr.iter().any(|m| m == "pwd")
+        && state.settings.passkeys_required.applies_to(&new.user.username)
 }

@@ -70,6 +70,10 @@ async fn page(
             })
             .collect();
         context.insert("passkeys", &listed);
+        context.insert(
+            "passkeys_required",
+            &state.settings.passkeys_required.applies_to(&user.username),
+        );
     }
     context.insert("csrf_token", &browser.csrf_token(&state.csrf_key));
     context.insert("section", "security");
