@@ -61,18 +61,34 @@
     });
   }
 
-  // Runs `ceremony` when `button` is pressed; shows the box's words for a failure.
+  // Goes where the server says once a ceremony is done.
+  function go(done) {
+    window.location.assign(done.location);
+  }
+
+  // Shows the box's words for a failure (its own for "sign in again").
+  function fail(box, errorBox, error) {
+    var words = error && error.message === "sign_in_again" ? box.getAttribute("data-sign-in-again") : null;
+    errorBox.textContent = words || box.getAttribute("data-failed");
+    errorBox.hidden = false;
+  }
+
+  // Runs `ceremony` when `button` is pressed; shows the box's words for a failure. A press
+  // while a ceremony is under way does nothing (a second request would be refused by the
+  // browser, "a request is already pending", and its failure shown over a ceremony going on).
   function offer(box, button, errorBox, ceremony) {
+    var busy = false;
     button.addEventListener("click", function () {
+      if (busy) {
+        return;
+      }
+      busy = true;
       errorBox.hidden = true;
       ceremony()
-        .then(function (done) {
-          window.location.assign(done.location);
-        })
+        .then(go)
         .catch(function (error) {
-          var words = error && error.message === "sign_in_again" ? box.getAttribute("data-sign-in-again") : null;
-          errorBox.textContent = words || box.getAttribute("data-failed");
-          errorBox.hidden = false;
+          busy = false;
+          fail(box, errorBox, error);
         });
     });
     box.hidden = false;
@@ -81,12 +97,27 @@
   var signIn = document.getElementById("passkey");
   var loginForm = document.querySelector("form[action='/login']");
   if (signIn && loginForm) {
-    offer(signIn, document.getElementById("passkey-sign-in"), document.getElementById("passkey-error"), function () {
+    // The passkey autofill's request (conditional mediation) while it waits, and whether the
+    // button was pressed (then the autofill does not start).
+    var conditional = null;
+    var pressed = false;
+
+    // One sign-in: a new ceremony from the server, the authenticator's answer (`mediation`
+    // and `signal` for the autofill's), and the answer back to the server.
+    var signInCeremony = function (mediation, signal, progress) {
       return post(signIn.getAttribute("data-start"), {}).then(function (started) {
         var options = started.options.publicKey;
         options.challenge = toBytes(options.challenge);
         credentialIds(options.allowCredentials);
-        return navigator.credentials.get({ publicKey: options }).then(function (credential) {
+        var request = { publicKey: options };
+        if (mediation) {
+          request.mediation = mediation;
+          request.signal = signal;
+        }
+        return navigator.credentials.get(request).then(function (credential) {
+          if (progress) {
+            progress.answered = true;
+          }
           var response = credential.response;
           var remember = loginForm.querySelector("input[name='remember']");
           return post(signIn.getAttribute("data-finish"), {
@@ -109,7 +140,44 @@
           });
         });
       });
+    };
+
+    var signInError = document.getElementById("passkey-error");
+    // The button's ceremony ends the autofill's first: a browser takes one request at a time.
+    offer(signIn, document.getElementById("passkey-sign-in"), signInError, function () {
+      pressed = true;
+      if (conditional) {
+        conditional.abort();
+        conditional = null;
+      }
+      return signInCeremony();
     });
+
+    // Passkey autofill: the name field (`autocomplete="username webauthn"`) offers the
+    // browser's passkeys; one picked signs in as the button does. Its failures are shown
+    // only once a passkey was picked: until then the person has asked for nothing.
+    if (window.AbortController && PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable()
+        .then(function (available) {
+          if (!available || pressed) {
+            return;
+          }
+          var controller = new AbortController();
+          var progress = { answered: false };
+          conditional = controller;
+          signInCeremony("conditional", controller.signal, progress)
+            .then(go)
+            .catch(function (error) {
+              if (conditional === controller) {
+                conditional = null;
+              }
+              if (progress.answered && !controller.signal.aborted) {
+                fail(signIn, signInError, error);
+              }
+            });
+        })
+        .catch(function () {});
+    }
   }
 
   var add = document.getElementById("passkey-add");
