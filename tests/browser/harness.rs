@@ -665,6 +665,18 @@ impl Browser {
         held["credentials"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Puts `credentials` (as [`Browser::authenticator_credentials`] gave them, private keys
+    /// and all) into `authenticator`.
+    pub async fn put_credentials(&self, authenticator: &str, credentials: &[Value]) {
+        for credential in credentials {
+            self.cdp(
+                "WebAuthn.addCredential",
+                json!({ "authenticatorId": authenticator, "credential": credential }),
+            )
+            .await;
+        }
+    }
+
     /// Whether the virtual authenticator's user verification (its screen lock) succeeds.
     pub async fn set_user_verified(&self, authenticator: &str, verified: bool) {
         self.cdp(

@@ -10,6 +10,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::harness::{
@@ -94,13 +96,53 @@ async fn remove_passkey(browser: &Browser, name: &str, password: Option<&str>) {
     browser.submit_in(&scope, "/account/security/passkeys/remove").await;
 }
 
-/// Presses "Sign in with a passkey" (no name typed) and waits for the page it leads to.
-async fn sign_in_with_passkey(browser: &Browser) {
+/// Puts the device away: its authenticator is taken from the browser, and its passkeys
+/// (their private keys with them) are returned, to come back with [`bring_device_back`]. While
+/// the browser has no authenticator, the sign-in page's passkey autofill (conditional
+/// mediation) waits; with one, Chromium's virtual authenticator answers it as soon as it is
+/// asked (and with no passkey in it, refuses it at once).
+async fn put_device_away(browser: &Browser, authenticator: &str) -> Vec<Value> {
+    let held = browser.authenticator_credentials(authenticator).await;
+    assert!(!held.is_empty(), "the device has a passkey");
+    browser.remove_virtual_authenticator(authenticator).await;
+    held
+}
+
+/// The device back, with the passkeys `held`; returns its authenticator's new id.
+async fn bring_device_back(browser: &Browser, held: &[Value]) -> String {
+    let authenticator = browser.add_virtual_authenticator().await;
+    browser.put_credentials(&authenticator, held).await;
+    authenticator
+}
+
+/// Signs out with the device put away (see [`put_device_away`]): the sign-in page that
+/// follows would otherwise sign in again at once by its autofill.
+async fn sign_out_device_away(browser: &Browser, authenticator: &str) -> Vec<Value> {
+    let held = put_device_away(browser, authenticator).await;
+    browser.click_css("#sign-out").await;
+    assert_eq!(browser.path().await, "/login");
+    held
+}
+
+/// Opens `url` (the sign-in page, or what leads to it) with the device away, so the page's
+/// autofill request waits; brings the device back (`held`), presses "Sign in with a passkey"
+/// (no name typed), which ends the autofill's request and starts its own, and waits for the
+/// page it leads to. Returns the authenticator's id.
+async fn sign_in_with_passkey(browser: &Browser, held: &[Value], url: &str) -> String {
+    browser.goto(url).await;
     assert_eq!(browser.path().await, "/login");
     assert_eq!(browser.value("login").await, "", "no name typed");
     assert!(browser.is_shown("#passkey-sign-in").await, "the page offers a passkey");
+    let authenticator = bring_device_back(browser, held).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        browser.path().await,
+        "/login",
+        "the autofill's request, begun without the device, does not sign in by itself"
+    );
     browser.press("#passkey-sign-in").await;
     browser.wait_to_leave("/login").await;
+    authenticator
 }
 
 /// The claims of the ID token in `tokens`.
@@ -155,26 +197,23 @@ async fn add_then_sign_in_with_the_passkey(viewport: Viewport) {
     assert_eq!(held.len(), 1, "the authenticator holds one credential: {held:?}");
     assert_eq!(held[0]["isResidentCredential"], true, "a discoverable one");
 
-    browser.click_css("#sign-out").await;
-    assert_eq!(browser.path().await, "/login");
+    let held = sign_out_device_away(&browser, &authenticator).await;
 
-    // The control first: the password signs in, and its amr says so.
+    // The control first: the password signs in (the page's autofill waiting meanwhile), and
+    // its amr says so.
     let pkce_password = pkce();
     browser
         .goto(&authorize_at_localhost(&app, &client, &pkce_password))
         .await;
     sign_in(&browser, "alice").await;
     let claims = allow_and_exchange(&app, &browser, &client, &pkce_password).await;
-    assert!(amr(&claims).contains(&"pwd".to_owned()), "{claims}");
+    assert_eq!(amr(&claims), ["pwd"], "{claims}");
     browser.goto(&format!("{}/account", site(&app))).await;
     browser.click_css("#sign-out").await;
 
     // The passkey, no name typed.
     let pkce = pkce();
-    browser.goto(&authorize_at_localhost(&app, &client, &pkce)).await;
-    assert_eq!(browser.path().await, "/login");
-    browser.check_page("3-login-with-passkey").await;
-    sign_in_with_passkey(&browser).await;
+    sign_in_with_passkey(&browser, &held, &authorize_at_localhost(&app, &client, &pkce)).await;
     let claims = allow_and_exchange(&app, &browser, &client, &pkce).await;
     assert_eq!(claims["sub"], Value::from(user_id));
     assert_eq!(claims["nonce"], "n0nce");
@@ -234,7 +273,10 @@ async fn removing_passkeys_needs_a_recent_sign_in_and_the_last_one_the_password(
     assert_eq!(listed_passkeys(&browser).await.len(), 2, "both still listed");
     browser.check_page("2-sign-in-again").await;
 
-    // Signing in again (the page's link) makes it work: one of two goes without the password.
+    // Signing in again (the page's link, with the password; the device away, or the page's
+    // autofill would sign in with its passkey) makes it work: one of two goes without the
+    // password.
+    put_device_away(&browser, &phone).await;
     browser.click_css("a[href='/login?return_to=/account/security']").await;
     assert_eq!(browser.path().await, "/login");
     sign_in(&browser, "alice").await;
@@ -279,15 +321,14 @@ async fn the_activity_page_shows_a_passkey_added_used_and_removed() {
     let app = spawn_app().await;
     create_user(&app, "alice").await;
     let browser = Browser::new(Viewport::Desktop).await;
-    browser.add_virtual_authenticator().await;
+    let authenticator = browser.add_virtual_authenticator().await;
 
     sign_in_with_password(&app, &browser).await;
     let before = activity(&app, &browser).await;
     assert!(!before.contains("A passkey was added"), "{before}");
     add_passkey(&browser, LAPTOP).await;
-    browser.click_css("#sign-out").await;
-    browser.goto("/login").await;
-    sign_in_with_passkey(&browser).await;
+    let held = sign_out_device_away(&browser, &authenticator).await;
+    sign_in_with_passkey(&browser, &held, "/login").await;
     assert_eq!(browser.path().await, "/account", "the passkey signs in");
 
     let used = activity(&app, &browser).await;
@@ -340,11 +381,17 @@ async fn a_passkey_whose_user_verification_fails_does_not_sign_in() {
     let authenticator = browser.add_virtual_authenticator().await;
     sign_in_with_password(&app, &browser).await;
     add_passkey(&browser, LAPTOP).await;
-    browser.click_css("#sign-out").await;
+    let held = sign_out_device_away(&browser, &authenticator).await;
 
-    // The screen lock fails: the page says so, and nobody is signed in.
+    // The screen lock fails: the page's autofill (which the virtual authenticator answers at
+    // once) signs nobody in and says nothing (nobody asked); the button's ceremony says it
+    // failed, and nobody is signed in.
+    let authenticator = bring_device_back(&browser, &held).await;
     browser.set_user_verified(&authenticator, false).await;
     browser.goto("/login").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(browser.path().await, "/login", "the autofill did not sign in");
+    assert!(!browser.is_shown("#passkey-error").await, "and said nothing");
     browser.press("#passkey-sign-in").await;
     let said = browser.shown_text("#passkey-error").await;
     assert!(said.contains(FAILED), "{said}");
@@ -354,8 +401,53 @@ async fn a_passkey_whose_user_verification_fails_does_not_sign_in() {
     assert_eq!(browser.path().await, "/login", "not signed in");
 
     // The control: the same with the screen lock working signs in.
-    browser.set_user_verified(&authenticator, true).await;
-    sign_in_with_passkey(&browser).await;
+    // (The device comes back with its screen lock working.)
+    let held = put_device_away(&browser, &authenticator).await;
+    sign_in_with_passkey(&browser, &held, "/login").await;
     assert_eq!(browser.path().await, "/account");
     assert!(!browser.is_shown("#passkey-error").await);
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (installed by .ci/run)"]
+async fn passkey_autofill_signs_in_as_the_page_opens() {
+    let app = spawn_app().await;
+    let user_id = create_user(&app, "alice").await;
+    let client = register_client(&app, "Photo app").await;
+    let browser = Browser::new(Viewport::Desktop).await;
+    let authenticator = browser.add_virtual_authenticator().await;
+    sign_in_with_password(&app, &browser).await;
+    add_passkey(&browser, LAPTOP).await;
+    let held = sign_out_device_away(&browser, &authenticator).await;
+
+    // The name field offers passkeys to the browser's autofill.
+    let autocomplete = browser
+        .script(
+            "return document.getElementById('login').getAttribute('autocomplete');",
+            vec![],
+        )
+        .await;
+    assert_eq!(autocomplete, "username webauthn");
+
+    // Without the device the autofill has nothing to offer: the page waits.
+    let pkce = pkce();
+    let authorize = authorize_at_localhost(&app, &client, &pkce);
+    browser.goto(&authorize).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(browser.path().await, "/login");
+    assert!(!browser.is_shown("#passkey-error").await, "nothing went wrong");
+
+    // With it, the autofill's request is answered (Chromium's virtual authenticator picks the
+    // passkey at once, as a person picking it would) and the flow goes on, nothing typed or
+    // pressed.
+    bring_device_back(&browser, &held).await;
+    browser.goto(&authorize).await;
+    browser.wait_to_leave("/login").await;
+    let claims = allow_and_exchange(&app, &browser, &client, &pkce).await;
+    assert_eq!(claims["sub"], Value::from(user_id));
+    let amr = amr(&claims);
+    assert!(
+        amr.contains(&"user".to_owned()) && !amr.contains(&"pwd".to_owned()),
+        "{amr:?}"
+    );
 }
