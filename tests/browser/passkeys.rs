@@ -451,3 +451,15 @@ async fn passkey_autofill_signs_in_as_the_page_opens() {
         "{amr:?}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (installed by .ci/run)"]
+async fn passkey_added_on_the_security_page_signs_in_without_a_name_on_a_phone() {
+    add_then_sign_in_with_the_passkey(Viewport::Mobile).await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (installed by .ci/run)"]
+async fn removing_passkeys_needs_a_recent_sign_in_and_the_last_one_the_password_on_a_phone() {
+    removing_passkeys_needs_a_recent_sign_in_and_the_last_one_the_password(Viewport::Mobile).await;
+}
