@@ -63,22 +63,56 @@
     });
   }
 
-  // Runs `ceremony` when `button` is pressed; shows the box's words for a failure.
+  // An authenticator's answer to `navigator.credentials.get`, as the server reads it (JSON).
+  function assertion(credential) {
+    var response = credential.response;
+    return JSON.stringify({
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+      response: {
+        authenticatorData: toText(response.authenticatorData),
+        clientDataJSON: toText(response.clientDataJSON),
+        signature: toText(response.signature),
+        userHandle: toText(response.userHandle)
+      }
+    });
+  }
+
+  // Goes where the server says once a ceremony is done.
+  function go(done) {
+    window.location.assign(done.location);
+  }
+
+  // Shows the box's words for a failure (its own for "sign in again"); a failure that names
+  // a page (the second factor's step is gone) goes there.
+  function fail(box, errorBox, error) {
+    if (error && error.location) {
+      window.location.assign(error.location);
+      return;
+    }
+    var words = error && error.message === "sign_in_again" ? box.getAttribute("data-sign-in-again") : null;
+    errorBox.textContent = words || box.getAttribute("data-failed");
+    errorBox.hidden = false;
+  }
+
+  // Runs `ceremony` when `button` is pressed; shows the box's words for a failure. A press
+  // while a ceremony is under way does nothing (a second request would be refused by the
+  // browser, "a request is already pending", and its failure shown over a ceremony going on).
   function offer(box, button, errorBox, ceremony) {
+    var busy = false;
     button.addEventListener("click", function () {
+      if (busy) {
+        return;
+      }
+      busy = true;
       errorBox.hidden = true;
       ceremony()
-        .then(function (done) {
-          window.location.assign(done.location);
-        })
+        .then(go)
         .catch(function (error) {
-          if (error && error.location) {
-            window.location.assign(error.location);
-            return;
-          }
-          var words = error && error.message === "sign_in_again" ? box.getAttribute("data-sign-in-again") : null;
-          errorBox.textContent = words || box.getAttribute("data-failed");
-          errorBox.hidden = false;
+          busy = false;
+          fail(box, errorBox, error);
         });
     });
     box.hidden = false;
@@ -87,35 +121,75 @@
   var signIn = document.getElementById("passkey");
   var loginForm = document.querySelector("form[action='/login']");
   if (signIn && loginForm) {
-    offer(signIn, document.getElementById("passkey-sign-in"), document.getElementById("passkey-error"), function () {
+    // The passkey autofill's request (conditional mediation) while it waits, and whether the
+    // button was pressed (then the autofill does not start).
+    var conditional = null;
+    var pressed = false;
+
+    // One sign-in: a new ceremony from the server, the authenticator's answer (`mediation`
+    // and `signal` for the autofill's), and the answer back to the server.
+    var signInCeremony = function (mediation, signal, progress) {
       return post(signIn.getAttribute("data-start"), {}).then(function (started) {
         var options = started.options.publicKey;
         options.challenge = toBytes(options.challenge);
         credentialIds(options.allowCredentials);
-        return navigator.credentials.get({ publicKey: options }).then(function (credential) {
-          var response = credential.response;
+        var request = { publicKey: options };
+        if (mediation) {
+          request.mediation = mediation;
+          request.signal = signal;
+        }
+        return navigator.credentials.get(request).then(function (credential) {
+          if (progress) {
+            progress.answered = true;
+          }
           var remember = loginForm.querySelector("input[name='remember']");
           return post(signIn.getAttribute("data-finish"), {
             handle: started.handle,
-            credential: JSON.stringify({
-              id: credential.id,
-              rawId: toText(credential.rawId),
-              type: credential.type,
-              extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
-              response: {
-                authenticatorData: toText(response.authenticatorData),
-                clientDataJSON: toText(response.clientDataJSON),
-                signature: toText(response.signature),
-                userHandle: toText(response.userHandle)
-              }
-            }),
+            credential: assertion(credential),
             request: value(loginForm, "request"),
             return_to: value(loginForm, "return_to"),
             remember: remember && remember.checked ? "yes" : ""
           });
         });
       });
+    };
+
+    var signInError = document.getElementById("passkey-error");
+    // The button's ceremony ends the autofill's first: a browser takes one request at a time.
+    offer(signIn, document.getElementById("passkey-sign-in"), signInError, function () {
+      pressed = true;
+      if (conditional) {
+        conditional.abort();
+        conditional = null;
+      }
+      return signInCeremony();
     });
+
+    // Passkey autofill: the name field (`autocomplete="username webauthn"`) offers the
+    // browser's passkeys; one picked signs in as the button does. Its failures are shown
+    // only once a passkey was picked: until then the person has asked for nothing.
+    if (window.AbortController && PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable()
+        .then(function (available) {
+          if (!available || pressed) {
+            return;
+          }
+          var controller = new AbortController();
+          var progress = { answered: false };
+          conditional = controller;
+          signInCeremony("conditional", controller.signal, progress)
+            .then(go)
+            .catch(function (error) {
+              if (conditional === controller) {
+                conditional = null;
+              }
+              if (progress.answered && !controller.signal.aborted) {
+                fail(signIn, signInError, error);
+              }
+            });
+        })
+        .catch(function () {});
+    }
   }
 
   var add = document.getElementById("passkey-add");
@@ -157,21 +231,9 @@
         options.challenge = toBytes(options.challenge);
         credentialIds(options.allowCredentials);
         return navigator.credentials.get({ publicKey: options }).then(function (credential) {
-          var response = credential.response;
           return post(second.getAttribute("data-finish"), {
             handle: started.handle,
-            credential: JSON.stringify({
-              id: credential.id,
-              rawId: toText(credential.rawId),
-              type: credential.type,
-              extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
-              response: {
-                authenticatorData: toText(response.authenticatorData),
-                clientDataJSON: toText(response.clientDataJSON),
-                signature: toText(response.signature),
-                userHandle: toText(response.userHandle)
-              }
-            }),
+            credential: assertion(credential),
             return_to: value(document, "return_to"),
             remember: value(document, "remember")
           });

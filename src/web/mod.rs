@@ -222,15 +222,16 @@ where
 }
 
 /// Content-Security-Policy of the hosted pages: scripts and styles only from our own files (no
-/// inline script), never framed. No `form-action`: browsers apply it to the redirect that follows a form
-/// post, which goes to the client.
+/// inline script), never framed; `fetch` only to our own origin (the passkey ceremonies' posts).
+/// No `form-action`: browsers apply it to the redirect that follows a form post, which goes to
+/// the client.
 pub const PAGE_CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 /// [`PAGE_CSP`] with images from any https origin: the consent page when it shows the logo a
 /// client claims (`client_logos`), and no other page.
 pub const CONSENT_LOGO_CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'";
 
 fn page_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))

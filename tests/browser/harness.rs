@@ -609,7 +609,6 @@ impl Browser {
 
     /// Runs a Chrome DevTools Protocol command in this session (chromedriver's
     /// `goog/cdp/execute`), for what WebDriver has no command for.
-    #[allow(dead_code)] // used by pending.rs (dark mode, language) until the lead enables it
     pub async fn cdp(&self, command: &str, params: Value) -> Value {
         let url = format!(
             "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
@@ -625,6 +624,147 @@ impl Browser {
         let body: Value = reply.json().await.unwrap_or_else(|e| panic!("CDP {command}: {e}"));
         assert!(status.is_success(), "CDP {command}: {status} {body}");
         body["value"].clone()
+    }
+
+    /// Turns the page's JavaScript off (the pages must work without it). WebDriver's own
+    /// scripts (finding elements, axe) still run: they come through DevTools.
+    pub async fn disable_javascript(&self) {
+        self.cdp("Emulation.setScriptExecutionDisabled", json!({ "value": true }))
+            .await;
+    }
+
+    /// Gives the browser a virtual authenticator in place of a real one (Chromium's WebAuthn
+    /// testing API): a platform authenticator (CTAP2, transport `internal`) that keeps resident
+    /// keys, verifies its user and is touched as soon as it is asked. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        self.cdp("WebAuthn.enable", json!({ "enableUI": false })).await;
+        let added = self
+            .cdp(
+                "WebAuthn.addVirtualAuthenticator",
+                json!({ "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserVerified": true,
+                    "automaticPresenceSimulation": true,
+                } }),
+            )
+            .await;
+        added["authenticatorId"]
+            .as_str()
+            .expect("the virtual authenticator's id")
+            .to_owned()
+    }
+
+    /// The credentials the virtual authenticator `authenticator` holds (CDP `Credential`s).
+    pub async fn authenticator_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let held = self
+            .cdp("WebAuthn.getCredentials", json!({ "authenticatorId": authenticator }))
+            .await;
+        held["credentials"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Puts `credentials` (as [`Browser::authenticator_credentials`] gave them, private keys
+    /// and all) into `authenticator`.
+    pub async fn put_credentials(&self, authenticator: &str, credentials: &[Value]) {
+        for credential in credentials {
+            self.cdp(
+                "WebAuthn.addCredential",
+                json!({ "authenticatorId": authenticator, "credential": credential }),
+            )
+            .await;
+        }
+    }
+
+    /// Whether the virtual authenticator's user verification (its screen lock) succeeds.
+    pub async fn set_user_verified(&self, authenticator: &str, verified: bool) {
+        self.cdp(
+            "WebAuthn.setUserVerified",
+            json!({ "authenticatorId": authenticator, "isUserVerified": verified }),
+        )
+        .await;
+    }
+
+    /// Takes the virtual authenticator away (with its credentials).
+    pub async fn remove_virtual_authenticator(&self, authenticator: &str) {
+        self.cdp(
+            "WebAuthn.removeVirtualAuthenticator",
+            json!({ "authenticatorId": authenticator }),
+        )
+        .await;
+    }
+
+    /// Types `value` into the field `css` selects (for a field whose label is not unique).
+    pub async fn fill_css(&self, css: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("nothing matches {css:?} on {}", self.describe_page_blocking()));
+        field.clear().await.expect("clear the field");
+        field
+            .send_keys(value)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css:?}: {e}"));
+    }
+
+    /// Clicks the element `css` selects without waiting for a page: for buttons whose script
+    /// may or may not go on to another page.
+    pub async fn press(&self, css: &str) {
+        let target = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("nothing matches {css:?} on {}", self.describe_page_blocking()));
+        target.click().await.unwrap_or_else(|e| panic!("click {css:?}: {e}"));
+    }
+
+    /// Waits (bounded) until the element `css` selects is shown; returns its text.
+    pub async fn shown_text(&self, css: &str) -> String {
+        let deadline = Instant::now() + PAGE_LOAD;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element.text().await.expect("element text");
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{css:?} was not shown within {PAGE_LOAD:?} on {}",
+                    self.describe_page_blocking()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the element `css` selects is there and shown.
+    pub async fn is_shown(&self, css: &str) -> bool {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => element.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    /// Waits (bounded) until the browser has left `path`, by a script's navigation (no form
+    /// post), and the new page has loaded.
+    pub async fn wait_to_leave(&self, path: &str) {
+        let deadline = Instant::now() + PAGE_LOAD;
+        while self.path().await == path {
+            if Instant::now() > deadline {
+                panic!("still on {path} after {PAGE_LOAD:?}: {}", self.body_text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        while Instant::now() < deadline {
+            if let Ok(Value::String(state)) = self.client.execute("return document.readyState;", vec![]).await {
+                if state == "complete" {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Runs `script` (a function body) in the page and returns what it returns.

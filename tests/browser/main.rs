@@ -17,6 +17,7 @@ mod flow;
 mod harness;
 mod logout;
 mod mobile;
+mod passkeys;
 mod pending;
 mod signin;
 // Not declared until their branches are merged (they fail today): pending.rs, dark mode and a
