@@ -96,26 +96,38 @@ async fn required_for_everyone_a_person_without_a_passkey_is_sent_to_add_one() {
     assert!(!page.contains("asks you to add a passkey"));
 }
 
+/// The first mail to `to` that contains `words`, waiting for it up to 5 s.
+async fn wait_for_mail(app: &TestApp, to: &str, words: &str) -> String {
+    for _ in 0..100 {
+        let to_line = format!("To: {to}");
+        if let Some(mail) = app
+            .mails()
+            .into_iter()
+            .find(|m| m.contains(&to_line) && m.contains(words))
+        {
+            return mail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {to} saying {words:?}: {:?}", app.mails());
+}
+
 #[tokio::test]
 async fn a_reset_keeps_passkeys_and_its_mail_says_so() {
     let app = app_with(&[]).await;
     let alice = app.create_user("alice").await;
     app.create_user("bob").await;
     add_passkey(&app, &alice).await;
-    let mails_before = app.mails().len();
 
     for (name, email) in [("bob", "bob@example.com"), ("alice", "alice@example.com")] {
-        let count = app.mails().len();
         assert_eq!(app.request_reset(email).await.status(), 303, "{name}");
-        let mail = app.wait_for_mails(count + 1).await.pop().unwrap();
+        let mail = wait_for_mail(&app, email, "Subject: Reset your").await;
         let start = mail.find("http://").expect("a link");
         let link = mail[start..].split_whitespace().next().unwrap().to_owned();
         assert_eq!(app.set_new_password(&link, NEW_PASSWORD).await.status(), 303, "{name}");
-        let changed = app.wait_for_mails(count + 2).await.pop().unwrap();
-        assert!(changed.contains("was just changed"), "{changed}");
+        let changed = wait_for_mail(&app, email, "password was changed").await;
         let says = changed.contains("Your passkey was not removed");
         assert_eq!(says, name == "alice", "{name}: {changed}");
     }
-    assert!(app.mails().len() > mails_before);
     assert_eq!(passkeys::list(&app.state.services, &alice.id).await.unwrap().len(), 1);
 }
