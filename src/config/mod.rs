@@ -224,7 +224,7 @@ impl Settings {
                 "must not exceed metadata_cache_max",
             ));
         }
-        let passkeys = raw.parse("passkeys", "false", parse_bool)?;
+        let passkeys = raw.parse("passkeys", "true", parse_bool)?;
         let passkeys_required = raw.parse("passkeys_required", "off", PasskeysRequired::parse)?;
         if passkeys_required != PasskeysRequired::Off && !passkeys {
             return Err(ConfigError::invalid("passkeys_required", "needs passkeys = true"));

@@ -214,7 +214,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "passkeys",
-        "false",
+        "true",
         "offer passkeys: sign-in without a password, and adding them on /account/security (needs an issuer whose host is a domain name)",
     ),
     (

@@ -170,7 +170,10 @@ fn passkeys_required_names_everyone_or_usernames_and_needs_passkeys() {
     let some = settings(&[("passkeys", "true"), ("passkeys_required", "alice, Bob")]).unwrap();
     assert!(some.passkeys_required.applies_to("alice") && some.passkeys_required.applies_to("bob"));
     assert!(!some.passkeys_required.applies_to("carol"));
-    let err = settings(&[("passkeys_required", "everyone")]).unwrap_err().to_string();
+    assert!(s.passkeys, "passkeys are on by default");
+    let err = settings(&[("passkeys", "false"), ("passkeys_required", "everyone")])
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("passkeys_required") && err.contains("passkeys = true"),
         "{err}"

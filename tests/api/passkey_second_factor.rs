@@ -302,8 +302,16 @@ async fn with_passkeys_off_a_stored_passkey_asks_for_nothing() {
         "control: on, the passkey is asked"
     );
 
-    // A second server on the same database, passkeys not turned on.
-    let off = crate::helpers::spawn_second_instance(&app).await;
+    // A second server on the same database, passkeys turned off.
+    let shared: Vec<(&'static str, String)> = app
+        .settings
+        .iter()
+        .filter(|(k, _)| matches!(*k, "database_url" | "kek" | "issuer"))
+        .cloned()
+        .collect();
+    let mut settings: Vec<(&'static str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("passkeys", "false"));
+    let off = spawn_app_with(Backend::Sqlite, &settings).await;
     let (step, _) = password_step(&off, &client).await;
     assert!(location(&step).starts_with("/authorize/resume"), "{step:?}");
 }

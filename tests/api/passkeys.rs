@@ -477,8 +477,12 @@ async fn the_passkey_button_shows_only_where_passkeys_can_work() {
     let on_name = http_app().await;
     let page = on_name.get_url("/login").await.text().await.unwrap();
     assert!(page.contains("Sign in with a passkey") && page.contains("passkeys.js"));
-    // With the setting off (the default), none, on a domain name too.
-    let off = spawn_app_with(Backend::Sqlite, &[("issuer", "http://localhost:{port}")]).await;
+    // With the setting off, none, on a domain name too.
+    let off = spawn_app_with(
+        Backend::Sqlite,
+        &[("issuer", "http://localhost:{port}"), ("passkeys", "false")],
+    )
+    .await;
     let page = off.get_url("/login").await.text().await.unwrap();
     assert!(!page.contains("Sign in with a passkey") && !page.contains("passkeys.js"));
 }
