@@ -220,6 +220,7 @@ mod tests {
                 "browser",
                 "client",
                 "code",
+                "count",
                 "day",
                 "device",
                 "email",
@@ -240,7 +241,10 @@ mod tests {
                 "year",
             ]
             .into_iter()
-            .map(|name| (name, if name == "minutes" { Arg::Num(2) } else { Arg::Str("x") }))
+            .map(|name| {
+                let number = matches!(name, "minutes" | "count");
+                (name, if number { Arg::Num(2) } else { Arg::Str("x") })
+            })
             .collect();
             for key in &en {
                 let text = locale.text_with(key, &args);

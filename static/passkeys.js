@@ -167,26 +167,40 @@
 
     // Passkey autofill: the name field (`autocomplete="username webauthn"`) offers the
     // browser's passkeys; one picked signs in as the button does. Its failures are shown
-    // only once a passkey was picked: until then the person has asked for nothing.
+    // only once a passkey was picked: until then the person has asked for nothing. The
+    // server keeps a ceremony 5 minutes: a page left open starts a fresh one every 4.
+    var RENEW_MS = 4 * 60 * 1000;
+    var autofill = function () {
+      if (pressed) {
+        return;
+      }
+      var controller = new AbortController();
+      var progress = { answered: false };
+      conditional = controller;
+      var renew = window.setTimeout(function () {
+        if (conditional === controller && !progress.answered) {
+          controller.abort();
+          autofill();
+        }
+      }, RENEW_MS);
+      signInCeremony("conditional", controller.signal, progress)
+        .then(go)
+        .catch(function (error) {
+          window.clearTimeout(renew);
+          if (conditional === controller) {
+            conditional = null;
+          }
+          if (progress.answered && !controller.signal.aborted) {
+            fail(signIn, signInError, error);
+          }
+        });
+    };
     if (window.AbortController && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable()
         .then(function (available) {
-          if (!available || pressed) {
-            return;
+          if (available) {
+            autofill();
           }
-          var controller = new AbortController();
-          var progress = { answered: false };
-          conditional = controller;
-          signInCeremony("conditional", controller.signal, progress)
-            .then(go)
-            .catch(function (error) {
-              if (conditional === controller) {
-                conditional = null;
-              }
-              if (progress.answered && !controller.signal.aborted) {
-                fail(signIn, signInError, error);
-              }
-            });
         })
         .catch(function () {});
     }

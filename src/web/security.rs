@@ -44,6 +44,9 @@ struct Shown {
     error: Option<String>,
     enrollment: Option<Enrollment>,
     recovery_codes: Option<Vec<String>>,
+    /// The passkey whose removal asked for the password and got a wrong one: its step stays
+    /// open, to try again.
+    removing: Option<String>,
 }
 
 async fn page(
@@ -81,6 +84,7 @@ async fn page(
     context.insert("signed_in_as", &user.username);
     context.insert("enabled", &user.has_totp());
     context.insert("notice", &shown.notice);
+    context.insert("removing", &shown.removing);
     context.insert("error", &shown.error);
     if let Some(e) = &shown.enrollment {
         context.insert(
@@ -268,13 +272,19 @@ pub async fn remove_passkey(
         &peer,
     )
     .await;
-    let (key, status) = match removed {
+    let (shown, status) = match removed {
         Ok(()) | Err(PasskeyError::NotFound) => return Ok(to_page(&state, &browser)),
-        Err(PasskeyError::SignInAgain) => ("passkeys-sign-in-again", StatusCode::FORBIDDEN),
-        Err(PasskeyError::WrongPassword) => ("passkeys-wrong-password", StatusCode::UNAUTHORIZED),
+        Err(PasskeyError::SignInAgain) => (error("passkeys-sign-in-again"), StatusCode::FORBIDDEN),
+        Err(PasskeyError::WrongPassword) => (
+            Shown {
+                removing: Some(form.credential_id),
+                ..error("passkeys-wrong-password")
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
         Err(e) => return Err(PageError::failed(e, "removing a passkey")),
     };
-    page(&state, &browser, &user, error(key), status).await
+    page(&state, &browser, &user, shown, status).await
 }
 
 /// Done: the person saved the codes; the page stops showing them.

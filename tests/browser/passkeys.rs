@@ -87,11 +87,11 @@ async fn remove_passkey(browser: &Browser, name: &str, password: Option<&str>) {
         .unwrap_or_else(|| panic!("{name:?} is not listed"));
     let scope = format!("table.passkeys tbody tr:nth-child({})", row + 1);
     if let Some(password) = password {
-        browser
-            .press(&format!(
-                "{scope} details:has(form[action='/account/security/passkeys/remove']) > summary"
-            ))
-            .await;
+        // The step is open already after a wrong password; else open it.
+        let step = format!("{scope} details:has(form[action='/account/security/passkeys/remove'])");
+        if browser.count(&format!("{step}[open]")).await == 0 {
+            browser.press(&format!("{step} > summary")).await;
+        }
         browser.fill_css("#remove-password", password).await;
     }
     browser.submit_in(&scope, "/account/security/passkeys/remove").await;
@@ -314,6 +314,13 @@ async fn removing_passkeys_needs_a_recent_sign_in_and_the_last_one_the_password(
         Some(WRONG_PASSWORD)
     );
     assert_eq!(listed_passkeys(&browser).await, [PHONE], "still there");
+    assert_eq!(
+        browser
+            .count("details[open] #remove-password[aria-invalid='true']")
+            .await,
+        1,
+        "the step stays open to try again"
+    );
     browser.check_page("4-wrong-password").await;
     remove_passkey(&browser, PHONE, Some(PASSWORD)).await;
     assert_eq!(browser.count("#security-error").await, 0);
