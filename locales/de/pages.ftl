@@ -154,6 +154,7 @@ device-denied-heading = Gerät abgelehnt
 device-denied-lead = Das Gerät hat keinen Zugriff erhalten. Sie können diese Seite schließen und zu Ihrem Gerät zurückkehren.
 passkeys-title = Passkeys
 passkeys-none = Noch keine Passkeys. Ein Passkey meldet Sie mit der Bildschirmsperre Ihres Geräts statt mit Ihrem Passwort an.
+passkeys-second-step = Ein Passkey meldet Sie ohne Passwort an. Wenn Sie sich mit Ihrem Passwort anmelden, bestätigen Sie zusätzlich mit einem Passkey.
 passkeys-required-add = Ihre Administration bittet Sie, einen Passkey hinzuzufügen. Danach melden Sie sich damit an, und Ihr Passwort allein meldet Sie nicht mehr an.
 passkeys-required-on = Sie melden sich mit einem Passkey an: Ihr Passwort allein meldet Sie nicht mehr an.
 passkeys-name = Name

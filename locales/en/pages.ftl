@@ -154,6 +154,7 @@ device-denied-heading = Device refused
 device-denied-lead = The device was not given access. You can close this page and return to your device.
 passkeys-title = Passkeys
 passkeys-none = No passkeys yet. A passkey signs you in with your device's screen lock instead of your password.
+passkeys-second-step = A passkey signs you in without your password. When you sign in with your password, you confirm with a passkey too.
 passkeys-required-add = Your administrator asks you to add a passkey. Once you have one, you sign in with it, and your password alone no longer signs you in.
 passkeys-required-on = You sign in with a passkey: your password alone no longer signs you in.
 passkeys-name = Name

@@ -530,6 +530,10 @@ async fn a_passkey_is_added_renamed_and_removed_on_the_security_page_with_a_rece
     );
     let page = app.get_url("/account/security").await.text().await.unwrap();
     assert!(page.contains("<td data-label=\"Name\">Laptop</td>"), "{page}");
+    assert!(
+        page.contains("When you sign in with your password, you confirm with a passkey too."),
+        "the page says what a passkey changes: {page}"
+    );
     let id = app.state.store.list_passkeys(&alice.id).await.unwrap()[0]
         .credential_id
         .clone();
@@ -590,6 +594,7 @@ async fn a_passkey_is_added_renamed_and_removed_on_the_security_page_with_a_rece
     assert_eq!(remove(csrf, PASSWORD).await.status(), 303);
     let page = app.get_url("/account/security").await.text().await.unwrap();
     assert!(page.contains("No passkeys yet"));
+    assert!(!page.contains("you confirm with a passkey too"), "not without one");
     assert_eq!(
         events_of(&app, &alice, kind::PASSKEY_REMOVED).await,
         ["success", "failure", "failure", "failure"],
