@@ -205,14 +205,20 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
 
 /// Another server on the same database and KEK, as a second instance behind a load balancer.
 pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
+    spawn_second_instance_with(first, &[]).await
+}
+
+/// [`spawn_second_instance`] with `extra` settings of its own.
+pub async fn spawn_second_instance_with(first: &TestApp, extra: &[(&'static str, &str)]) -> TestApp {
     let shared: Vec<(&'static str, String)> = first
         .settings
         .iter()
         .filter(|(k, _)| matches!(*k, "database_url" | "kek" | "issuer"))
         .cloned()
         .collect();
-    let extra: Vec<(&'static str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    spawn_app_with(Backend::Sqlite, &extra).await
+    let mut settings: Vec<(&'static str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.extend_from_slice(extra);
+    spawn_app_with(Backend::Sqlite, &settings).await
 }
 
 impl TestApp {

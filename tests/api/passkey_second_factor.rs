@@ -15,6 +15,7 @@ use webauthn_rs_proto::{AllowCredentials, RequestChallengeResponse};
 
 use crate::flow::{hidden, location, query, ClientSpec, TestClient, PASSWORD, REDIRECT};
 use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::passkeys::post_form;
 use crate::security::{enroll_totp, new_browser, password_step, submit_code};
 use crate::token::jwt_claims;
 
@@ -54,15 +55,6 @@ async fn add_passkey(app: &TestApp, user: &User, key: &mut SoftPasskey) -> Passk
         .unwrap()
 }
 
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.http
-        .post(format!("{}{path}", app.address))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// The code page's form token.
 async fn otp_csrf(browser: &TestApp) -> String {
     let page = browser.get_url("/login/otp").await.text().await.unwrap();
@@ -86,6 +78,30 @@ async fn finish(browser: &TestApp, csrf: &str, handle: &str, answer: &impl serde
         &[("csrf_token", csrf), ("handle", handle), ("credential", &credential)],
     )
     .await
+}
+
+/// Alice and Bob, each with a passkey: (Alice's key, Bob's key, Bob's passkey).
+async fn alice_and_bob(app: &TestApp) -> (SoftPasskey, SoftPasskey, PasskeyRecord) {
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let mut alices = SoftPasskey::new(true);
+    add_passkey(app, &alice, &mut alices).await;
+    let mut bobs = SoftPasskey::new(true);
+    let bobs_record = add_passkey(app, &bob, &mut bobs).await;
+    (alices, bobs, bobs_record)
+}
+
+/// Follows `resume` to the client and exchanges the code: the ID token's claims.
+async fn id_token_claims(app: &TestApp, client: &TestClient, resume: &str, verifier: &str) -> serde_json::Value {
+    let done = location(&app.get_url(resume).await);
+    assert!(done.starts_with(REDIRECT), "{done}");
+    let tokens: serde_json::Value = app
+        .exchange(client, &query(&done)["code"], verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    jwt_claims(tokens["id_token"].as_str().unwrap())
 }
 
 /// Passes the second-factor step of `browser` with the passkey held by `key`; returns where
@@ -169,15 +185,7 @@ async fn a_password_then_the_persons_passkey_signs_in_and_the_id_token_says_both
     let finished: serde_json::Value = finished.json().await.unwrap();
     let resume = finished["location"].as_str().unwrap();
     assert!(resume.starts_with("/authorize/resume?request="), "{resume}");
-    let done = location(&app.get_url(resume).await);
-    assert!(done.starts_with(REDIRECT), "{done}");
-    let tokens: serde_json::Value = app
-        .exchange(&client, &query(&done)["code"], &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    let claims = id_token_claims(&app, &client, resume, &p.verifier).await;
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "hwk", "user", "mfa"]));
 }
 
@@ -185,12 +193,7 @@ async fn a_password_then_the_persons_passkey_signs_in_and_the_id_token_says_both
 async fn a_passkey_of_another_person_is_refused_as_second_factor_and_counts_like_a_wrong_code() {
     let app = app().await;
     let client = first_party(&app).await;
-    let alice = app.create_user("alice").await;
-    let bob = app.create_user("bob").await;
-    let mut alices = SoftPasskey::new(true);
-    add_passkey(&app, &alice, &mut alices).await;
-    let mut bobs = SoftPasskey::new(true);
-    let bobs_record = add_passkey(&app, &bob, &mut bobs).await;
+    let (mut alices, mut bobs, bobs_record) = alice_and_bob(&app).await;
 
     let (step, p) = password_step(&app, &client).await;
     assert!(location(&step).starts_with("/login/otp"));
@@ -204,34 +207,16 @@ async fn a_passkey_of_another_person_is_refused_as_second_factor_and_counts_like
         assert_eq!(refused.text().await.unwrap(), r#"{"error":"refused"}"#);
     }
     // Positive control: her own passkey, on a fresh ceremony of the same step, signs in.
-    let (handle, options) = start(&app, &csrf).await;
-    let answer = alices.do_authentication(origin(&app), options).unwrap();
-    let finished = finish(&app, &csrf, &handle, &answer).await;
-    assert_eq!(finished.status(), 200);
-    let resume = finished.json::<serde_json::Value>().await.unwrap()["location"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let done = location(&app.get_url(&resume).await);
-    let tokens: serde_json::Value = app
-        .exchange(&client, &query(&done)["code"], &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(tokens["id_token"].is_string());
+    let resume = pass_with_passkey(&app, &mut alices).await;
+    let claims = id_token_claims(&app, &client, &resume, &p.verifier).await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "hwk", "user", "mfa"]));
 }
 
 #[tokio::test]
 async fn five_refused_passkeys_drop_the_step() {
     let app = app().await;
     let client = first_party(&app).await;
-    let alice = app.create_user("alice").await;
-    let bob = app.create_user("bob").await;
-    let mut key = SoftPasskey::new(true);
-    add_passkey(&app, &alice, &mut key).await;
-    let mut bobs = SoftPasskey::new(true);
-    let bobs_record = add_passkey(&app, &bob, &mut bobs).await;
+    let (_, mut bobs, bobs_record) = alice_and_bob(&app).await;
     let (step, _) = password_step(&app, &client).await;
     assert!(location(&step).starts_with("/login/otp"));
     let csrf = otp_csrf(&app).await;
@@ -276,14 +261,7 @@ async fn with_totp_too_the_passkey_comes_first_and_a_code_still_works() {
     let code = keyhaven::crypto::totp::code_at(&secret, app.clock.now());
     let signed_in = submit_code(&browser, &code).await;
     assert_eq!(signed_in.status(), 303);
-    let done = location(&browser.get_url(&location(&signed_in)).await);
-    let tokens: serde_json::Value = browser
-        .exchange(&client, &query(&done)["code"], &p.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    let claims = id_token_claims(&browser, &client, &location(&signed_in), &p.verifier).await;
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]));
 }
 
@@ -303,15 +281,7 @@ async fn with_passkeys_off_a_stored_passkey_asks_for_nothing() {
     );
 
     // A second server on the same database, passkeys turned off.
-    let shared: Vec<(&'static str, String)> = app
-        .settings
-        .iter()
-        .filter(|(k, _)| matches!(*k, "database_url" | "kek" | "issuer"))
-        .cloned()
-        .collect();
-    let mut settings: Vec<(&'static str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    settings.push(("passkeys", "false"));
-    let off = spawn_app_with(Backend::Sqlite, &settings).await;
+    let off = crate::helpers::spawn_second_instance_with(&app, &[("passkeys", "false")]).await;
     let (step, _) = password_step(&off, &client).await;
     assert!(location(&step).starts_with("/authorize/resume"), "{step:?}");
 }

@@ -355,7 +355,7 @@ async fn http_app() -> TestApp {
     .await
 }
 
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     app.http
         .post(format!("{}{path}", app.address))
         .form(form)
