@@ -48,6 +48,9 @@ use crate::storage::{ChallengePurpose, ChallengeRecord, PasskeyRecord, StoreErro
 /// How long a ceremony may take, and how recent a sign-in must be to add or remove a passkey.
 pub const CHALLENGE_TTL: i64 = 300;
 pub const RECENT_SIGN_IN: i64 = 300;
+/// Ceremonies one browser may have waiting (a newer one pushes out the oldest): the sign-in
+/// page's autofill and button, a second tab; unauthenticated traffic writes these rows.
+pub const CEREMONIES_PER_BROWSER: i64 = 8;
 /// The longest name a passkey may have (characters).
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -149,15 +152,18 @@ async fn keep_ceremony<S: serde::Serialize>(
     let state = serde_json::to_string(state).map_err(|e| anyhow::anyhow!(e).context("serializing a ceremony"))?;
     services
         .store
-        .insert_webauthn_challenge(&ChallengeRecord {
-            id_hash: SecretHash::of(&handle).as_str().to_owned(),
-            browser_hash: browser_hash.to_owned(),
-            purpose,
-            user_id: user_id.cloned(),
-            state,
-            created_at: now,
-            expires_at: now + CHALLENGE_TTL,
-        })
+        .insert_webauthn_challenge(
+            &ChallengeRecord {
+                id_hash: SecretHash::of(&handle).as_str().to_owned(),
+                browser_hash: browser_hash.to_owned(),
+                purpose,
+                user_id: user_id.cloned(),
+                state,
+                created_at: now,
+                expires_at: now + CHALLENGE_TTL,
+            },
+            CEREMONIES_PER_BROWSER,
+        )
         .await?;
     Ok(handle)
 }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::sql::{args, Backend};
+use super::sql::{args, Backend, Transaction as _};
 use super::StoreError;
 use crate::domain::{UnixTime, UserId};
 
@@ -94,8 +94,14 @@ pub trait PasskeyStore: Send + Sync {
     async fn rename_passkey(&self, user_id: &UserId, credential_id: &str, name: &str) -> Result<bool, StoreError>;
     /// False when `user_id` has no such passkey.
     async fn delete_passkey(&self, user_id: &UserId, credential_id: &str) -> Result<bool, StoreError>;
+    /// Inserts a challenge and deletes the oldest others of its browser, so that the browser
+    /// keeps at most `keep_per_browser` (unauthenticated traffic writes these rows).
     /// `Conflict` when the handle's hash exists.
-    async fn insert_webauthn_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError>;
+    async fn insert_webauthn_challenge(
+        &self,
+        challenge: &ChallengeRecord,
+        keep_per_browser: i64,
+    ) -> Result<(), StoreError>;
     /// Takes (deletes and returns) the challenge `id_hash` of `purpose` if this browser made
     /// it and it has not expired (at or after `expires_at`). One use: of concurrent takes one
     /// gets it. A challenge of another browser stays where it is.
@@ -248,9 +254,10 @@ impl<B: Backend> PasskeyStore for B {
         Ok(changed == 1)
     }
 
-    async fn insert_webauthn_challenge(&self, c: &ChallengeRecord) -> Result<(), StoreError> {
+    async fn insert_webauthn_challenge(&self, c: &ChallengeRecord, keep_per_browser: i64) -> Result<(), StoreError> {
         let user_id = c.user_id.as_ref().map(UserId::as_str);
-        self.execute(
+        let mut tx = self.begin().await?;
+        tx.execute(
             &format!("INSERT INTO webauthn_challenges ({CHALLENGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
             args![
                 &c.id_hash,
@@ -263,7 +270,15 @@ impl<B: Backend> PasskeyStore for B {
             ],
         )
         .await?;
-        Ok(())
+        // The browser's other challenges beyond the newest `keep_per_browser - 1` go.
+        tx.execute(
+            "DELETE FROM webauthn_challenges WHERE browser_hash = $1 AND id_hash <> $2 AND id_hash NOT IN \
+             (SELECT id_hash FROM webauthn_challenges WHERE browser_hash = $1 AND id_hash <> $2 \
+              ORDER BY created_at DESC, id_hash DESC LIMIT $3)",
+            args![&c.browser_hash, &c.id_hash, (keep_per_browser - 1).max(0)],
+        )
+        .await?;
+        tx.commit().await
     }
 
     async fn take_webauthn_challenge(

@@ -705,3 +705,26 @@ async fn an_operator_lists_and_deletes_passkeys_through_the_admin_api() {
         .unwrap();
     assert_eq!(again.status(), 404);
 }
+
+#[tokio::test]
+async fn a_browser_keeps_at_most_eight_passkey_ceremonies() {
+    // Unauthenticated traffic writes ceremonies: one browser's ninth pushes out its first.
+    let app = app().await;
+    let alice = app.create_user("alice").await;
+    let mut key = SoftPasskey::new(true);
+    let added = register(&app, &alice, &mut key, "Key").await;
+    let mut ceremonies = Vec::new();
+    for _ in 0..=passkeys::CEREMONIES_PER_BROWSER {
+        ceremonies.push(start_sign_in(&app, BROWSER).await);
+    }
+    let first = ceremonies.remove(0);
+    let answer = answer_as_discoverable(&mut key, first.options, &added.credential_id, &alice, origin());
+    assert!(matches!(
+        sign_in(&app, &first.handle, &answer).await,
+        Err(PasskeyError::NoCeremony)
+    ));
+    // The second is still there (the control).
+    let second = ceremonies.remove(0);
+    let answer = answer_as_discoverable(&mut key, second.options, &added.credential_id, &alice, origin());
+    assert!(sign_in(&app, &second.handle, &answer).await.is_ok());
+}

@@ -468,6 +468,7 @@ const COVERAGE: &[(&str, &[&str])] = &[
         &[
             "a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires",
             "a_webauthn_challenge_has_one_winner",
+            "a_browser_keeps_its_newest_webauthn_challenges_only",
         ],
     ),
     (

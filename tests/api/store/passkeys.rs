@@ -15,6 +15,7 @@ contract!(
     a_passkey_is_used_renamed_and_removed_only_by_its_person,
     a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires,
     a_webauthn_challenge_has_one_winner,
+    a_browser_keeps_its_newest_webauthn_challenges_only,
 );
 
 fn passkey(credential_id: &str, user_id: &str, created_at: i64) -> PasskeyRecord {
@@ -30,6 +31,9 @@ fn passkey(credential_id: &str, user_id: &str, created_at: i64) -> PasskeyRecord
         last_used_at: None,
     }
 }
+
+/// Room enough for every challenge a test makes.
+const KEEP: i64 = 100;
 
 fn challenge(id_hash: &str, purpose: ChallengePurpose, user_id: Option<&str>) -> ChallengeRecord {
     ChallengeRecord {
@@ -130,18 +134,21 @@ async fn a_passkey_is_used_renamed_and_removed_only_by_its_person(store: Arc<dyn
 async fn a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires(store: Arc<dyn Store>) {
     alice(&store).await;
     let registration = challenge("reg", ChallengePurpose::Registration, Some("u1"));
-    store.insert_webauthn_challenge(&registration).await.expect("insert");
     store
-        .insert_webauthn_challenge(&challenge("sign-in", ChallengePurpose::SignIn, None))
+        .insert_webauthn_challenge(&registration, KEEP)
         .await
         .expect("insert");
     store
-        .insert_webauthn_challenge(&challenge("late", ChallengePurpose::SecondFactor, Some("u1")))
+        .insert_webauthn_challenge(&challenge("sign-in", ChallengePurpose::SignIn, None), KEEP)
+        .await
+        .expect("insert");
+    store
+        .insert_webauthn_challenge(&challenge("late", ChallengePurpose::SecondFactor, Some("u1")), KEEP)
         .await
         .expect("insert");
     assert!(matches!(
         store
-            .insert_webauthn_challenge(&challenge("reg", ChallengePurpose::SignIn, None))
+            .insert_webauthn_challenge(&challenge("reg", ChallengePurpose::SignIn, None), KEEP)
             .await,
         Err(StoreError::Conflict)
     ));
@@ -194,10 +201,13 @@ async fn a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires(sto
 
     // Housekeeping deletes the expired one, not a live one.
     store
-        .insert_webauthn_challenge(&ChallengeRecord {
-            expires_at: 2_000,
-            ..challenge("live", ChallengePurpose::SignIn, None)
-        })
+        .insert_webauthn_challenge(
+            &ChallengeRecord {
+                expires_at: 2_000,
+                ..challenge("live", ChallengePurpose::SignIn, None)
+            },
+            KEEP,
+        )
         .await
         .expect("insert");
     assert_eq!(
@@ -223,7 +233,7 @@ async fn a_webauthn_challenge_is_taken_once_by_its_browser_before_it_expires(sto
 
 async fn a_webauthn_challenge_has_one_winner(store: Arc<dyn Store>) {
     store
-        .insert_webauthn_challenge(&challenge("once", ChallengePurpose::SignIn, None))
+        .insert_webauthn_challenge(&challenge("once", ChallengePurpose::SignIn, None), KEEP)
         .await
         .expect("insert");
     let attempts: Vec<_> = (0..8)
@@ -243,4 +253,38 @@ async fn a_webauthn_challenge_has_one_winner(store: Arc<dyn Store>) {
         winners += usize::from(attempt.await.expect("task"));
     }
     assert_eq!(winners, 1);
+}
+
+async fn a_browser_keeps_its_newest_webauthn_challenges_only(store: Arc<dyn Store>) {
+    // Three per browser: a fourth (even one made in the same second) pushes out the oldest,
+    // never itself, and never another browser's.
+    let other = ChallengeRecord {
+        browser_hash: "browser-b".into(),
+        ..challenge("other", ChallengePurpose::SignIn, None)
+    };
+    store.insert_webauthn_challenge(&other, 3).await.expect("insert");
+    for (n, created_at) in [(1, 1_000), (2, 1_001), (3, 1_002), (4, 1_002)] {
+        let record = ChallengeRecord {
+            created_at,
+            ..challenge(&format!("c{n}"), ChallengePurpose::SignIn, None)
+        };
+        store.insert_webauthn_challenge(&record, 3).await.expect("insert");
+    }
+    let mut kept = Vec::new();
+    for n in 1..=4 {
+        let id = format!("c{n}");
+        let taken = store
+            .take_webauthn_challenge(&id, "browser-a", ChallengePurpose::SignIn, 1_100)
+            .await
+            .expect("take");
+        if taken.is_some() {
+            kept.push(id);
+        }
+    }
+    assert_eq!(kept, ["c2", "c3", "c4"], "the oldest went");
+    assert!(store
+        .take_webauthn_challenge("other", "browser-b", ChallengePurpose::SignIn, 1_100)
+        .await
+        .expect("take")
+        .is_some());
 }
