@@ -9,15 +9,16 @@ use super::error::ApiError;
 use super::extract::ClientRequest;
 use super::ApiState;
 use crate::protocol::device::DeviceAuthorizationResponse;
-use crate::service::device;
+use crate::service::{device, Peer};
 
 pub async fn device_authorization(
     State(state): State<ApiState>,
+    peer: Peer,
     ClientRequest { client, params }: ClientRequest,
 ) -> Result<Json<DeviceAuthorizationResponse>, ApiError> {
     let scope = params.take("scope");
     let resources: Vec<String> = params.all("resource").into_iter().map(str::to_owned).collect();
-    let started = device::start(&state, &client, scope.as_deref(), &resources).await?;
+    let started = device::start(&state, &client, scope.as_deref(), &resources, &peer).await?;
     Ok(Json(DeviceAuthorizationResponse::new(
         &state.settings.issuer,
         started.device_code.expose(),

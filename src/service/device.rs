@@ -9,7 +9,7 @@ use super::signin::SessionRecord;
 use super::{Peer, Services};
 use crate::crypto::tokens::{prefix, OpaqueSecret, SecretHash};
 use crate::domain::client::Client;
-use crate::domain::event::{kind, Outcome, SecurityEvent};
+use crate::domain::event::{kind, Outcome};
 use crate::domain::scope;
 use crate::domain::{ClientId, UnixTime};
 use crate::protocol::access_token;
@@ -38,6 +38,7 @@ pub async fn start(
     client: &Client,
     scope: Option<&str>,
     resources: &[String],
+    peer: &Peer,
 ) -> Result<DeviceStart, Failure> {
     let ctx = services.protocol();
     let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
@@ -66,8 +67,8 @@ pub async fn start(
         };
         match ctx.store.insert_device_authorization(&record).await {
             Ok(()) => {
-                ctx.record(
-                    SecurityEvent::new(ctx.now, kind::DEVICE_AUTHORIZATION_STARTED, Outcome::Success)
+                services.events.record(
+                    peer.event(services, kind::DEVICE_AUTHORIZATION_STARTED, Outcome::Success)
                         .client(&client.id),
                 );
                 return Ok(DeviceStart {

@@ -481,6 +481,21 @@ async fn every_step_of_the_device_flow_is_a_security_event() {
             pair("device_denied", "success"),
         ]
     );
+    // The start names the address it came from, as every other step does.
+    let started = app
+        .state
+        .store
+        .list_events(&keyhaven::domain::event::EventFilter {
+            kind: Some("device_authorization_started".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        started.iter().all(|e| e.ip.as_deref() == Some("127.0.0.1")),
+        "{started:?}"
+    );
 }
 
 #[tokio::test]
