@@ -8,7 +8,8 @@
 //! kept and shown to operators, and signs in; beside each such positive control: another
 //! authenticator's root, a self-attested one, an AAGUID not listed, all refused with nothing
 //! stored and a failure event. Without the setting, attestation is none and anything registers.
-//! A bad roots file stops the server with a line naming the setting.
+//! A ceremony finishes as the kind it started, whatever the server finishing it is set to. A bad
+//! roots file stops the server with a line naming the setting.
 
 use crypto_glue::traits::{EncodePem as _, LineEndingPem};
 use crypto_glue::x509::Certificate;
@@ -25,7 +26,7 @@ use webauthn_authenticator_rs::prelude::WebauthnAuthenticator as _;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::softtoken::{SoftToken, AAGUID};
 use webauthn_authenticator_rs::AuthenticatorBackend;
-use webauthn_rs_proto::{AllowCredentials, AttestationConveyancePreference};
+use webauthn_rs_proto::{AllowCredentials, AttestationConveyancePreference, RegisterPublicKeyCredential};
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
@@ -300,4 +301,84 @@ async fn a_bad_roots_file_stops_the_server_naming_the_setting() {
     // Unset: none.
     let unset = Settings::from_pairs([("passkeys", "true".to_owned())]).unwrap();
     assert!(passkeys::read_attestation_roots(&unset).unwrap().is_none());
+}
+
+/// A server on the database and KEK of `first`, trusting `roots` (None: no roots), as the same
+/// deployment before or after its operator changed the setting.
+async fn same_database(first: &TestApp, roots: Option<&Certificate>) -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("attestation-roots.pem");
+    let shared = |name: &str| {
+        first
+            .settings
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let (database_url, kek) = (shared("database_url"), shared("kek"));
+    let mut settings = vec![
+        ("issuer", ISSUER.to_owned()),
+        ("passkeys", "true".to_owned()),
+        ("database_url", database_url),
+        ("kek", kek),
+    ];
+    if let Some(root) = roots {
+        std::fs::write(&file, pem(&[root])).unwrap();
+        settings.push(("passkey_attestation_ca_file", file.display().to_string()));
+    }
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    (spawn_app_with(Backend::Sqlite, &settings).await, dir)
+}
+
+async fn finish_on(
+    app: &TestApp,
+    user: &User,
+    handle: &str,
+    answer: &RegisterPublicKeyCredential,
+) -> Result<PasskeyRecord, PasskeyError> {
+    passkeys::finish_registration(&app.state.services, user, BROWSER, handle, "Key", answer, &peer()).await
+}
+
+#[tokio::test]
+async fn a_ceremony_finishes_as_the_kind_it_started() {
+    let (mut key, root) = token();
+    let open = spawn_app_with(Backend::Sqlite, &[("issuer", ISSUER), ("passkeys", "true")]).await;
+    let (strict, _dir) = same_database(&open, Some(&root)).await;
+    let alice = open.create_user("alice").await;
+
+    // Started without attestation, finished after roots were configured: it would add an
+    // unattested passkey, so the person starts again.
+    let started = passkeys::start_registration(&open.state.services, &alice, open.clock.now(), BROWSER)
+        .await
+        .unwrap();
+    let answer = key.do_registration(origin(), started.options).unwrap();
+    let result = finish_on(&strict, &alice, &started.handle, &answer).await;
+    assert!(matches!(result, Err(PasskeyError::NoCeremony)), "{result:?}");
+    assert!(passkeys::list(&open.state.services, &alice.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Started attested, finished where no roots are set: still checked against the roots it
+    // started with, and its AAGUID kept.
+    let started = passkeys::start_registration(&strict.state.services, &alice, strict.clock.now(), BROWSER)
+        .await
+        .unwrap();
+    let answer = key.do_registration(origin(), started.options).unwrap();
+    let added = finish_on(&open, &alice, &started.handle, &answer)
+        .await
+        .expect("attested");
+    assert_eq!(added.aaguid, Some(AAGUID.to_string()));
+
+    // And an attested ceremony answered by an authenticator under another root is refused
+    // wherever it finishes.
+    let (mut other, _) = token();
+    let bob = open.create_user("bob").await;
+    let started = passkeys::start_registration(&strict.state.services, &bob, strict.clock.now(), BROWSER)
+        .await
+        .unwrap();
+    let answer = other.do_registration(origin(), started.options).unwrap();
+    let result = finish_on(&open, &bob, &started.handle, &answer).await;
+    assert_refused(&open, &bob, result).await;
 }
