@@ -162,6 +162,7 @@ pub(super) async fn run(cmd: UserCommand, services: &Services, out: &Output) -> 
                         "last_used_at": p.last_used_at,
                         "backup_eligible": p.backup_eligible,
                         "backed_up": p.backed_up,
+                        "aaguid": p.aaguid,
                     })
                 })
                 .collect();

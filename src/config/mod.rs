@@ -95,6 +95,11 @@ pub struct Settings {
     pub passkeys: bool,
     /// Whose password no longer signs them in once they have a passkey.
     pub passkeys_required: PasskeysRequired,
+    /// A PEM file of attestation root certificates: when set, a passkey is added only from an
+    /// authenticator whose attestation chains to one of them (read and checked at start).
+    pub passkey_attestation_ca_file: Option<PathBuf>,
+    /// The AAGUIDs allowed under those roots; empty: any. Only with the CA file.
+    pub passkey_aaguids: Vec<uuid::Uuid>,
     /// Which client ids may be URLs of client metadata documents.
     pub client_id_metadata_documents: MetadataDocuments,
     /// Floor and ceiling of how long a fetched document (metadata, `jwks_uri`) is kept.
@@ -229,6 +234,17 @@ impl Settings {
         if passkeys_required != PasskeysRequired::Off && !passkeys {
             return Err(ConfigError::invalid("passkeys_required", "needs passkeys = true"));
         }
+        let passkey_attestation_ca_file = raw.get("passkey_attestation_ca_file").map(PathBuf::from);
+        let passkey_aaguids = match raw.get("passkey_aaguids") {
+            None => Vec::new(),
+            Some(text) => parse_aaguids(text).map_err(|m| ConfigError::invalid("passkey_aaguids", m))?,
+        };
+        if !passkey_aaguids.is_empty() && passkey_attestation_ca_file.is_none() {
+            return Err(ConfigError::invalid(
+                "passkey_aaguids",
+                "needs passkey_attestation_ca_file (an AAGUID is only worth its verified attestation)",
+            ));
+        }
         let refresh_idle_ttl = raw.seconds("refresh_idle_ttl", "14d", 60)?;
         let refresh_absolute_ttl = raw.seconds("refresh_absolute_ttl", "30d", 60)?;
         if refresh_idle_ttl > refresh_absolute_ttl {
@@ -337,6 +353,8 @@ impl Settings {
             key_refresh_interval: key_refresh_secs,
             passkeys,
             passkeys_required,
+            passkey_attestation_ca_file,
+            passkey_aaguids,
             client_id_metadata_documents: raw.parse("client_id_metadata_documents", "off", MetadataDocuments::parse)?,
             metadata_cache_min,
             metadata_cache_max,

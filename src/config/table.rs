@@ -223,6 +223,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "whose password stops signing them in once they have a passkey: `off`, `everyone`, or usernames (`alice bob`); until their first passkey they sign in as before and are asked to add one",
     ),
     (
+        "passkey_attestation_ca_file",
+        "(unset)",
+        "PEM file of attestation root certificates (read at start): a passkey is added only from an authenticator whose verified attestation chains to one of them; unset, attestation none and any authenticator",
+    ),
+    (
+        "passkey_aaguids",
+        "(unset)",
+        "AAGUIDs (UUIDs, space- or comma-separated) allowed under passkey_attestation_ca_file's roots; unset, any AAGUID under them",
+    ),
+    (
         "client_id_metadata_documents",
         "off",
         "client ids that are https URLs of a client metadata document: `off`, `on`, or host patterns (`tools.example *.agents.example`) allowed",

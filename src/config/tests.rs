@@ -180,3 +180,34 @@ fn passkeys_required_names_everyone_or_usernames_and_needs_passkeys() {
     );
     assert!(settings(&[("passkeys", "true"), ("passkeys_required", " ")]).is_err());
 }
+
+#[test]
+fn passkey_aaguids_are_uuids_and_need_the_attestation_ca_file() {
+    let s = settings(&[]).unwrap();
+    assert!(s.passkey_attestation_ca_file.is_none() && s.passkey_aaguids.is_empty());
+    let a = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+    let b = "ee882879-721c-4913-9775-3dfcce97072a";
+    let with_ca = |aaguids: &str| {
+        settings(&[
+            ("passkey_attestation_ca_file", "roots.pem"),
+            ("passkey_aaguids", aaguids),
+        ])
+    };
+    let s = with_ca(&format!("{a}, {b} {a}")).unwrap();
+    assert_eq!(s.passkey_attestation_ca_file.as_deref(), Some(Path::new("roots.pem")));
+    let listed: Vec<String> = s.passkey_aaguids.iter().map(ToString::to_string).collect();
+    assert_eq!(listed, [a, b], "both separators, the same one once");
+    // The CA file alone: any AAGUID under its roots.
+    let s = settings(&[("passkey_attestation_ca_file", "roots.pem")]).unwrap();
+    assert!(s.passkey_aaguids.is_empty());
+    for bad in ["not-a-uuid", " , ", &format!("{a} yubikey")] {
+        let err = with_ca(bad).unwrap_err().to_string();
+        assert!(err.contains("passkey_aaguids"), "{bad}: {err}");
+    }
+    // AAGUIDs without the roots that make them mean something: refused.
+    let err = settings(&[("passkey_aaguids", a)]).unwrap_err().to_string();
+    assert!(
+        err.contains("passkey_aaguids") && err.contains("passkey_attestation_ca_file"),
+        "{err}"
+    );
+}

@@ -186,3 +186,19 @@ impl PasskeysRequired {
         }
     }
 }
+
+/// `passkey_aaguids`: AAGUIDs (UUIDs) separated by spaces or commas, at least one; the same one
+/// twice is kept once.
+pub(super) fn parse_aaguids(text: &str) -> Result<Vec<uuid::Uuid>, String> {
+    let mut aaguids = Vec::new();
+    for word in text.split([' ', ',', '\t', '\n']).filter(|w| !w.is_empty()) {
+        let aaguid = uuid::Uuid::parse_str(word).map_err(|_| format!("`{word}` is not an AAGUID (a UUID)"))?;
+        if !aaguids.contains(&aaguid) {
+            aaguids.push(aaguid);
+        }
+    }
+    if aaguids.is_empty() {
+        return Err("give AAGUIDs (UUIDs) separated by spaces or commas".into());
+    }
+    Ok(aaguids)
+}

@@ -1,8 +1,18 @@
 //! The rules of passkeys that read nothing: who the relying party is, the user handle that
-//! names a person in a discoverable credential, and the `amr` of a passkey sign-in (RFC 8176).
+//! names a person in a discoverable credential, the `amr` of a passkey sign-in (RFC 8176), and
+//! the attestation roots an operator trusts.
+//!
+//! Attestation roots: every `CERTIFICATE` block of the PEM text is a root (other text is
+//! ignored; no certificate at all, or one that does not parse, is an error). Each root allows
+//! the listed AAGUIDs, or, with none listed, any authenticator it attests. An AAGUID counts only
+//! as the verified attestation states it (`packed` or `tpm`); an unattested one is never kept.
+
+use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use webauthn_rs::prelude::{Url, Uuid, Webauthn, WebauthnBuilder};
+use webauthn_rs::prelude::{
+    AttestationCaList, AttestationCaListBuilder, AttestationMetadata, Url, Uuid, Webauthn, WebauthnBuilder,
+};
 
 use crate::domain::UserId;
 
@@ -39,6 +49,69 @@ pub fn amr(backup_eligible: bool, after_password: bool) -> Vec<&'static str> {
     amr
 }
 
+/// Why attestation roots could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttestationRootsError {
+    #[error("holds no PEM certificate")]
+    NoCertificate,
+    #[error("certificate {0} (counting from 1) is not an X.509 certificate")]
+    BadCertificate(usize),
+}
+
+/// The `CERTIFICATE` blocks of a PEM text, each with its markers.
+fn pem_certificates(pem: &str) -> Vec<&str> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(length) = rest[start..].find(END) else {
+            // An unterminated block: kept, so it fails to parse and is named.
+            blocks.push(&rest[start..]);
+            break;
+        };
+        let end = start + length + END.len();
+        blocks.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    blocks
+}
+
+/// The attestation roots of a PEM text, each allowing `aaguids` (empty: any authenticator it
+/// attests).
+pub fn attestation_roots(pem: &str, aaguids: &[Uuid]) -> Result<AttestationCaList, AttestationRootsError> {
+    let blocks = pem_certificates(pem);
+    if blocks.is_empty() {
+        return Err(AttestationRootsError::NoCertificate);
+    }
+    if aaguids.is_empty() {
+        let mut list = AttestationCaList::default();
+        for (i, block) in blocks.iter().enumerate() {
+            let root = AttestationCaList::try_from(block.as_bytes())
+                .map_err(|_| AttestationRootsError::BadCertificate(i + 1))?;
+            list.union(&root);
+        }
+        return Ok(list);
+    }
+    let mut builder = AttestationCaListBuilder::new();
+    for (i, block) in blocks.iter().enumerate() {
+        for aaguid in aaguids {
+            builder
+                .insert_device_pem(block.as_bytes(), *aaguid, aaguid.to_string(), BTreeMap::new())
+                .map_err(|_| AttestationRootsError::BadCertificate(i + 1))?;
+        }
+    }
+    Ok(builder.build())
+}
+
+/// The AAGUID a verified attestation states (`packed`, `tpm`); None for the other formats.
+pub fn attested_aaguid(metadata: &AttestationMetadata) -> Option<Uuid> {
+    match metadata {
+        AttestationMetadata::Packed { aaguid } | AttestationMetadata::Tpm { aaguid, .. } => Some(*aaguid),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +139,36 @@ mod tests {
         assert_eq!(amr(false, false), ["hwk", "user", "mfa"]);
         assert_eq!(amr(true, false), ["swk", "user", "mfa"]);
         assert_eq!(amr(false, true), ["pwd", "hwk", "user", "mfa"]);
+    }
+
+    #[test]
+    fn attestation_roots_need_a_certificate_and_name_the_bad_one() {
+        assert_eq!(
+            attestation_roots("", &[]).unwrap_err(),
+            AttestationRootsError::NoCertificate
+        );
+        assert_eq!(
+            attestation_roots("just words", &[]).unwrap_err(),
+            AttestationRootsError::NoCertificate
+        );
+        let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            attestation_roots(garbage, &[]).unwrap_err(),
+            AttestationRootsError::BadCertificate(1)
+        );
+        assert_eq!(
+            attestation_roots(garbage, &[Uuid::nil()]).unwrap_err(),
+            AttestationRootsError::BadCertificate(1)
+        );
+    }
+
+    #[test]
+    fn pem_certificate_blocks_are_split_and_other_text_ignored() {
+        let pem = "comment\n-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n\
+                   -----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n\
+                   -----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----";
+        let blocks = pem_certificates(pem);
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[0].contains("\nA\n") && blocks[1].contains("\nB\n"));
     }
 }

@@ -127,6 +127,9 @@ pub struct Services {
     pub client_documents: Arc<crate::fetch::DocumentCache>,
     /// Clients' `jwks_uri` documents fetched, by URL.
     pub client_jwks: Arc<crate::fetch::DocumentCache>,
+    /// The attestation roots (and AAGUIDs) a new passkey must be attested under; None:
+    /// attestation none, any authenticator (`passkey_attestation_ca_file`).
+    pub passkey_attestation: Option<webauthn_rs::prelude::AttestationCaList>,
 }
 
 /// Why the services could not start; each message names the setting to fix.
@@ -156,6 +159,7 @@ impl Services {
             .map_err(|e| StartupError::Passwords(e.to_string()))?;
         let mailer = Mailer::start(&settings).map_err(|e| ConfigError::invalid("smtp_url", e))?;
         let fetcher = open_fetcher(&settings)?;
+        let passkey_attestation = passkeys::read_attestation_roots(&settings)?;
         let cache_policy = crate::fetch::CachePolicy {
             floor: settings.metadata_cache_min,
             ceiling: settings.metadata_cache_max,
@@ -173,6 +177,7 @@ impl Services {
                 &["application/json", "application/jwk-set+json"],
             )),
             fetcher,
+            passkey_attestation,
             settings: Arc::new(settings),
             events: EventLog::start(store.clone(), clock.clone()),
             store,

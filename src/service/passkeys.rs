@@ -9,6 +9,15 @@
 //!   use, whatever the answer was.
 //! - Adding a passkey needs a sign-in within the last 5 minutes; user verification is
 //!   required, a discoverable credential preferred, attestation none.
+//! - Unless the operator names attestation roots (`passkey_attestation_ca_file`, optionally
+//!   `passkey_aaguids`): then attestation is direct, and a passkey is added only when its
+//!   attestation verifies and chains to one of those roots, with an allowed AAGUID; anything
+//!   else (no attestation, self attestation, another root, another AAGUID, a key that may be
+//!   synchronised) is refused as an authenticator not allowed. The attested AAGUID is kept with
+//!   the passkey; an unattested passkey has none (attestation none tells nothing verified). The
+//!   credential kept is a plain `Passkey` either way, so sign-in does not depend on it.
+//! - A registration ceremony keeps the state of its kind (attested or not), and is finished as
+//!   that kind; an unattested one started before roots were configured is not finished after.
 //! - A credential is found by its id and must belong to the person of its user handle (and,
 //!   as a second factor, to the person signing in): a credential of another person never
 //!   signs anyone in. The counter and backup state are updated as the library says.
@@ -28,8 +37,9 @@ use base64::Engine as _;
 use secrecy::SecretString;
 
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Webauthn,
+    AttestationCaList, AttestedPasskeyRegistration, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Webauthn, WebauthnError,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
@@ -39,6 +49,7 @@ pub use crate::protocol::passkey::{amr, user_handle};
 use super::notify::{self, ChangedBy};
 use super::signin::{self, BrowserIds, NewSession};
 use super::{Actor, Peer, Services};
+use crate::config::{ConfigError, Settings};
 use crate::crypto::tokens::{random_base64url, SecretHash};
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
@@ -104,6 +115,44 @@ fn webauthn(services: &Services) -> Result<Webauthn, PasskeyError> {
         return Err(PasskeyError::NotConfigured);
     }
     passkey::relying_party(&services.settings.issuer, &services.settings.brand_name).ok_or(PasskeyError::NotConfigured)
+}
+
+/// The attestation roots the settings name, read and checked (at start): None without
+/// `passkey_attestation_ca_file`.
+pub fn read_attestation_roots(settings: &Settings) -> Result<Option<AttestationCaList>, ConfigError> {
+    let Some(path) = &settings.passkey_attestation_ca_file else {
+        return Ok(None);
+    };
+    let invalid = |message: String| ConfigError::invalid("passkey_attestation_ca_file", message);
+    let pem = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    passkey::attestation_roots(&pem, &settings.passkey_aaguids)
+        .map(Some)
+        .map_err(|e| invalid(format!("{} {e}", path.display())))
+}
+
+/// The state of a registration ceremony as stored: attested under the operator's roots, or not.
+/// Unattested states are stored as before (the bare library state), so rows written by an
+/// earlier version still read.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum RegistrationState {
+    Attested { attested: AttestedPasskeyRegistration },
+    Unattested(PasskeyRegistration),
+}
+
+/// Whether a refused registration was refused for its authenticator (not attested under the
+/// roots, an AAGUID not allowed, a key that may be synchronised), not for a bad answer.
+fn authenticator_not_allowed(error: &WebauthnError) -> bool {
+    matches!(
+        error,
+        WebauthnError::AttestationNotVerifiable
+            | WebauthnError::AttestationUntrustedAaguid
+            | WebauthnError::AttestationFormatMissingAaguid
+            | WebauthnError::AttestationChainNotTrusted(_)
+            | WebauthnError::AttestationLeafCertMissing
+            | WebauthnError::AttestationTrustFailure
+            | WebauthnError::CredentialMayNotBeHardwareBound
+    )
 }
 
 fn credential_id(passkey: &Passkey) -> String {
@@ -213,9 +262,23 @@ pub async fn start_registration(
         .get("name")
         .cloned()
         .unwrap_or_else(|| user.username.clone());
-    let (mut options, state) = webauthn
-        .start_passkey_registration(user_handle(&user.id), &user.username, &display, Some(exclude))
-        .map_err(|e| anyhow::anyhow!(e).context("starting a passkey registration"))?;
+    let handle_uuid = user_handle(&user.id);
+    let (mut options, state) = match &services.passkey_attestation {
+        None => webauthn
+            .start_passkey_registration(handle_uuid, &user.username, &display, Some(exclude))
+            .map(|(options, state)| (options, RegistrationState::Unattested(state))),
+        Some(roots) => webauthn
+            .start_attested_passkey_registration(
+                handle_uuid,
+                &user.username,
+                &display,
+                Some(exclude),
+                roots.clone(),
+                None,
+            )
+            .map(|(options, state)| (options, RegistrationState::Attested { attested: state })),
+    }
+    .map_err(|e| anyhow::anyhow!(e).context("starting a passkey registration"))?;
     // A passkey, not only a second factor: ask for a discoverable credential where the
     // authenticator can make one, without failing those that cannot.
     if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
@@ -243,7 +306,7 @@ pub async fn finish_registration(
     peer: &Peer,
 ) -> Result<PasskeyRecord, PasskeyError> {
     let name = parse_name(name)?;
-    let (owner, state): (_, PasskeyRegistration) =
+    let (owner, state): (_, RegistrationState) =
         take_ceremony(services, browser_hash, handle, ChallengePurpose::Registration).await?;
     if owner.as_ref() != Some(&user.id) {
         return Err(PasskeyError::NoCeremony);
@@ -255,8 +318,29 @@ pub async fn finish_registration(
                 .detail(detail),
         );
     };
-    let passkey = match webauthn(services)?.finish_passkey_registration(answer, &state) {
-        Ok(passkey) => passkey,
+    let webauthn = webauthn(services)?;
+    let finished = match &state {
+        // Roots configured since this ceremony started: it would add an unattested passkey.
+        RegistrationState::Unattested(_) if services.passkey_attestation.is_some() => {
+            return Err(PasskeyError::NoCeremony);
+        }
+        RegistrationState::Unattested(state) => webauthn
+            .finish_passkey_registration(answer, state)
+            .map(|passkey| (passkey, None)),
+        RegistrationState::Attested { attested } => webauthn
+            .finish_attested_passkey_registration(answer, attested)
+            .map(|attested| {
+                let aaguid = passkey::attested_aaguid(&attested.attestation().metadata);
+                (Passkey::from(attested), aaguid)
+            }),
+    };
+    let (passkey, aaguid) = match finished {
+        Ok(finished) => finished,
+        Err(e) if authenticator_not_allowed(&e) => {
+            tracing::info!(error = %e, user_id = %user.id, "passkey registration refused: authenticator not allowed");
+            failed("the authenticator is not allowed (its attestation is not under a trusted root, or its AAGUID is not listed)");
+            return Err(PasskeyError::Refused);
+        }
         Err(e) => {
             tracing::info!(error = %e, user_id = %user.id, "passkey registration refused");
             failed("the authenticator's answer did not verify");
@@ -270,7 +354,7 @@ pub async fn finish_registration(
         user_id: user.id.clone(),
         credential: serde_json::to_string(&passkey).map_err(|e| anyhow::anyhow!(e).context("serializing a passkey"))?,
         name,
-        aaguid: None,
+        aaguid: aaguid.map(|a| a.to_string()),
         backup_eligible,
         backed_up,
         created_at: now,
@@ -583,5 +667,20 @@ mod tests {
         assert!(matches!(parse_name(&"x".repeat(65)), Err(PasskeyError::BadName)));
         assert!(parse_name(&"x".repeat(64)).is_ok());
         assert!(matches!(parse_name("a\nb"), Err(PasskeyError::BadName)));
+    }
+
+    #[test]
+    fn an_unattested_registration_is_stored_as_before_and_reads_back() {
+        let rp = passkey::relying_party("https://id.example.com", "Keyhaven").expect("rp");
+        let (_, state) = rp
+            .start_passkey_registration(webauthn_rs::prelude::Uuid::nil(), "alice", "Alice", None)
+            .expect("start");
+        // A row written before attestation existed: the bare library state.
+        let old_row = serde_json::to_string(&state).expect("json");
+        let read: RegistrationState = serde_json::from_str(&old_row).expect("old row reads");
+        assert!(matches!(read, RegistrationState::Unattested(_)));
+        // And an unattested state is still written that way.
+        let written = serde_json::to_string(&RegistrationState::Unattested(state)).expect("json");
+        assert_eq!(written, old_row);
     }
 }

@@ -99,6 +99,21 @@ fn each_bad_setting_exits_non_zero_with_one_line_naming_it() {
             "`self_registered_grants`",
         ),
         (&[], &[("KEYHAVEN_METADATA_CACHE_MIN", "2d")], "`metadata_cache_min`"),
+        (
+            &[],
+            &[("KEYHAVEN_PASSKEY_ATTESTATION_CA_FILE", "/nonexistent/roots.pem")],
+            "`passkey_attestation_ca_file`",
+        ),
+        (
+            &[],
+            &[("KEYHAVEN_PASSKEY_ATTESTATION_CA_FILE", "badvalue.toml")],
+            "`passkey_attestation_ca_file`",
+        ),
+        (
+            &[],
+            &[("KEYHAVEN_PASSKEY_AAGUIDS", "ee882879-721c-4913-9775-3dfcce97072a")],
+            "`passkey_aaguids`",
+        ),
     ];
     // KEK files are named through the config file so KEYHAVEN_KEK can be absent for them.
     for (file, kek_file) in [

@@ -39,6 +39,7 @@ mod oidc;
 mod pages;
 mod pages_flow;
 mod pages_words;
+mod passkey_attestation;
 mod passkey_policy;
 mod passkey_second_factor;
 mod passkeys;

@@ -306,6 +306,9 @@ pub struct PasskeyOut {
     last_used_at: Option<i64>,
     backup_eligible: bool,
     backed_up: bool,
+    /// The authenticator model's AAGUID, when its attestation was verified
+    /// (`passkey_attestation_ca_file`); null for a passkey added with attestation none.
+    aaguid: Option<String>,
 }
 
 impl From<PasskeyRecord> for PasskeyOut {
@@ -317,6 +320,7 @@ impl From<PasskeyRecord> for PasskeyOut {
             last_used_at: p.last_used_at,
             backup_eligible: p.backup_eligible,
             backed_up: p.backed_up,
+            aaguid: p.aaguid,
         }
     }
 }
