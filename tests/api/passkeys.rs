@@ -716,6 +716,8 @@ async fn a_browser_keeps_at_most_eight_passkey_ceremonies() {
     let mut ceremonies = Vec::new();
     for _ in 0..=passkeys::CEREMONIES_PER_BROWSER {
         ceremonies.push(start_sign_in(&app, BROWSER).await);
+        // Older by a second each (within one second, which goes first is not said).
+        app.clock.advance(1);
     }
     let first = ceremonies.remove(0);
     let answer = answer_as_discoverable(&mut key, first.options, &added.credential_id, &alice, origin());
