@@ -121,10 +121,18 @@ pub fn second_factor_changed(services: &Services, user: &User, on: bool, by: Cha
         ("mail-totp-off-subject", "mail-totp-off-body")
     };
     let what = lang.text(what);
-    let mut line = lang.text_with(
+    let line = lang.text_with(
         "mail-totp-account",
         &[("username", Arg::Str(&user.username)), ("what", Arg::Str(&what))],
     );
+    let kind = if on { "totp_enabled" } else { "totp_disabled" };
+    send_change(services, user, subject, line, by, kind);
+}
+
+/// The mail of a change to how the person signs in: `line` (with who made the change when it
+/// was an operator), then what to do if it was not them.
+fn send_change(services: &Services, user: &User, subject: &str, mut line: String, by: ChangedBy, kind: &'static str) {
+    let lang = language(services);
     if by == ChangedBy::Operator {
         line.push(' ');
         line.push_str(&lang.text("mail-by-operator"));
@@ -134,7 +142,7 @@ pub fn second_factor_changed(services: &Services, user: &User, on: bool, by: Cha
         &user.email,
         &lang.text_with(subject, &[("brand", Arg::Str(brand(services)))]),
         paragraphs(&[line, not_you(services)]),
-        if on { "totp_enabled" } else { "totp_disabled" },
+        kind,
     );
 }
 
@@ -147,21 +155,12 @@ pub fn passkey_changed(services: &Services, user: &User, name: &str, added: bool
         ("mail-passkey-removed-subject", "mail-passkey-removed-body")
     };
     let name = truncate(name, 64);
-    let mut line = lang.text_with(
+    let line = lang.text_with(
         body,
         &[("username", Arg::Str(&user.username)), ("name", Arg::Str(&name))],
     );
-    if by == ChangedBy::Operator {
-        line.push(' ');
-        line.push_str(&lang.text("mail-by-operator"));
-    }
-    send(
-        services,
-        &user.email,
-        &lang.text_with(subject, &[("brand", Arg::Str(brand(services)))]),
-        paragraphs(&[line, not_you(services)]),
-        if added { "passkey_added" } else { "passkey_removed" },
-    );
+    let kind = if added { "passkey_added" } else { "passkey_removed" };
+    send_change(services, user, subject, line, by, kind);
 }
 
 /// A recovery code was used to sign in.

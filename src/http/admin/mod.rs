@@ -31,6 +31,7 @@ use crate::crypto::keys::KeyError;
 use crate::service::accounts::AccountError;
 use crate::service::admin::{self, AdminRefusal, Operator};
 use crate::service::clients::ClientError;
+use crate::service::passkeys::PasskeyError;
 use crate::service::resources::ResourceError;
 use crate::storage::StoreError;
 
@@ -191,6 +192,16 @@ impl From<ResourceError> for AdminError {
             }),
             ResourceError::NotFound => Self::NotFound,
             ResourceError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<PasskeyError> for AdminError {
+    fn from(e: PasskeyError) -> Self {
+        match e {
+            PasskeyError::NotFound => Self::NotFound,
+            PasskeyError::Store(e) => e.into(),
+            other => Self::Failed(other.into()),
         }
     }
 }

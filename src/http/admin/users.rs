@@ -19,8 +19,7 @@ use crate::domain::SessionId;
 use crate::http::ApiState;
 use crate::service::accounts::{self, NewAccount};
 use crate::service::admin::{self, SessionRecord};
-use crate::service::passkeys::{self, PasskeyError};
-use crate::storage::{PasskeyRecord, StoreError};
+use crate::service::passkeys::{self, PasskeyRecord};
 
 /// A person as the admin API shows them (never a hash or secret).
 #[derive(Serialize, ToSchema)]
@@ -356,12 +355,7 @@ pub(super) async fn delete_passkey(
     AdminPath(path): AdminPath<PasskeyPath>,
 ) -> Result<Response, AdminError> {
     let user = accounts::find_by_id(&state, &path.id).await?;
-    match passkeys::remove_by_operator(&state, &user, &path.credential_id, &admin.0.actor()).await {
-        Ok(()) => {}
-        Err(PasskeyError::NotFound) => return Err(AdminError::NotFound),
-        Err(PasskeyError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(AdminError::from(StoreError::Unexpected(anyhow::Error::new(e)))),
-    }
+    passkeys::remove_by_operator(&state, &user, &path.credential_id, &admin.0.actor()).await?;
     admin.record(&state, "delete passkey", &path.id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

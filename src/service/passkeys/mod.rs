@@ -47,6 +47,8 @@ pub use crate::protocol::passkey::{amr, user_handle};
 mod assertion;
 mod registration;
 
+/// A stored passkey, as the faces list it.
+pub use crate::storage::PasskeyRecord;
 pub use assertion::{finish_second_factor, finish_sign_in, start_second_factor, start_sign_in};
 pub use registration::{finish_registration, read_attestation_roots, start_registration};
 
@@ -56,7 +58,7 @@ use crate::crypto::tokens::{random_base64url, SecretHash};
 use crate::domain::event::{kind, Outcome};
 use crate::domain::user::User;
 use crate::domain::{UnixTime, UserId};
-use crate::storage::{ChallengePurpose, ChallengeRecord, PasskeyRecord, StoreError};
+use crate::storage::{ChallengePurpose, ChallengeRecord, StoreError};
 
 /// How long a ceremony may take, and how recent a sign-in must be to add or remove a passkey.
 pub const CHALLENGE_TTL: i64 = 300;
